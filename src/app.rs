@@ -1,0 +1,198 @@
+//! What each subcommand does; `main.rs` only parses and maps the result to an exit code.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::check::{check, CheckOptions, CheckResult};
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, ListFormat, PolicyCommand};
+use crate::diagnostic::Edit;
+use crate::discover::WalkOptions;
+use crate::fix::{apply_edits, unified_diff};
+use crate::policy::{self, ConfigError};
+use crate::report::{self, render_config_error, Format, RenderOptions};
+use crate::rules::registry;
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_VIOLATIONS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::Rules { format } => list_rules(format),
+        Command::Explain { rule } => explain(&rule),
+        Command::Policy {
+            command: PolicyCommand::Show { path, config },
+        } => {
+            let loaded = policy::load(&path, config.config.as_deref(), config.isolated)?;
+            let file = std::fs::canonicalize(&path).unwrap_or(path);
+            let effective = loaded.policy_for(&file);
+            let mut out = std::io::stdout().lock();
+            let origin = loaded
+                .source
+                .as_ref()
+                .map_or_else(|| "the embedded default policy".to_string(), |s| s.path().display().to_string());
+            writeln!(out, "# Effective policy for {} (from {origin})", file.display())?;
+            write!(out, "{}", toml::to_string_pretty(&effective.policy)?)?;
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+    }
+}
+
+/// Prints an error for exit code 2; configuration errors with the line they point at.
+pub fn print_error(error: &anyhow::Error) {
+    let color = std::io::stderr().is_terminal();
+    if let Some(config) = error.downcast_ref::<ConfigError>() {
+        eprintln!("{}", render_config_error(config, color));
+        return;
+    }
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
+fn options(args: &CheckArgs) -> CheckOptions {
+    CheckOptions {
+        paths: args.paths.clone(),
+        config: args.config.config.clone(),
+        isolated: args.config.isolated,
+        walk: WalkOptions {
+            follow_links: args.follow_links,
+            threads: args.threads.unwrap_or(0),
+        },
+    }
+}
+
+fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    if let Some(threads) = args.threads {
+        // Only the first call configures the pool; later ones are harmless.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    }
+    let options = options(&args);
+    let mut result = check(&options)?;
+    if args.fix {
+        let changes = fixed_files(&result)?;
+        if args.diff {
+            let mut out = std::io::stdout().lock();
+            for (path, (before, after)) in &changes {
+                write!(out, "{}", unified_diff(&report::display_path(path), before, after))?;
+            }
+            return Ok(ExitCode::from(if changes.is_empty() { EXIT_CLEAN } else { EXIT_VIOLATIONS }));
+        }
+        for (path, (_, after)) in &changes {
+            std::fs::write(path, after).with_context(|| format!("cannot write the fix to `{}`", path.display()))?;
+        }
+        if !changes.is_empty() {
+            eprintln!("fixed {} file(s)", changes.len());
+            result = check(&options)?;
+        }
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none() && args.format == Format::Human && std::io::stdout().is_terminal()
+        }
+    };
+    let render_options = RenderOptions {
+        color,
+        deterministic: false,
+    };
+    match &args.output {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?,
+            );
+            report::render(args.format, &result, render_options, &mut file)?;
+            file.flush()?;
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report::render(args.format, &result, render_options, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(exit_code(&result))
+}
+
+pub fn exit_code(result: &CheckResult) -> ExitCode {
+    ExitCode::from(if result.passed() { EXIT_CLEAN } else { EXIT_VIOLATIONS })
+}
+
+/// Every file with fixes: its text before and after the fixes.
+fn fixed_files(result: &CheckResult) -> anyhow::Result<BTreeMap<PathBuf, (String, String)>> {
+    let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
+    for diagnostic in &result.diagnostics {
+        if let Some(fix) = &diagnostic.fix {
+            edits
+                .entry(diagnostic.path.clone())
+                .or_default()
+                .extend(fix.edits.iter().cloned());
+        }
+    }
+    let mut changes = BTreeMap::new();
+    for (path, edits) in edits {
+        let before = match result.sources.get(&path) {
+            Some(text) => text.to_string(),
+            None => std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?,
+        };
+        let after = apply_edits(&before, &edits);
+        if after != before {
+            changes.insert(path, (before, after));
+        }
+    }
+    Ok(changes)
+}
+
+fn list_rules(format: ListFormat) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Human => {
+            for rule in registry::all() {
+                writeln!(
+                    out,
+                    "{:<7} {:<26} {:<10} {:<8} {}{}",
+                    rule.id,
+                    rule.name,
+                    rule.family.as_str(),
+                    rule.default_severity.as_str(),
+                    rule.summary,
+                    if rule.fixable { " (fixable)" } else { "" }
+                )?;
+            }
+        }
+        ListFormat::Json => {
+            let rules: Vec<_> = registry::all()
+                .iter()
+                .map(|rule| {
+                    serde_json::json!({
+                        "id": rule.id,
+                        "name": rule.name,
+                        "family": rule.family,
+                        "severity": rule.default_severity,
+                        "fixable": rule.fixable,
+                        "summary": rule.summary,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &rules)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::from(EXIT_CLEAN))
+}
+
+fn explain(id: &str) -> anyhow::Result<ExitCode> {
+    match registry::find(id) {
+        Some(rule) => {
+            print!("{}", rule.doc);
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        None => anyhow::bail!("unknown rule `{id}`: `lambda-gate rules` lists them all"),
+    }
+}

@@ -1,0 +1,377 @@
+//! The gate: discover, parse each file once, run the rules in parallel, apply suppressions,
+//! and collect diagnostics in a stable order.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Finding, LineIndex, Severity};
+use crate::discover::{discover, FileKind, Lambda, LambdaFile, WalkOptions, Workspace};
+use crate::policy::{self, Config, EffectivePolicy, Level};
+use crate::rules::dockerfile::{self, parser};
+use crate::rules::{registry, Check, Rule};
+use crate::suppression::{self, CommentStyle};
+
+/// What to check and how.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    pub paths: Vec<PathBuf>,
+    /// `--config FILE`: use this configuration for every path.
+    pub config: Option<PathBuf>,
+    /// `--isolated`: the embedded default policy only.
+    pub isolated: bool,
+    pub walk: WalkOptions,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Default)]
+pub struct CheckResult {
+    /// Sorted by path, position and rule.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The text of every file that has a diagnostic, for rendering snippets.
+    pub sources: BTreeMap<PathBuf, Arc<str>>,
+    pub files_checked: usize,
+    pub lambdas: usize,
+    pub elapsed: Duration,
+}
+
+impl CheckResult {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+
+    /// Whether the gate passes: no diagnostic at error severity.
+    pub fn passed(&self) -> bool {
+        self.count(Severity::Error) == 0
+    }
+}
+
+/// One checked file's outcome.
+struct FileOutcome {
+    diagnostics: Vec<Diagnostic>,
+    source: Option<Arc<str>>,
+}
+
+/// Resolves the paths, loads their configurations and walks them.
+pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
+    let mut workspace = Workspace::default();
+    let mut configs: BTreeMap<PathBuf, Arc<Config>> = BTreeMap::new();
+    let paths = if options.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        options.paths.clone()
+    };
+    for path in &paths {
+        let metadata = std::fs::metadata(path)
+            .with_context(|| format!("cannot check `{}`", path.display()))?;
+        let absolute = std::fs::canonicalize(path)
+            .with_context(|| format!("cannot resolve `{}`", path.display()))?;
+        // A file stands for the whole Lambda it belongs to: cross-file rules need all of it.
+        let root = if metadata.is_file() {
+            lambda_dir_of(&absolute).unwrap_or_else(|| absolute.clone())
+        } else if metadata.is_dir() {
+            absolute
+        } else {
+            bail!("`{}` is neither a file nor a directory", path.display());
+        };
+        let config = policy::load(&root, options.config.as_deref(), options.isolated)?;
+        let key = config
+            .source
+            .as_ref()
+            .map_or_else(|| config.root.clone(), |s| s.path().to_path_buf());
+        let config = configs.entry(key).or_insert_with(|| Arc::new(config)).clone();
+        if root.is_dir() {
+            discover(&root, config, options.walk, &mut workspace);
+        }
+    }
+    // Overlapping paths (`check . app`) must not check a Lambda twice.
+    workspace.lambdas.sort_by(|a, b| a.dir.cmp(&b.dir));
+    workspace.lambdas.dedup_by(|a, b| a.dir == b.dir);
+    Ok(workspace)
+}
+
+/// The nearest directory at or above `file`'s that holds a Dockerfile.
+fn lambda_dir_of(file: &Path) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .find(|dir| dir.join("Dockerfile").is_file() || dir.join("Containerfile").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Runs the gate over `options.paths`.
+pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
+    let started = Instant::now();
+    let workspace = discover_workspace(options)?;
+    let mut result = check_workspace(&workspace);
+    result.elapsed = started.elapsed();
+    Ok(result)
+}
+
+/// Checks every file of every Lambda in `workspace`, in parallel.
+pub fn check_workspace(workspace: &Workspace) -> CheckResult {
+    let cwd = std::env::current_dir().ok();
+    let display = |path: &Path| -> PathBuf {
+        cwd.as_deref()
+            .and_then(|cwd| path.strip_prefix(cwd).ok())
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
+    };
+    let work: Vec<(&Lambda, &LambdaFile)> = workspace
+        .lambdas
+        .iter()
+        .flat_map(|lambda| {
+            lambda
+                .files
+                .iter()
+                .filter(|file| file.kind != FileKind::Other)
+                .map(move |file| (lambda, file))
+        })
+        .collect();
+    let outcomes: Vec<(PathBuf, FileOutcome)> = work
+        .par_iter()
+        .map(|(lambda, file)| {
+            let shown = display(&file.path);
+            let outcome = check_file(lambda, file, &shown);
+            (shown, outcome)
+        })
+        .collect();
+
+    let mut result = CheckResult {
+        files_checked: work.len(),
+        lambdas: workspace.lambdas.len(),
+        ..CheckResult::default()
+    };
+    for (path, outcome) in outcomes {
+        if let Some(source) = outcome.source {
+            result.sources.insert(path, source);
+        }
+        result.diagnostics.extend(outcome.diagnostics);
+    }
+    for problem in &workspace.problems {
+        let rule = if problem.is_loop {
+            &crate::rules::core::lg004_symlink_loop::RULE
+        } else {
+            &crate::rules::core::lg003_unreadable_file::RULE
+        };
+        let policy = problem.config.policy_for(&problem.path);
+        if let Some(severity) = policy.policy.level(rule.id).severity() {
+            result.diagnostics.push(whole_file(
+                rule,
+                severity,
+                display(&problem.path),
+                problem.message.clone(),
+                None,
+            ));
+        }
+    }
+    result.diagnostics.sort_by(|a, b| {
+        (&a.path, a.start, a.rule, &a.message).cmp(&(&b.path, b.start, b.rule, &b.message))
+    });
+    result
+}
+
+/// A diagnostic about a file as a whole (no span), at line 1.
+fn whole_file(
+    rule: &Rule,
+    severity: Severity,
+    path: PathBuf,
+    message: String,
+    help: Option<String>,
+) -> Diagnostic {
+    let start = crate::diagnostic::LineCol { line: 1, column: 1 };
+    Diagnostic {
+        rule: rule.id,
+        severity,
+        path,
+        span: 0..0,
+        start,
+        end: start,
+        message,
+        help,
+        fix: None,
+    }
+}
+
+/// Reads a file as UTF-8 text, or says why it cannot be checked.
+fn read_text(file: &LambdaFile, policy: &EffectivePolicy) -> Result<String, (String, Option<String>)> {
+    let cap = policy.policy.max_file_size;
+    if file.size > cap {
+        return Err((
+            format!("the file is {} bytes, over the {cap}-byte limit, and was not read", file.size),
+            Some("raise `max-file-size` in the policy, or exclude the file".into()),
+        ));
+    }
+    let bytes = std::fs::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
+    // The walk's size may be stale or absent (links): enforce the cap on what was read too.
+    if bytes.len() as u64 > cap {
+        return Err((
+            format!("the file is {} bytes, over the {cap}-byte limit, and was not checked", bytes.len()),
+            Some("raise `max-file-size` in the policy, or exclude the file".into()),
+        ));
+    }
+    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+        return Err(("the file is binary (it contains NUL bytes), not text".into(), None));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line = memchr::memchr_iter(b'\n', valid).count() + 1;
+        let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        (
+            format!("the file is not valid UTF-8: invalid byte at line {line}, column {column}"),
+            Some("save the file as UTF-8".into()),
+        )
+    })
+}
+
+fn check_file(lambda: &Lambda, file: &LambdaFile, shown: &Path) -> FileOutcome {
+    let policy = lambda.config.policy_for(&file.path);
+    let unreadable = |message: String, help: Option<String>| {
+        let rule = &crate::rules::core::lg003_unreadable_file::RULE;
+        let diagnostics = policy
+            .policy
+            .level(rule.id)
+            .severity()
+            .map(|severity| whole_file(rule, severity, shown.to_path_buf(), message, help))
+            .into_iter()
+            .collect();
+        FileOutcome {
+            diagnostics,
+            source: None,
+        }
+    };
+    let text = match read_text(file, &policy) {
+        Ok(text) => text,
+        Err((message, help)) => return unreadable(message, help),
+    };
+    let index = LineIndex::new(&text);
+    let (findings, style) = match file.kind {
+        FileKind::Dockerfile => (check_dockerfile(lambda, file, &text, &policy), CommentStyle::FullLineHash),
+        FileKind::Other => return FileOutcome { diagnostics: Vec::new(), source: None },
+    };
+    let diagnostics = finish(findings, &text, &index, style, &policy, shown);
+    let source = (!diagnostics.is_empty()).then(|| Arc::from(text));
+    FileOutcome {
+        diagnostics,
+        source,
+    }
+}
+
+/// Parses a Dockerfile once and runs every enabled Dockerfile rule on it.
+fn check_dockerfile(
+    lambda: &Lambda,
+    file: &LambdaFile,
+    text: &str,
+    policy: &EffectivePolicy,
+) -> Vec<(&'static Rule, Finding)> {
+    let dockerfile = match parser::parse(text) {
+        Ok(dockerfile) => dockerfile,
+        Err(error) => {
+            return vec![(
+                &dockerfile::dkr001_parse_error::RULE,
+                Finding::new(error.span, error.message),
+            )]
+        }
+    };
+    let context = dockerfile::Context {
+        path: &file.path,
+        text,
+        dockerfile: &dockerfile,
+        policy,
+        build_context: lambda.build_context(),
+    };
+    let mut findings = Vec::new();
+    for rule in registry::all() {
+        if let Check::Dockerfile(check) = rule.check {
+            if policy.policy.level(rule.id) != Level::Off {
+                findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
+            }
+        }
+    }
+    findings
+}
+
+/// Turns findings into diagnostics: severities from policy, suppressions, positions.
+fn finish(
+    findings: Vec<(&'static Rule, Finding)>,
+    text: &str,
+    index: &LineIndex,
+    style: CommentStyle,
+    policy: &EffectivePolicy,
+    path: &Path,
+) -> Vec<Diagnostic> {
+    let mut suppressions = suppression::parse(text, index, style);
+    let mut used: Vec<Vec<bool>> = suppressions.iter().map(|s| vec![false; s.rules.len()]).collect();
+    let mut diagnostics = Vec::new();
+    let mut push = |rule: &'static Rule, severity: Severity, finding: Finding| {
+        diagnostics.push(Diagnostic {
+            rule: rule.id,
+            severity,
+            path: path.to_path_buf(),
+            start: index.line_col(text, finding.span.start),
+            end: index.line_col(text, finding.span.end),
+            span: finding.span,
+            message: finding.message,
+            help: finding.help,
+            fix: finding.fix,
+        });
+    };
+    for (rule, finding) in findings {
+        let Some(severity) = policy.policy.level(rule.id).severity() else {
+            continue;
+        };
+        let severity = if finding.undecided { Severity::Info } else { severity };
+        let line = index.line_of(finding.span.start);
+        let suppressed = suppressions.iter().enumerate().find_map(|(i, s)| {
+            s.covers(line, rule.id).map(|k| (i, k))
+        });
+        if let Some((i, k)) = suppressed {
+            used[i][k] = true;
+            continue;
+        }
+        push(rule, severity, finding);
+    }
+    for (i, suppression) in suppressions.drain(..).enumerate() {
+        if let Some(problem) = &suppression.problem {
+            let rule = &crate::rules::core::lg001_invalid_suppression::RULE;
+            if let Some(severity) = policy.policy.level(rule.id).severity() {
+                push(
+                    rule,
+                    severity,
+                    Finding::new(suppression.span.clone(), format!("invalid suppression: {problem}"))
+                        .help("write `# lambda-gate: ignore[RULE-ID] why this is acceptable`"),
+                );
+            }
+            if suppression.rules.is_empty() {
+                continue;
+            }
+        }
+        let rule = &crate::rules::core::lg002_unused_suppression::RULE;
+        let Some(severity) = policy.policy.level(rule.id).severity() else {
+            continue;
+        };
+        for (k, (id, span)) in suppression.rules.iter().enumerate() {
+            if used[i][k] {
+                continue;
+            }
+            let why = if policy.policy.level(id) == Level::Off {
+                format!("{id} is off in this policy, so the suppression suppresses nothing")
+            } else {
+                format!("no {id} diagnostic on the line this suppression covers")
+            };
+            push(
+                rule,
+                severity,
+                Finding::new(span.clone(), format!("unused suppression: {why}"))
+                    .help("remove it, so it cannot hide a future violation"),
+            );
+        }
+    }
+    diagnostics
+}

@@ -1,0 +1,277 @@
+//! Discovery: paths -> the Lambda projects below them and their files.
+//!
+//! A directory holding a `Dockerfile` is a Lambda; every file below it belongs to it unless a
+//! nearer directory with a Dockerfile claims it. The walk is parallel and gitignore-aware
+//! (the `ignore` crate), skips version-control and cache directories, and does not follow
+//! symbolic links to directories unless asked (then loops are detected and reported).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::build_context::BuildContext;
+use crate::policy::Config;
+
+/// Directories never worth walking: VCS metadata, virtualenvs, caches, vendored trees.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".terraform",
+    ".tox",
+];
+
+/// The kinds of file the gate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileKind {
+    Dockerfile,
+    /// Anything else in the Lambda: part of its build context.
+    Other,
+}
+
+impl FileKind {
+    pub fn of(name: &str) -> FileKind {
+        let lower = name.to_ascii_lowercase();
+        if lower == "dockerfile"
+            || lower == "containerfile"
+            || lower.starts_with("dockerfile.")
+            || lower.ends_with(".dockerfile")
+        {
+            FileKind::Dockerfile
+        } else {
+            FileKind::Other
+        }
+    }
+}
+
+/// Whether a file name marks its directory as a Lambda.
+fn is_lambda_marker(name: &str) -> bool {
+    name == "Dockerfile" || name == "Containerfile"
+}
+
+#[derive(Debug, Clone)]
+pub struct LambdaFile {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// `/`-separated path relative to the Lambda directory.
+    pub relative: String,
+    pub kind: FileKind,
+    /// Size from the walk's metadata (0 when unknown).
+    pub size: u64,
+}
+
+#[derive(Debug)]
+pub struct Lambda {
+    /// Absolute directory.
+    pub dir: PathBuf,
+    pub config: Arc<Config>,
+    /// Sorted by path.
+    pub files: Vec<LambdaFile>,
+    build_context: OnceLock<BuildContext>,
+}
+
+impl Lambda {
+    /// The build context, computed once (reads `.dockerignore`).
+    pub fn build_context(&self) -> &BuildContext {
+        self.build_context.get_or_init(|| {
+            BuildContext::for_dir(&self.dir, self.files.iter().map(|f| f.relative.as_str()))
+        })
+    }
+}
+
+/// Something the walk could not do, for the engine to report.
+#[derive(Debug, Clone)]
+pub struct WalkProblem {
+    pub path: PathBuf,
+    pub message: String,
+    pub is_loop: bool,
+    /// The configuration in force where it happened.
+    pub config: Arc<Config>,
+}
+
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pub lambdas: Vec<Lambda>,
+    pub problems: Vec<WalkProblem>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalkOptions {
+    pub follow_links: bool,
+    /// Worker threads; 0 lets the walker choose.
+    pub threads: usize,
+}
+
+struct Found {
+    path: PathBuf,
+    size: u64,
+}
+
+/// Walks `root` (a directory) under `config` and adds its Lambdas to `workspace`.
+pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspace: &mut Workspace) {
+    let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
+    let problems: Mutex<Vec<WalkProblem>> = Mutex::new(Vec::new());
+    let walker = WalkBuilder::new(root)
+        .hidden(false)
+        .parents(true)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(options.follow_links)
+        .threads(options.threads)
+        .filter_entry({
+            let config = config.clone();
+            move |entry| {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                let name = entry.file_name().to_string_lossy();
+                !(is_dir && SKIPPED_DIRS.contains(&name.as_ref())) && !config.is_excluded(entry.path())
+            }
+        })
+        .build_parallel();
+    walker.run(|| {
+        let problems = &problems;
+        let config = config.clone();
+        let mut buffer = Buffer {
+            local: Vec::new(),
+            shared: &found,
+        };
+        Box::new(move |result| {
+            match result {
+                Ok(entry) => {
+                    let file_type = entry.file_type();
+                    let is_file = file_type.is_some_and(|t| t.is_file());
+                    // Without --follow-links a symlink to a file is still read (or reported).
+                    let is_file_link = file_type.is_some_and(|t| t.is_symlink())
+                        && std::fs::metadata(entry.path()).map_or(true, |m| m.is_file());
+                    if is_file || is_file_link {
+                        let size = entry.metadata().map_or(0, |m| m.len());
+                        buffer.local.push(Found {
+                            path: entry.into_path(),
+                            size,
+                        });
+                    }
+                }
+                Err(error) => lock(problems).push(walk_problem(error, config.clone())),
+            }
+            WalkState::Continue
+        })
+    });
+    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    workspace
+        .problems
+        .extend(problems.into_inner().unwrap_or_else(|e| e.into_inner()));
+    group(found, config, workspace);
+}
+
+/// A walker thread's findings, handed over once when the thread is done.
+struct Buffer<'a> {
+    local: Vec<Found>,
+    shared: &'a Mutex<Vec<Found>>,
+}
+
+impl Drop for Buffer<'_> {
+    fn drop(&mut self) {
+        lock(self.shared).append(&mut self.local);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
+    let mut path = PathBuf::new();
+    let mut is_loop = false;
+    let mut current = &error;
+    loop {
+        match current {
+            ignore::Error::WithPath { path: p, err } => {
+                path = p.clone();
+                current = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                current = err;
+            }
+            ignore::Error::Loop { child, .. } => {
+                path = child.clone();
+                is_loop = true;
+                break;
+            }
+            _ => break,
+        }
+    }
+    WalkProblem {
+        path,
+        message: error.to_string(),
+        is_loop,
+        config,
+    }
+}
+
+/// Groups files by their nearest Lambda directory.
+fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
+    let mut lambda_dirs: HashMap<PathBuf, Vec<LambdaFile>> = HashMap::new();
+    for file in &found {
+        let name = file.path.file_name().map(|n| n.to_string_lossy());
+        if name.as_deref().is_some_and(is_lambda_marker) {
+            if let Some(dir) = file.path.parent() {
+                lambda_dirs.entry(dir.to_path_buf()).or_default();
+            }
+        }
+    }
+    for file in found {
+        let Some(dir) = file
+            .path
+            .ancestors()
+            .skip(1)
+            .find(|dir| lambda_dirs.contains_key(*dir))
+            .map(Path::to_path_buf)
+        else {
+            continue;
+        };
+        let relative = file
+            .path
+            .strip_prefix(&dir)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let kind = FileKind::of(
+            &file
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        if let Some(files) = lambda_dirs.get_mut(&dir) {
+            files.push(LambdaFile {
+                path: file.path,
+                relative,
+                kind,
+                size: file.size,
+            });
+        }
+    }
+    let mut lambdas: Vec<Lambda> = lambda_dirs
+        .into_iter()
+        .map(|(dir, mut files)| {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            Lambda {
+                dir,
+                config: config.clone(),
+                files,
+                build_context: OnceLock::new(),
+            }
+        })
+        .collect();
+    lambdas.sort_by(|a, b| a.dir.cmp(&b.dir));
+    workspace.lambdas.extend(lambdas);
+}

@@ -1,0 +1,17 @@
+//! lambda-gate: a policy gate (and, later, build runner) for Python AWS Lambda functions
+//! shipped as container images.
+//!
+//! Data flows one way: [`discover`] finds the Lambdas, [`check`] parses each file once and
+//! runs the [`rules`] in parallel, [`suppression`] filters, [`report`] renders.
+
+pub mod build_context;
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod discover;
+pub mod fix;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod suppression;
+pub mod app;

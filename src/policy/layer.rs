@@ -1,0 +1,115 @@
+//! One configuration file's worth of policy, as written: every field optional, every value
+//! with its span so a mistake points at file:line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{DigestRequirement, Level, Policy};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DockerfileLayer {
+    pub release_bases: Option<Vec<Spanned<String>>>,
+    pub dev_bases: Option<Vec<Spanned<String>>>,
+    pub require_digest: Option<DigestRequirement>,
+    pub digests: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    pub secret_names: Option<Vec<Spanned<String>>>,
+    pub task_root: Option<Spanned<String>>,
+    pub base_env: Option<BTreeMap<String, String>>,
+}
+
+/// What a per-path override may change.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OverrideLayer {
+    /// Globs relative to the configuration root.
+    pub paths: Vec<Spanned<String>>,
+    pub platforms: Option<Vec<Spanned<String>>>,
+    pub rules: Option<BTreeMap<Spanned<String>, Level>>,
+    pub dockerfile: Option<DockerfileLayer>,
+}
+
+/// A whole configuration file (or `[tool.lambda-gate]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Layer {
+    pub platforms: Option<Vec<Spanned<String>>>,
+    pub max_file_size: Option<Spanned<u64>>,
+    pub exclude: Option<Vec<Spanned<String>>>,
+    pub rules: Option<BTreeMap<Spanned<String>, Level>>,
+    pub dockerfile: Option<DockerfileLayer>,
+    #[serde(default)]
+    pub overrides: Vec<OverrideLayer>,
+}
+
+fn strings(values: &[Spanned<String>]) -> Vec<String> {
+    values.iter().map(|v| v.get_ref().clone()).collect()
+}
+
+fn apply_rules(rules: &Option<BTreeMap<Spanned<String>, Level>>, policy: &mut Policy) {
+    for (id, level) in rules.iter().flatten() {
+        policy.rules.insert(id.get_ref().clone(), *level);
+    }
+}
+
+impl DockerfileLayer {
+    fn apply(&self, policy: &mut Policy) {
+        let dockerfile = &mut policy.dockerfile;
+        if let Some(v) = &self.release_bases {
+            dockerfile.release_bases = strings(v);
+        }
+        if let Some(v) = &self.dev_bases {
+            dockerfile.dev_bases = strings(v);
+        }
+        if let Some(v) = self.require_digest {
+            dockerfile.require_digest = v;
+        }
+        for (key, digest) in self.digests.iter().flatten() {
+            dockerfile
+                .digests
+                .insert(key.get_ref().clone(), digest.get_ref().clone());
+        }
+        if let Some(v) = &self.secret_names {
+            dockerfile.secret_names = strings(v);
+        }
+        if let Some(v) = &self.task_root {
+            dockerfile.task_root = v.get_ref().clone();
+        }
+        for (name, value) in self.base_env.iter().flatten() {
+            dockerfile.base_env.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+impl OverrideLayer {
+    pub fn apply(&self, policy: &mut Policy) {
+        if let Some(v) = &self.platforms {
+            policy.platforms = strings(v);
+        }
+        apply_rules(&self.rules, policy);
+        if let Some(dockerfile) = &self.dockerfile {
+            dockerfile.apply(policy);
+        }
+    }
+}
+
+impl Layer {
+    /// Lists replace the layer below; tables (`rules`, `digests`, `base-env`) merge by key.
+    pub fn apply(&self, policy: &mut Policy) {
+        if let Some(v) = &self.platforms {
+            policy.platforms = strings(v);
+        }
+        if let Some(v) = &self.max_file_size {
+            policy.max_file_size = *v.get_ref();
+        }
+        if let Some(v) = &self.exclude {
+            policy.exclude = strings(v);
+        }
+        apply_rules(&self.rules, policy);
+        if let Some(dockerfile) = &self.dockerfile {
+            dockerfile.apply(policy);
+        }
+    }
+}

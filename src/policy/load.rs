@@ -1,0 +1,411 @@
+//! Finding, reading and validating configuration files.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use globset::GlobSetBuilder;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::layer::{DockerfileLayer, Layer};
+use super::{
+    path_glob, Config, DigestRequirement, DockerfilePolicy, EffectivePolicy, Override, Policy,
+    DEFAULT_POLICY,
+};
+use crate::diagnostic::{LineIndex, Span};
+use crate::rules::dockerfile::image::ImageRef;
+use crate::rules::registry;
+
+/// Platforms AWS Lambda runs.
+const LAMBDA_PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
+
+/// A configuration file and the form it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    LambdaGateToml(PathBuf),
+    Pyproject(PathBuf),
+}
+
+impl ConfigSource {
+    pub fn path(&self) -> &Path {
+        match self {
+            ConfigSource::LambdaGateToml(p) | ConfigSource::Pyproject(p) => p,
+        }
+    }
+}
+
+/// A configuration mistake, with the place it was made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+fn error_at(path: &Path, text: &str, span: Option<Span>, message: impl Into<String>) -> ConfigError {
+    let position = span.map_or(Default::default(), |span| {
+        LineIndex::new(text).line_col(text, span.start)
+    });
+    ConfigError {
+        path: path.to_path_buf(),
+        line: position.line.max(1),
+        column: position.column.max(1),
+        message: message.into(),
+    }
+}
+
+/// The nearest configuration at or above `start`: `lambda-gate.toml`, else a `pyproject.toml`
+/// with a `[tool.lambda-gate]` table.
+pub fn find_config(start: &Path) -> Option<ConfigSource> {
+    let start = if start.is_file() { start.parent()? } else { start };
+    let start = std::fs::canonicalize(start).ok()?;
+    for dir in start.ancestors() {
+        let candidate = dir.join("lambda-gate.toml");
+        if candidate.is_file() {
+            return Some(ConfigSource::LambdaGateToml(candidate));
+        }
+        let pyproject = dir.join("pyproject.toml");
+        if pyproject.is_file() && pyproject_has_table(&pyproject) {
+            return Some(ConfigSource::Pyproject(pyproject));
+        }
+    }
+    None
+}
+
+/// Whether a pyproject.toml holds `[tool.lambda-gate]`. A file that does not parse but
+/// mentions the table counts, so that loading it reports the syntax error.
+fn pyproject_has_table(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    if !text.contains("lambda-gate") {
+        return false;
+    }
+    match text.parse::<toml::Table>() {
+        Ok(table) => table
+            .get("tool")
+            .and_then(|tool| tool.get("lambda-gate"))
+            .is_some(),
+        Err(_) => text.contains("[tool.lambda-gate"),
+    }
+}
+
+#[derive(Deserialize)]
+struct Pyproject {
+    tool: Option<PyprojectTools>,
+}
+
+#[derive(Deserialize)]
+struct PyprojectTools {
+    #[serde(rename = "lambda-gate")]
+    lambda_gate: Option<Layer>,
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the configuration: {e}"),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let text = String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]).into_owned();
+        let at = text.len();
+        error_at(path, &text, Some(at..at), "the configuration is not valid UTF-8")
+    })
+}
+
+fn toml_error(path: &Path, text: &str, error: toml::de::Error) -> ConfigError {
+    error_at(path, text, error.span(), error.message().trim().to_string())
+}
+
+fn read_pyproject_layer(path: &Path) -> Result<Option<(Layer, String)>, ConfigError> {
+    let text = read(path)?;
+    let pyproject: Pyproject = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
+    Ok(pyproject
+        .tool
+        .and_then(|tool| tool.lambda_gate)
+        .map(|layer| (layer, text)))
+}
+
+fn read_layer(source: &ConfigSource) -> Result<(Layer, String), ConfigError> {
+    match source {
+        ConfigSource::LambdaGateToml(path) => {
+            let text = read(path)?;
+            let layer = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
+            Ok((layer, text))
+        }
+        ConfigSource::Pyproject(path) => read_pyproject_layer(path)?.ok_or_else(|| ConfigError {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: "no [tool.lambda-gate] table".into(),
+        }),
+    }
+}
+
+/// The embedded default policy, with every registered rule at its default level.
+pub fn default_policy() -> Policy {
+    let mut policy = Policy {
+        platforms: Vec::new(),
+        max_file_size: 0,
+        exclude: Vec::new(),
+        rules: registry::all()
+            .iter()
+            .map(|rule| (rule.id.to_string(), rule.default_severity.into()))
+            .collect(),
+        dockerfile: DockerfilePolicy {
+            release_bases: Vec::new(),
+            dev_bases: Vec::new(),
+            require_digest: DigestRequirement::FinalStage,
+            digests: BTreeMap::new(),
+            secret_names: Vec::new(),
+            task_root: String::new(),
+            base_env: BTreeMap::new(),
+        },
+    };
+    // The embedded policy is checked by a test; if it ever failed to parse, rules still run
+    // at their registry defaults.
+    if let Ok(layer) = toml::from_str::<Layer>(DEFAULT_POLICY) {
+        layer.apply(&mut policy);
+    }
+    policy
+}
+
+/// Loads the configuration for a checked path: `explicit` if given, else the nearest one
+/// (unless `isolated`), on top of the embedded default.
+pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Config, ConfigError> {
+    let source = match explicit {
+        Some(path) => Some(
+            if path.file_name().is_some_and(|name| name == "pyproject.toml") {
+                ConfigSource::Pyproject(path.to_path_buf())
+            } else {
+                ConfigSource::LambdaGateToml(path.to_path_buf())
+            },
+        ),
+        None if isolated => None,
+        None => find_config(start),
+    };
+    let mut policy = default_policy();
+    let mut overrides = Vec::new();
+    let root = match &source {
+        Some(source) => {
+            let (layer, text) = read_layer(source)?;
+            validate(source.path(), &text, &layer)?;
+            layer.apply(&mut policy);
+            for override_layer in layer.overrides {
+                let mut paths = GlobSetBuilder::new();
+                for pattern in &override_layer.paths {
+                    paths.add(glob(source.path(), &text, pattern)?);
+                }
+                overrides.push(Override {
+                    paths: paths.build().map_err(|e| {
+                        error_at(source.path(), &text, None, format!("invalid glob: {e}"))
+                    })?,
+                    layer: override_layer,
+                });
+            }
+            let dir = source.path().parent().unwrap_or(Path::new("."));
+            std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+        }
+        None => {
+            let dir = if start.is_file() {
+                start.parent().unwrap_or(Path::new("."))
+            } else {
+                start
+            };
+            std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+        }
+    };
+    let mut exclude = GlobSetBuilder::new();
+    for pattern in &policy.exclude {
+        if let Ok(glob) = path_glob(pattern) {
+            exclude.add(glob);
+        }
+    }
+    let origin = source
+        .as_ref()
+        .map_or_else(|| PathBuf::from("<default policy>"), |s| s.path().to_path_buf());
+    let internal = |e: globset::Error| ConfigError {
+        path: origin.clone(),
+        line: 1,
+        column: 1,
+        message: format!("invalid pattern: {e}"),
+    };
+    let exclude = exclude.build().map_err(internal)?;
+    let base = EffectivePolicy::compile(policy).map_err(internal)?;
+    Ok(Config::new(source, root, base, overrides, exclude))
+}
+
+fn glob(path: &Path, text: &str, pattern: &Spanned<String>) -> Result<globset::Glob, ConfigError> {
+    path_glob(pattern.get_ref())
+        .map_err(|e| error_at(path, text, Some(pattern.span()), format!("invalid glob: {}", e.kind())))
+}
+
+/// Checks what serde cannot: rule ids, globs, platforms, digests.
+fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
+    let at = |spanned_span: Span, message: String| error_at(path, text, Some(spanned_span), message);
+    let check_platforms = |platforms: &Option<Vec<Spanned<String>>>| -> Result<(), ConfigError> {
+        for platform in platforms.iter().flatten() {
+            if !LAMBDA_PLATFORMS.contains(&platform.get_ref().as_str()) {
+                return Err(at(
+                    platform.span(),
+                    format!(
+                        "unsupported platform `{}`: Lambda runs {}",
+                        platform.get_ref(),
+                        LAMBDA_PLATFORMS.join(" and ")
+                    ),
+                ));
+            }
+        }
+        if platforms.as_ref().is_some_and(|p| p.is_empty()) {
+            return Err(error_at(path, text, None, "`platforms` must name at least one platform"));
+        }
+        Ok(())
+    };
+    let check_rules = |rules: &Option<BTreeMap<Spanned<String>, super::Level>>| -> Result<(), ConfigError> {
+        for id in rules.iter().flat_map(|r| r.keys()) {
+            if registry::find(id.get_ref()).is_none() {
+                return Err(at(
+                    id.span(),
+                    format!("unknown rule `{}` (see `lambda-gate rules`)", id.get_ref()),
+                ));
+            }
+        }
+        Ok(())
+    };
+    let check_dockerfile = |dockerfile: &Option<DockerfileLayer>| -> Result<(), ConfigError> {
+        let Some(dockerfile) = dockerfile else {
+            return Ok(());
+        };
+        for pattern in dockerfile
+            .release_bases
+            .iter()
+            .chain(dockerfile.dev_bases.iter())
+            .chain(dockerfile.secret_names.iter())
+            .flatten()
+        {
+            glob(path, text, pattern)?;
+        }
+        for (key, digest) in dockerfile.digests.iter().flatten() {
+            glob(path, text, key)?;
+            if !key.get_ref().contains(':') {
+                return Err(at(key.span(), format!("`{}` has no tag: digest keys are `repository:tag`", key.get_ref())));
+            }
+            let probe = format!("example.com/x@{}", digest.get_ref());
+            if ImageRef::parse(&probe).is_err() {
+                return Err(at(
+                    digest.span(),
+                    format!("`{}` is not a digest: expected `sha256:` and 64 lower-case hex digits", digest.get_ref()),
+                ));
+            }
+        }
+        if let Some(root) = &dockerfile.task_root {
+            if !root.get_ref().starts_with('/') {
+                return Err(at(root.span(), "`task-root` must be an absolute path".into()));
+            }
+        }
+        Ok(())
+    };
+
+    check_platforms(&layer.platforms)?;
+    check_rules(&layer.rules)?;
+    check_dockerfile(&layer.dockerfile)?;
+    if let Some(size) = &layer.max_file_size {
+        if *size.get_ref() == 0 {
+            return Err(at(size.span(), "`max-file-size` must be greater than 0".into()));
+        }
+    }
+    for pattern in layer.exclude.iter().flatten() {
+        glob(path, text, pattern)?;
+    }
+    for override_layer in &layer.overrides {
+        if override_layer.paths.is_empty() {
+            return Err(error_at(path, text, None, "an override needs at least one glob in `paths`"));
+        }
+        check_platforms(&override_layer.platforms)?;
+        check_rules(&override_layer.rules)?;
+        check_dockerfile(&override_layer.dockerfile)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_policy_parses_and_validates() {
+        let layer: Layer = toml::from_str(DEFAULT_POLICY).expect("rules/policy.toml parses");
+        validate(Path::new("rules/policy.toml"), DEFAULT_POLICY, &layer).expect("valid");
+        let policy = default_policy();
+        assert!(!policy.dockerfile.release_bases.is_empty());
+        assert_eq!(policy.rules.len(), registry::all().len());
+    }
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lambda-gate.toml");
+        std::fs::write(&path, text).unwrap();
+        load(dir.path(), None, false)
+    }
+
+    #[test]
+    fn unknown_key_points_at_its_line() {
+        let error = load_text("platforms = [\"linux/amd64\"]\n\n[dockerfile]\nrelease-basis = []\n").unwrap_err();
+        assert_eq!(error.line, 4, "{error}");
+        assert!(error.message.contains("unknown field `release-basis`"), "{error}");
+    }
+
+    #[test]
+    fn unknown_rule_and_bad_values_point_at_the_value() {
+        let error = load_text("[rules]\nDKR999 = \"off\"\n").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 1), "{error}");
+        let error = load_text("[rules]\nDKR002 = \"fatal\"\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+        let error = load_text("platforms = [\n  \"linux/amd64\",\n  \"windows/amd64\",\n]\n").unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
+        let error = load_text("[dockerfile.digests]\n\"a/b:1\" = \"sha256:nope\"\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+    }
+
+    #[test]
+    fn overrides_apply_by_path() {
+        let config = load_text(
+            "[rules]\nDKR006 = \"warning\"\n[[overrides]]\npaths = [\"images/**\"]\nrules = { DKR006 = \"off\" }\n",
+        )
+        .unwrap();
+        let root = config.root.clone();
+        assert_eq!(config.policy_for(&root.join("app/Dockerfile")).policy.level("DKR006"), super::super::Level::Warning);
+        assert_eq!(config.policy_for(&root.join("images/x/Dockerfile")).policy.level("DKR006"), super::super::Level::Off);
+    }
+
+    #[test]
+    fn pyproject_table_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname = \"x\"\n\n[tool.lambda-gate]\nplatforms = [\"linux/arm64\"]\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let config = load(&dir.path().join("sub"), None, false).unwrap();
+        assert!(matches!(config.source, Some(ConfigSource::Pyproject(_))));
+        assert_eq!(config.base.policy.platforms, vec!["linux/arm64"]);
+    }
+}

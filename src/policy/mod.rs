@@ -1,0 +1,249 @@
+//! The policy: the team's defaults (embedded from `rules/policy.toml`), then the repository's
+//! `lambda-gate.toml` or `[tool.lambda-gate]`, then per-path overrides.
+
+mod layer;
+mod load;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::Severity;
+use crate::rules::dockerfile::image::normalize_repository_pattern;
+
+pub use layer::{DockerfileLayer, Layer, OverrideLayer};
+pub use load::{default_policy, find_config, load, ConfigError, ConfigSource};
+
+/// The embedded default policy.
+pub const DEFAULT_POLICY: &str = include_str!("../../rules/policy.toml");
+
+/// A rule's level in a policy: a severity, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Off,
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            Level::Off => None,
+            Level::Info => Some(Severity::Info),
+            Level::Warning => Some(Severity::Warning),
+            Level::Error => Some(Severity::Error),
+        }
+    }
+}
+
+impl From<Severity> for Level {
+    fn from(severity: Severity) -> Self {
+        match severity {
+            Severity::Info => Level::Info,
+            Severity::Warning => Level::Warning,
+            Severity::Error => Level::Error,
+        }
+    }
+}
+
+/// Which stages must pin their base by digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DigestRequirement {
+    /// Only the final stage (what Lambda runs).
+    FinalStage,
+    AllStages,
+    None,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DockerfilePolicy {
+    /// Repository patterns (globs; `*` stays within one path component) of the release bases.
+    pub release_bases: Vec<String>,
+    /// Repository patterns of the dev bases: allowed for build stages, never for the final one.
+    pub dev_bases: Vec<String>,
+    pub require_digest: DigestRequirement,
+    /// `repository:tag` (glob) -> the digest that tag is pinned to.
+    pub digests: BTreeMap<String, String>,
+    /// Name patterns (case-insensitive globs) of ENV/ARG that must not hold a literal value.
+    pub secret_names: Vec<String>,
+    /// Where Lambda imports the handler from.
+    pub task_root: String,
+    /// Environment the approved bases define, used to resolve `${LAMBDA_TASK_ROOT}` and friends.
+    pub base_env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Policy {
+    /// Platforms the runner builds (`os/arch`).
+    pub platforms: Vec<String>,
+    /// Bytes; larger files are reported, not read.
+    pub max_file_size: u64,
+    /// Globs relative to the configuration root that are never walked.
+    pub exclude: Vec<String>,
+    /// Every registered rule's level.
+    pub rules: BTreeMap<String, Level>,
+    pub dockerfile: DockerfilePolicy,
+}
+
+impl Policy {
+    pub fn level(&self, rule: &str) -> Level {
+        self.rules.get(rule).copied().unwrap_or(Level::Off)
+    }
+}
+
+/// A policy with its patterns compiled, shared by every file it applies to.
+#[derive(Debug)]
+pub struct EffectivePolicy {
+    pub policy: Policy,
+    pub release_bases: GlobSet,
+    pub dev_bases: GlobSet,
+    pub secret_names: GlobSet,
+    pub digests: Vec<(GlobMatcher, String)>,
+    pub base_env: HashMap<String, String>,
+}
+
+impl EffectivePolicy {
+    pub fn compile(policy: Policy) -> Result<EffectivePolicy, globset::Error> {
+        let repositories = |patterns: &[String]| -> Result<GlobSet, globset::Error> {
+            let mut set = GlobSetBuilder::new();
+            for pattern in patterns {
+                set.add(path_glob(&normalize_repository_pattern(pattern))?);
+            }
+            set.build()
+        };
+        let mut secret_names = GlobSetBuilder::new();
+        for pattern in &policy.dockerfile.secret_names {
+            secret_names.add(
+                GlobBuilder::new(pattern)
+                    .case_insensitive(true)
+                    .build()?,
+            );
+        }
+        let digests = policy
+            .dockerfile
+            .digests
+            .iter()
+            .map(|(key, digest)| {
+                Ok((
+                    path_glob(&normalize_repository_pattern(key))?.compile_matcher(),
+                    digest.clone(),
+                ))
+            })
+            .collect::<Result<Vec<_>, globset::Error>>()?;
+        Ok(EffectivePolicy {
+            release_bases: repositories(&policy.dockerfile.release_bases)?,
+            dev_bases: repositories(&policy.dockerfile.dev_bases)?,
+            secret_names: secret_names.build()?,
+            digests,
+            base_env: policy
+                .dockerfile
+                .base_env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            policy,
+        })
+    }
+
+    /// The digest the policy records for `repository:tag`, if any.
+    pub fn recorded_digest(&self, tagged: &str) -> Option<&str> {
+        self.digests
+            .iter()
+            .find(|(matcher, _)| matcher.is_match(tagged))
+            .map(|(_, digest)| digest.as_str())
+    }
+}
+
+/// A glob where `*` stays within one `/`-separated component and `**` crosses them.
+pub fn path_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+}
+
+/// A compiled per-path override.
+#[derive(Debug)]
+pub struct Override {
+    pub paths: GlobSet,
+    pub layer: OverrideLayer,
+}
+
+/// Everything one configuration root decides: its policy, overrides and exclusions.
+#[derive(Debug)]
+pub struct Config {
+    /// Where the configuration came from (`None`: only the embedded default).
+    pub source: Option<ConfigSource>,
+    /// Paths in the policy are relative to this directory.
+    pub root: PathBuf,
+    pub base: Arc<EffectivePolicy>,
+    pub overrides: Vec<Override>,
+    pub exclude: GlobSet,
+    cache: Mutex<HashMap<Vec<usize>, Arc<EffectivePolicy>>>,
+}
+
+impl Config {
+    pub(crate) fn new(
+        source: Option<ConfigSource>,
+        root: PathBuf,
+        base: EffectivePolicy,
+        overrides: Vec<Override>,
+        exclude: GlobSet,
+    ) -> Config {
+        Config {
+            source,
+            root,
+            base: Arc::new(base),
+            overrides,
+            exclude,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Path relative to the configuration root, `/`-separated, for glob matching.
+    pub fn relative<'a>(&self, path: &'a Path) -> &'a Path {
+        path.strip_prefix(&self.root).unwrap_or(path)
+    }
+
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        !self.exclude.is_empty() && self.exclude.is_match(self.relative(path))
+    }
+
+    /// The policy in force for `path`: the base with every matching override applied in order.
+    pub fn policy_for(&self, path: &Path) -> Arc<EffectivePolicy> {
+        if self.overrides.is_empty() {
+            return self.base.clone();
+        }
+        let relative = self.relative(path);
+        let matching: Vec<usize> = self
+            .overrides
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.paths.is_match(relative))
+            .map(|(i, _)| i)
+            .collect();
+        if matching.is_empty() {
+            return self.base.clone();
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(policy) = cache.get(&matching) {
+            return policy.clone();
+        }
+        let mut policy = self.base.policy.clone();
+        for index in &matching {
+            self.overrides[*index].layer.apply(&mut policy);
+        }
+        // Every pattern was compiled once when the configuration was loaded, so this succeeds.
+        let effective = EffectivePolicy::compile(policy).map_or_else(|_| self.base.clone(), Arc::new);
+        cache.insert(matching, effective.clone());
+        effective
+    }
+}

@@ -1,0 +1,74 @@
+//! The JSON format, schema version 1 (documented in README.md):
+//! `{"version": 1, "diagnostics": [{rule, name, severity, path, line, column, end_line,
+//! end_column, message, help, fixable}], "summary": {files, lambdas, errors, warnings, infos,
+//! elapsed_ms}}`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{display_path, RenderOptions, Summary};
+use crate::check::CheckResult;
+use crate::rules::registry;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    version: u32,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+    summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    rule: &'a str,
+    name: &'a str,
+    severity: &'a str,
+    path: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    message: &'a str,
+    help: Option<&'a str>,
+    fixable: bool,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    #[serde(flatten)]
+    counts: Summary,
+    passed: bool,
+    elapsed_ms: Option<u128>,
+}
+
+pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let report = Report {
+        version: SCHEMA_VERSION,
+        diagnostics: result
+            .diagnostics
+            .iter()
+            .map(|d| JsonDiagnostic {
+                rule: d.rule,
+                name: registry::find(d.rule).map_or("", |r| r.name),
+                severity: d.severity.as_str(),
+                path: display_path(&d.path),
+                line: d.start.line,
+                column: d.start.column,
+                end_line: d.end.line,
+                end_column: d.end.column,
+                message: &d.message,
+                help: d.help.as_deref(),
+                fixable: d.fix.is_some(),
+            })
+            .collect(),
+        summary: JsonSummary {
+            counts: Summary::of(result),
+            passed: result.passed(),
+            elapsed_ms: (!options.deterministic).then(|| result.elapsed.as_millis()),
+        },
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}

@@ -1,0 +1,73 @@
+//! Output formats, one file each.
+
+mod github;
+mod human;
+mod json;
+mod junit;
+mod sarif;
+
+use std::io::{self, Write};
+
+use crate::check::CheckResult;
+use crate::diagnostic::Severity;
+
+pub use human::render_config_error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// rustc-style snippets and a summary line.
+    Human,
+    /// The versioned JSON schema (`version: 1`).
+    Json,
+    /// SARIF 2.1.0, for Jenkins Warnings NG and GitHub code scanning.
+    Sarif,
+    /// JUnit XML, for Jenkins `junit`.
+    Junit,
+    /// GitHub Actions workflow commands (`::error file=...`).
+    Github,
+}
+
+/// Everything a renderer needs besides the diagnostics.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    pub color: bool,
+    /// Leave out wall-clock figures (for reproducible output).
+    pub deterministic: bool,
+}
+
+pub fn render(format: Format, result: &CheckResult, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Human => human::render(result, options, out),
+        Format::Json => json::render(result, options, out),
+        Format::Sarif => sarif::render(result, out),
+        Format::Junit => junit::render(result, out),
+        Format::Github => github::render(result, out),
+    }
+}
+
+/// The counts every format reports.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub lambdas: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+impl Summary {
+    pub fn of(result: &CheckResult) -> Summary {
+        Summary {
+            files: result.files_checked,
+            lambdas: result.lambdas,
+            errors: result.count(Severity::Error),
+            warnings: result.count(Severity::Warning),
+            infos: result.count(Severity::Info),
+        }
+    }
+}
+
+/// A path as every format prints it: `/`-separated.
+pub fn display_path(path: &std::path::Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}

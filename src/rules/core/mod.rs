@@ -1,0 +1,6 @@
+//! Rules the engine itself emits: files it cannot read, and suppression comments.
+
+pub mod lg001_invalid_suppression;
+pub mod lg002_unused_suppression;
+pub mod lg003_unreadable_file;
+pub mod lg004_symlink_loop;

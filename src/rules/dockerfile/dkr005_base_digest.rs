@@ -1,0 +1,171 @@
+//! DKR005 `base-digest`: the bases policy requires to be pinned carry the `@sha256:` digest
+//! the policy records for their tag. Fixable.
+
+use super::parser::{Base, Stage};
+use super::Context;
+use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
+use crate::policy::DigestRequirement;
+use crate::rules::{Check, Family, Rule};
+
+pub static RULE: Rule = Rule {
+    id: "DKR005",
+    name: "base-digest",
+    family: Family::Dockerfile,
+    summary: "A base that must be pinned by digest has no digest, or not the one policy records",
+    default_severity: Severity::Error,
+    fixable: true,
+    doc: crate::rule_doc!("DKR005"),
+    check: Check::Dockerfile(check),
+};
+
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let required: Vec<usize> = match ctx.policy.policy.dockerfile.require_digest {
+        DigestRequirement::None => return Vec::new(),
+        DigestRequirement::AllStages => (0..ctx.dockerfile.stages.len()).collect(),
+        DigestRequirement::FinalStage => ctx.final_chain(),
+    };
+    let mut findings = Vec::new();
+    for index in required {
+        let stage = &ctx.dockerfile.stages[index];
+        let Base::Image(reference) = &stage.base else {
+            continue;
+        };
+        let recorded = reference
+            .tagged()
+            .and_then(|tagged| ctx.policy.recorded_digest(&tagged));
+        let finding = match (&reference.digest, recorded) {
+            (None, recorded) => {
+                let finding = Finding::new(
+                    stage.image.span.clone(),
+                    format!("the base `{reference}` is not pinned by digest"),
+                );
+                match recorded {
+                    Some(digest) => finding
+                        .help(format!("pin it: `{reference}@{digest}` (the digest policy records for this tag)"))
+                        .fix(pin_fix(ctx, stage, digest)),
+                    None => finding.help(
+                        "append the digest of the tag: `@sha256:<digest>` (e.g. from `docker buildx imagetools inspect`); record it under [dockerfile.digests] so `--fix` can pin it",
+                    ),
+                }
+            }
+            (Some(pinned), Some(recorded)) if pinned != recorded => Finding::new(
+                stage.image.span.clone(),
+                format!(
+                    "the base `{reference}` is pinned to an outdated digest: policy records `{recorded}` for this tag"
+                ),
+            )
+            .help("update the digest to the one policy records, which carries the current security updates")
+            .fix(pin_fix(ctx, stage, recorded)),
+            _ => continue,
+        };
+        findings.push(finding);
+    }
+    findings
+}
+
+/// Where the reference is written literally: the FROM word, or the default of the global ARG
+/// the FROM word consists of (`FROM ${BASE_IMAGE}`).
+fn literal_reference(ctx: &Context<'_>, stage: &Stage) -> Option<(Span, String)> {
+    let literal = |text: &str, span: &Span| {
+        let plain = !text.contains(['$', '"', '\'', '\\']) && span.len() == text.len();
+        plain.then(|| (span.clone(), text.to_string()))
+    };
+    let word = &stage.image;
+    if !word.text.contains('$') {
+        return literal(&word.text, &word.span);
+    }
+    let name = word
+        .text
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .or_else(|| word.text.strip_prefix('$'))?;
+    // The last global declaration of that ARG with a default is the one FROM sees.
+    let df = ctx.dockerfile;
+    let first_from = df.stages.first()?.from;
+    df.instructions[..first_from]
+        .iter()
+        .filter(|instruction| instruction.keyword == "ARG")
+        .flat_map(|instruction| instruction.words.iter())
+        .filter_map(|w| {
+            let (arg, value) = w.text.split_once('=')?;
+            (arg == name).then(|| {
+                let start = w.span.start + arg.len() + 1;
+                (value, start..w.span.end)
+            })
+        })
+        .next_back()
+        .and_then(|(value, span)| literal(value, &span))
+}
+
+fn pin_fix(ctx: &Context<'_>, stage: &Stage, digest: &str) -> Option<Fix> {
+    let (span, text) = literal_reference(ctx, stage)?;
+    let edit = match text.find('@') {
+        Some(at) => Edit {
+            range: span.start + at + 1..span.end,
+            replacement: digest.to_string(),
+        },
+        None => Edit {
+            range: span.end..span.end,
+            replacement: format!("@{digest}"),
+        },
+    };
+    Some(Fix {
+        description: format!("pin the base to {digest}"),
+        edits: vec![edit],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{run, run_with, DEV, DIGEST, RELEASE};
+    use super::*;
+    use crate::fix::apply_edits;
+
+    fn fixed(text: &str) -> String {
+        let findings = run(check, text);
+        let edits: Vec<_> = findings
+            .iter()
+            .filter_map(|f| f.fix.as_ref())
+            .flat_map(|f| f.edits.iter().cloned())
+            .collect();
+        apply_edits(text, &edits)
+    }
+
+    #[test]
+    fn final_stage_is_pinned_to_the_recorded_digest() {
+        let text = format!("FROM {RELEASE}:3.12\n");
+        assert_eq!(fixed(&text), format!("FROM {RELEASE}:3.12@{DIGEST}\n"));
+        assert!(run(check, &fixed(&text)).is_empty(), "fix is idempotent");
+    }
+
+    #[test]
+    fn fix_edits_the_arg_default_behind_from() {
+        let text = format!("ARG BASE_IMAGE={RELEASE}:3.12\nFROM ${{BASE_IMAGE}}\n");
+        assert_eq!(fixed(&text), format!("ARG BASE_IMAGE={RELEASE}:3.12@{DIGEST}\nFROM ${{BASE_IMAGE}}\n"));
+    }
+
+    #[test]
+    fn outdated_digest_is_replaced() {
+        let old = format!("sha256:{}", "1".repeat(64));
+        let text = format!("FROM {RELEASE}:3.12@{old}\n");
+        let findings = run(check, &text);
+        assert!(findings[0].message.contains("outdated"));
+        assert_eq!(fixed(&text), format!("FROM {RELEASE}:3.12@{DIGEST}\n"));
+    }
+
+    #[test]
+    fn build_stages_need_no_digest_by_default() {
+        let text = format!("FROM {DEV}:3.12 AS build\nFROM {RELEASE}:3.12@{DIGEST}\n");
+        assert!(run(check, &text).is_empty());
+        let all = run_with(check, &text, &[], |p| p.dockerfile.require_digest = DigestRequirement::AllStages);
+        assert_eq!(all.len(), 1);
+        assert!(all[0].message.contains("aws-lambda-python-dev-base:3.12"));
+    }
+
+    #[test]
+    fn unknown_tag_has_no_fix_but_says_how() {
+        let findings = run(check, &format!("FROM {RELEASE}:9.99\n"));
+        assert!(findings[0].fix.is_none());
+        assert!(findings[0].help.as_deref().unwrap().contains("[dockerfile.digests]"));
+    }
+}

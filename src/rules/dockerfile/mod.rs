@@ -1,0 +1,176 @@
+//! Dockerfile rules: the base-image policy, the handler, secrets and platforms.
+
+pub mod expand;
+pub mod image;
+pub mod parser;
+
+pub mod dkr001_parse_error;
+pub mod dkr002_base_not_approved;
+pub mod dkr003_base_unresolved;
+pub mod dkr004_base_not_pinned;
+pub mod dkr005_base_digest;
+pub mod dkr006_handler_missing;
+pub mod dkr007_handler_module_missing;
+pub mod dkr008_secret_in_build_config;
+pub mod dkr009_platform_mismatch;
+
+use std::path::Path;
+
+use crate::build_context::BuildContext;
+use crate::policy::EffectivePolicy;
+
+use image::ImageRef;
+use parser::{Base, Dockerfile, Stage};
+
+/// What a Dockerfile rule sees.
+pub struct Context<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub dockerfile: &'a Dockerfile,
+    pub policy: &'a EffectivePolicy,
+    /// The files `docker build` would send for this Lambda (its directory, less `.dockerignore`).
+    pub build_context: &'a BuildContext,
+}
+
+impl Context<'_> {
+    pub fn is_final(&self, stage: &Stage) -> bool {
+        self.dockerfile
+            .final_stage()
+            .is_some_and(|last| last.from == stage.from)
+    }
+
+    /// The stages the final image is made of, from the final stage back to the one built
+    /// FROM an image: `FROM build` makes `build`'s base the final image's base.
+    pub fn final_chain(&self) -> Vec<usize> {
+        let mut chain = Vec::new();
+        let mut current = self.dockerfile.stages.len().checked_sub(1);
+        while let Some(index) = current {
+            chain.push(index);
+            current = match self.dockerfile.stages[index].base {
+                // Stage references always point backwards, so this terminates.
+                Base::Stage(earlier) if earlier < index => Some(earlier),
+                _ => None,
+            };
+        }
+        chain
+    }
+
+    /// Whether `reference` is an approved base for a stage that is (`final_image`) or is not
+    /// part of the final image.
+    pub fn is_approved(&self, reference: &ImageRef, final_image: bool) -> bool {
+        let repository = reference.repository();
+        self.policy.release_bases.is_match(&repository)
+            || (!final_image && self.policy.dev_bases.is_match(&repository))
+    }
+}
+
+/// Why a CMD is not a usable Lambda handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerProblem {
+    /// No CMD in the final stage or the stages it builds on.
+    Missing,
+    /// CMD in shell form: the base's entrypoint would get `/bin/sh -c ...`.
+    ShellForm,
+    /// An exec-form CMD that is not one `module.function` string.
+    NotAHandler(String),
+}
+
+impl Context<'_> {
+    /// The CMD in force for the final image: the last one in the final stage, else in the
+    /// stages it builds on.
+    pub fn final_cmd(&self) -> Option<&parser::Instruction> {
+        self.final_chain().into_iter().find_map(|index| {
+            let stage = &self.dockerfile.stages[index];
+            self.dockerfile
+                .body(stage)
+                .iter()
+                .rev()
+                .find(|instruction| instruction.keyword == "CMD")
+        })
+    }
+
+    /// The handler the final image runs (`module.function`), or why there is none.
+    pub fn handler(&self) -> Result<&parser::Word, (HandlerProblem, Option<&parser::Instruction>)> {
+        let Some(cmd) = self.final_cmd() else {
+            return Err((HandlerProblem::Missing, None));
+        };
+        match &cmd.args {
+            parser::Args::Shell(_) => Err((HandlerProblem::ShellForm, Some(cmd))),
+            parser::Args::Exec(items) => match items.as_slice() {
+                [only] if is_handler_name(&only.text) => Ok(only),
+                _ => Err((
+                    HandlerProblem::NotAHandler(
+                        items.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+                    ),
+                    Some(cmd),
+                )),
+            },
+        }
+    }
+}
+
+/// `module[.sub...].function`, each part a Python identifier.
+fn is_handler_name(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('.').collect();
+    parts.len() >= 2
+        && parts.iter().all(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// The lines a help text lists, one pattern each.
+pub(crate) fn bullet_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "  (none)".into();
+    }
+    items
+        .iter()
+        .map(|item| format!("  - {item}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs one rule over an in-memory Dockerfile with the default policy.
+
+    use std::path::Path;
+
+    use super::{parser, Context};
+    use crate::build_context::BuildContext;
+    use crate::diagnostic::Finding;
+    use crate::policy::{default_policy, EffectivePolicy};
+
+    pub fn run_with(
+        check: fn(&Context<'_>) -> Vec<Finding>,
+        text: &str,
+        context_files: &[&str],
+        adjust: impl FnOnce(&mut crate::policy::Policy),
+    ) -> Vec<Finding> {
+        let dockerfile = parser::parse(text).expect("test Dockerfile parses");
+        let mut policy = default_policy();
+        adjust(&mut policy);
+        let policy = EffectivePolicy::compile(policy).expect("policy compiles");
+        let build_context =
+            BuildContext::from_files(context_files.iter().map(|f| f.to_string()).collect());
+        check(&Context {
+            path: Path::new("Dockerfile"),
+            text,
+            dockerfile: &dockerfile,
+            policy: &policy,
+            build_context: &build_context,
+        })
+    }
+
+    pub fn run(check: fn(&Context<'_>) -> Vec<Finding>, text: &str) -> Vec<Finding> {
+        run_with(check, text, &["app/handler.py"], |_| {})
+    }
+
+    pub const RELEASE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
+    pub const DEV: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-dev-base";
+    pub const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
+}

@@ -1,0 +1,63 @@
+//! Rules: every check lambda-gate makes, one per file, listed in [`registry`].
+
+pub mod core;
+pub mod dockerfile;
+pub mod registry;
+
+use crate::diagnostic::{Finding, Severity};
+
+/// The family a rule belongs to: the kind of file it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// The gate itself: unreadable files, suppressions.
+    Core,
+    Dockerfile,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Core => "core",
+            Family::Dockerfile => "dockerfile",
+        }
+    }
+}
+
+/// How the engine runs a rule.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Emitted by the engine itself (parse errors, unreadable files, suppressions).
+    Engine,
+    Dockerfile(fn(&dockerfile::Context<'_>) -> Vec<Finding>),
+}
+
+/// A rule's identity and documentation. Ids are stable forever; a retired id is never reused.
+pub struct Rule {
+    pub id: &'static str,
+    /// kebab-case name, e.g. `base-not-approved`.
+    pub name: &'static str,
+    pub family: Family,
+    /// One line: what the rule enforces.
+    pub summary: &'static str,
+    pub default_severity: Severity,
+    /// Whether `--fix` can repair what it finds.
+    pub fixable: bool,
+    /// The rule's Markdown documentation (`rules/<ID>.md`).
+    pub doc: &'static str,
+    pub check: Check,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule").field("id", &self.id).finish()
+    }
+}
+
+/// Embeds `rules/<ID>.md` for a rule defined in this crate.
+#[macro_export]
+macro_rules! rule_doc {
+    ($id:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/", $id, ".md"))
+    };
+}

@@ -1,0 +1,50 @@
+//! The registry: every rule lambda-gate knows, grouped by family.
+
+use super::{core, dockerfile, Rule};
+
+static RULES: &[&Rule] = &[
+    &core::lg001_invalid_suppression::RULE,
+    &core::lg002_unused_suppression::RULE,
+    &core::lg003_unreadable_file::RULE,
+    &core::lg004_symlink_loop::RULE,
+    &dockerfile::dkr001_parse_error::RULE,
+    &dockerfile::dkr002_base_not_approved::RULE,
+    &dockerfile::dkr003_base_unresolved::RULE,
+    &dockerfile::dkr004_base_not_pinned::RULE,
+    &dockerfile::dkr005_base_digest::RULE,
+    &dockerfile::dkr006_handler_missing::RULE,
+    &dockerfile::dkr007_handler_module_missing::RULE,
+    &dockerfile::dkr008_secret_in_build_config::RULE,
+    &dockerfile::dkr009_platform_mismatch::RULE,
+];
+
+pub fn all() -> &'static [&'static Rule] {
+    RULES
+}
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|rule| rule.id.eq_ignore_ascii_case(id) || rule.name == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_sorted_and_documented() {
+        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "rule ids must be unique");
+        for rule in RULES {
+            assert!(rule.doc.starts_with(&format!("# {} {}", rule.id, rule.name)), "{} doc title", rule.id);
+            for section in ["## What it does", "## Why", "## Example", "## How to fix", "## Configuration"] {
+                assert!(rule.doc.contains(section), "{} doc lacks {section}", rule.id);
+            }
+        }
+    }
+}
