@@ -32,11 +32,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let file = std::fs::canonicalize(&path).unwrap_or(path);
             let effective = loaded.policy_for(&file);
             let mut out = std::io::stdout().lock();
-            let origin = loaded
-                .source
-                .as_ref()
-                .map_or_else(|| "the embedded default policy".to_string(), |s| s.path().display().to_string());
-            writeln!(out, "# Effective policy for {} (from {origin})", file.display())?;
+            let origin = loaded.source.as_ref().map_or_else(
+                || "the embedded default policy".to_string(),
+                |s| s.path().display().to_string(),
+            );
+            writeln!(
+                out,
+                "# Effective policy for {} (from {origin})",
+                file.display()
+            )?;
             write!(out, "{}", toml::to_string_pretty(&effective.policy)?)?;
             Ok(ExitCode::from(EXIT_CLEAN))
         }
@@ -71,7 +75,9 @@ fn options(args: &CheckArgs) -> CheckOptions {
 fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(threads) = args.threads {
         // Only the first call configures the pool; later ones are harmless.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
     }
     let options = options(&args);
     let mut result = check(&options)?;
@@ -80,12 +86,21 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         if args.diff {
             let mut out = std::io::stdout().lock();
             for (path, (before, after)) in &changes {
-                write!(out, "{}", unified_diff(&report::display_path(path), before, after))?;
+                write!(
+                    out,
+                    "{}",
+                    unified_diff(&report::display_path(path), before, after)
+                )?;
             }
-            return Ok(ExitCode::from(if changes.is_empty() { EXIT_CLEAN } else { EXIT_VIOLATIONS }));
+            return Ok(ExitCode::from(if changes.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_VIOLATIONS
+            }));
         }
         for (path, (_, after)) in &changes {
-            std::fs::write(path, after).with_context(|| format!("cannot write the fix to `{}`", path.display()))?;
+            std::fs::write(path, after)
+                .with_context(|| format!("cannot write the fix to `{}`", path.display()))?;
         }
         if !changes.is_empty() {
             eprintln!("fixed {} file(s)", changes.len());
@@ -106,7 +121,8 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(path) => {
             let mut file = std::io::BufWriter::new(
-                std::fs::File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?,
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?,
             );
             report::render(args.format, &result, render_options, &mut file)?;
             file.flush()?;
@@ -121,7 +137,11 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn exit_code(result: &CheckResult) -> ExitCode {
-    ExitCode::from(if result.passed() { EXIT_CLEAN } else { EXIT_VIOLATIONS })
+    ExitCode::from(if result.passed() {
+        EXIT_CLEAN
+    } else {
+        EXIT_VIOLATIONS
+    })
 }
 
 /// Every file with fixes: its text before and after the fixes.
@@ -139,7 +159,8 @@ fn fixed_files(result: &CheckResult) -> anyhow::Result<BTreeMap<PathBuf, (String
     for (path, edits) in edits {
         let before = match result.sources.get(&path) {
             Some(text) => text.to_string(),
-            None => std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?,
+            None => std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?,
         };
         let after = apply_edits(&before, &edits);
         if after != before {

@@ -44,7 +44,9 @@ impl BuildContext {
     }
 
     pub fn is_file(&self, path: &str) -> bool {
-        self.files.binary_search_by(|f| f.as_str().cmp(path)).is_ok()
+        self.files
+            .binary_search_by(|f| f.as_str().cmp(path))
+            .is_ok()
     }
 
     /// Files below directory `dir` (`""` is the root).
@@ -110,7 +112,11 @@ mod tests {
 
     #[test]
     fn under_lists_a_directory() {
-        let context = BuildContext::from_files(vec!["app/a.py".into(), "app/b/c.py".into(), "apps.py".into()]);
+        let context = BuildContext::from_files(vec![
+            "app/a.py".into(),
+            "app/b/c.py".into(),
+            "apps.py".into(),
+        ]);
         assert_eq!(context.under("app").count(), 2);
         assert_eq!(context.under("").count(), 3);
         assert!(context.is_file("apps.py"));

@@ -86,7 +86,10 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
             .source
             .as_ref()
             .map_or_else(|| config.root.clone(), |s| s.path().to_path_buf());
-        let config = configs.entry(key).or_insert_with(|| Arc::new(config)).clone();
+        let config = configs
+            .entry(key)
+            .or_insert_with(|| Arc::new(config))
+            .clone();
         if root.is_dir() {
             discover(&root, config, options.walk, &mut workspace);
         }
@@ -118,10 +121,11 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
 pub fn check_workspace(workspace: &Workspace) -> CheckResult {
     let cwd = std::env::current_dir().ok();
     let display = |path: &Path| -> PathBuf {
-        cwd.as_deref()
-            .and_then(|cwd| path.strip_prefix(cwd).ok())
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
+        match cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()) {
+            Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+            Some(relative) => relative.to_path_buf(),
+            None => path.to_path_buf(),
+        }
     };
     let work: Vec<(&Lambda, &LambdaFile)> = workspace
         .lambdas
@@ -155,10 +159,18 @@ pub fn check_workspace(workspace: &Workspace) -> CheckResult {
         result.diagnostics.extend(outcome.diagnostics);
     }
     for problem in &workspace.problems {
-        let rule = if problem.is_loop {
-            &crate::rules::core::lg004_symlink_loop::RULE
-        } else {
-            &crate::rules::core::lg003_unreadable_file::RULE
+        let (rule, message) = match &problem.loop_target {
+            Some(target) => (
+                &crate::rules::core::lg004_symlink_loop::RULE,
+                format!(
+                    "symbolic link loop: this link leads back to `{}`, which is already being walked",
+                    display(target).display()
+                ),
+            ),
+            None => (
+                &crate::rules::core::lg003_unreadable_file::RULE,
+                format!("cannot walk this path: {}", problem.message),
+            ),
         };
         let policy = problem.config.policy_for(&problem.path);
         if let Some(severity) = policy.policy.level(rule.id).severity() {
@@ -166,7 +178,7 @@ pub fn check_workspace(workspace: &Workspace) -> CheckResult {
                 rule,
                 severity,
                 display(&problem.path),
-                problem.message.clone(),
+                message,
                 None,
             ));
         }
@@ -200,24 +212,37 @@ fn whole_file(
 }
 
 /// Reads a file as UTF-8 text, or says why it cannot be checked.
-fn read_text(file: &LambdaFile, policy: &EffectivePolicy) -> Result<String, (String, Option<String>)> {
+fn read_text(
+    file: &LambdaFile,
+    policy: &EffectivePolicy,
+) -> Result<String, (String, Option<String>)> {
     let cap = policy.policy.max_file_size;
     if file.size > cap {
         return Err((
-            format!("the file is {} bytes, over the {cap}-byte limit, and was not read", file.size),
+            format!(
+                "the file is {} bytes, over the {cap}-byte limit, and was not read",
+                file.size
+            ),
             Some("raise `max-file-size` in the policy, or exclude the file".into()),
         ));
     }
-    let bytes = std::fs::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
+    let bytes =
+        std::fs::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
     // The walk's size may be stale or absent (links): enforce the cap on what was read too.
     if bytes.len() as u64 > cap {
         return Err((
-            format!("the file is {} bytes, over the {cap}-byte limit, and was not checked", bytes.len()),
+            format!(
+                "the file is {} bytes, over the {cap}-byte limit, and was not checked",
+                bytes.len()
+            ),
             Some("raise `max-file-size` in the policy, or exclude the file".into()),
         ));
     }
     if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
-        return Err(("the file is binary (it contains NUL bytes), not text".into(), None));
+        return Err((
+            "the file is binary (it contains NUL bytes), not text".into(),
+            None,
+        ));
     }
     String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
@@ -252,8 +277,16 @@ fn check_file(lambda: &Lambda, file: &LambdaFile, shown: &Path) -> FileOutcome {
     };
     let index = LineIndex::new(&text);
     let (findings, style) = match file.kind {
-        FileKind::Dockerfile => (check_dockerfile(lambda, file, &text, &policy), CommentStyle::FullLineHash),
-        FileKind::Other => return FileOutcome { diagnostics: Vec::new(), source: None },
+        FileKind::Dockerfile => (
+            check_dockerfile(lambda, file, &text, &policy),
+            CommentStyle::FullLineHash,
+        ),
+        FileKind::Other => {
+            return FileOutcome {
+                diagnostics: Vec::new(),
+                source: None,
+            }
+        }
     };
     let diagnostics = finish(findings, &text, &index, style, &policy, shown);
     let source = (!diagnostics.is_empty()).then(|| Arc::from(text));
@@ -307,7 +340,10 @@ fn finish(
     path: &Path,
 ) -> Vec<Diagnostic> {
     let mut suppressions = suppression::parse(text, index, style);
-    let mut used: Vec<Vec<bool>> = suppressions.iter().map(|s| vec![false; s.rules.len()]).collect();
+    let mut used: Vec<Vec<bool>> = suppressions
+        .iter()
+        .map(|s| vec![false; s.rules.len()])
+        .collect();
     let mut diagnostics = Vec::new();
     let mut push = |rule: &'static Rule, severity: Severity, finding: Finding| {
         diagnostics.push(Diagnostic {
@@ -326,11 +362,16 @@ fn finish(
         let Some(severity) = policy.policy.level(rule.id).severity() else {
             continue;
         };
-        let severity = if finding.undecided { Severity::Info } else { severity };
+        let severity = if finding.undecided {
+            Severity::Info
+        } else {
+            severity
+        };
         let line = index.line_of(finding.span.start);
-        let suppressed = suppressions.iter().enumerate().find_map(|(i, s)| {
-            s.covers(line, rule.id).map(|k| (i, k))
-        });
+        let suppressed = suppressions
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| s.covers(line, rule.id).map(|k| (i, k)));
         if let Some((i, k)) = suppressed {
             used[i][k] = true;
             continue;
@@ -344,8 +385,11 @@ fn finish(
                 push(
                     rule,
                     severity,
-                    Finding::new(suppression.span.clone(), format!("invalid suppression: {problem}"))
-                        .help("write `# lambda-gate: ignore[RULE-ID] why this is acceptable`"),
+                    Finding::new(
+                        suppression.span.clone(),
+                        format!("invalid suppression: {problem}"),
+                    )
+                    .help("write `# lambda-gate: ignore[RULE-ID] why this is acceptable`"),
                 );
             }
             if suppression.rules.is_empty() {

@@ -93,7 +93,8 @@ impl Lambda {
 pub struct WalkProblem {
     pub path: PathBuf,
     pub message: String,
-    pub is_loop: bool,
+    /// For a loop: the directory the link leads back to.
+    pub loop_target: Option<PathBuf>,
     /// The configuration in force where it happened.
     pub config: Arc<Config>,
 }
@@ -134,7 +135,8 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
             move |entry| {
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
                 let name = entry.file_name().to_string_lossy();
-                !(is_dir && SKIPPED_DIRS.contains(&name.as_ref())) && !config.is_excluded(entry.path())
+                let skipped = is_dir && SKIPPED_DIRS.contains(&name.as_ref());
+                !skipped && !config.is_excluded(entry.path())
             }
         })
         .build_parallel();
@@ -191,7 +193,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
     let mut path = PathBuf::new();
-    let mut is_loop = false;
+    let mut loop_target = None;
     let mut current = &error;
     loop {
         match current {
@@ -202,9 +204,9 @@ fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
             ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
                 current = err;
             }
-            ignore::Error::Loop { child, .. } => {
+            ignore::Error::Loop { child, ancestor } => {
                 path = child.clone();
-                is_loop = true;
+                loop_target = Some(ancestor.clone());
                 break;
             }
             _ => break,
@@ -213,7 +215,7 @@ fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
     WalkProblem {
         path,
         message: error.to_string(),
-        is_loop,
+        loop_target,
         config,
     }
 }

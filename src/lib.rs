@@ -4,6 +4,7 @@
 //! Data flows one way: [`discover`] finds the Lambdas, [`check`] parses each file once and
 //! runs the [`rules`] in parallel, [`suppression`] filters, [`report`] renders.
 
+pub mod app;
 pub mod build_context;
 pub mod check;
 pub mod cli;
@@ -14,4 +15,3 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod suppression;
-pub mod app;

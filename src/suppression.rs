@@ -36,7 +36,9 @@ impl Suppression {
         if line != self.target_line {
             return None;
         }
-        self.rules.iter().position(|(id, _)| id.eq_ignore_ascii_case(rule))
+        self.rules
+            .iter()
+            .position(|(id, _)| id.eq_ignore_ascii_case(rule))
     }
 }
 
@@ -65,7 +67,8 @@ pub fn parse(text: &str, index: &LineIndex, style: CommentStyle) -> Vec<Suppress
         let Some(after_ignore) = body.trim_start().strip_prefix("ignore") else {
             continue;
         };
-        let body_offset = at + MARKER.len() + (body.len() - body.trim_start().len()) + "ignore".len();
+        let body_offset =
+            at + MARKER.len() + (body.len() - body.trim_start().len()) + "ignore".len();
         suppressions.push(parse_body(after_ignore, body_offset, target_line, span));
     }
     suppressions
@@ -138,7 +141,8 @@ mod tests {
 
     #[test]
     fn own_line_comment_covers_the_next_code_line() {
-        let text = "# lambda-gate: ignore[DKR004] pinned by the platform team\n# another\nFROM python\n";
+        let text =
+            "# lambda-gate: ignore[DKR004] pinned by the platform team\n# another\nFROM python\n";
         let s = &parse_all(text, CommentStyle::FullLineHash)[0];
         assert_eq!(s.target_line, 2);
         assert_eq!(s.covers(2, "dkr004"), Some(0));
@@ -166,7 +170,11 @@ mod tests {
         ];
         for (text, expected) in cases {
             let s = &parse_all(text, CommentStyle::FullLineHash)[0];
-            assert!(s.problem.as_deref().unwrap_or("").contains(expected), "{text}: {:?}", s.problem);
+            assert!(
+                s.problem.as_deref().unwrap_or("").contains(expected),
+                "{text}: {:?}",
+                s.problem
+            );
         }
     }
 }

@@ -57,7 +57,12 @@ impl fmt::Display for ConfigError {
     }
 }
 
-fn error_at(path: &Path, text: &str, span: Option<Span>, message: impl Into<String>) -> ConfigError {
+fn error_at(
+    path: &Path,
+    text: &str,
+    span: Option<Span>,
+    message: impl Into<String>,
+) -> ConfigError {
     let position = span.map_or(Default::default(), |span| {
         LineIndex::new(text).line_col(text, span.start)
     });
@@ -72,7 +77,11 @@ fn error_at(path: &Path, text: &str, span: Option<Span>, message: impl Into<Stri
 /// The nearest configuration at or above `start`: `lambda-gate.toml`, else a `pyproject.toml`
 /// with a `[tool.lambda-gate]` table.
 pub fn find_config(start: &Path) -> Option<ConfigSource> {
-    let start = if start.is_file() { start.parent()? } else { start };
+    let start = if start.is_file() {
+        start.parent()?
+    } else {
+        start
+    };
     let start = std::fs::canonicalize(start).ok()?;
     for dir in start.ancestors() {
         let candidate = dir.join("lambda-gate.toml");
@@ -124,9 +133,15 @@ fn read(path: &Path) -> Result<String, ConfigError> {
         message: format!("cannot read the configuration: {e}"),
     })?;
     String::from_utf8(bytes).map_err(|e| {
-        let text = String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]).into_owned();
+        let text =
+            String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]).into_owned();
         let at = text.len();
-        error_at(path, &text, Some(at..at), "the configuration is not valid UTF-8")
+        error_at(
+            path,
+            &text,
+            Some(at..at),
+            "the configuration is not valid UTF-8",
+        )
     })
 }
 
@@ -192,7 +207,10 @@ pub fn default_policy() -> Policy {
 pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Config, ConfigError> {
     let source = match explicit {
         Some(path) => Some(
-            if path.file_name().is_some_and(|name| name == "pyproject.toml") {
+            if path
+                .file_name()
+                .is_some_and(|name| name == "pyproject.toml")
+            {
                 ConfigSource::Pyproject(path.to_path_buf())
             } else {
                 ConfigSource::LambdaGateToml(path.to_path_buf())
@@ -238,9 +256,10 @@ pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Con
             exclude.add(glob);
         }
     }
-    let origin = source
-        .as_ref()
-        .map_or_else(|| PathBuf::from("<default policy>"), |s| s.path().to_path_buf());
+    let origin = source.as_ref().map_or_else(
+        || PathBuf::from("<default policy>"),
+        |s| s.path().to_path_buf(),
+    );
     let internal = |e: globset::Error| ConfigError {
         path: origin.clone(),
         line: 1,
@@ -253,13 +272,20 @@ pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Con
 }
 
 fn glob(path: &Path, text: &str, pattern: &Spanned<String>) -> Result<globset::Glob, ConfigError> {
-    path_glob(pattern.get_ref())
-        .map_err(|e| error_at(path, text, Some(pattern.span()), format!("invalid glob: {}", e.kind())))
+    path_glob(pattern.get_ref()).map_err(|e| {
+        error_at(
+            path,
+            text,
+            Some(pattern.span()),
+            format!("invalid glob: {}", e.kind()),
+        )
+    })
 }
 
 /// Checks what serde cannot: rule ids, globs, platforms, digests.
 fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
-    let at = |spanned_span: Span, message: String| error_at(path, text, Some(spanned_span), message);
+    let at =
+        |spanned_span: Span, message: String| error_at(path, text, Some(spanned_span), message);
     let check_platforms = |platforms: &Option<Vec<Spanned<String>>>| -> Result<(), ConfigError> {
         for platform in platforms.iter().flatten() {
             if !LAMBDA_PLATFORMS.contains(&platform.get_ref().as_str()) {
@@ -274,21 +300,27 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
             }
         }
         if platforms.as_ref().is_some_and(|p| p.is_empty()) {
-            return Err(error_at(path, text, None, "`platforms` must name at least one platform"));
+            return Err(error_at(
+                path,
+                text,
+                None,
+                "`platforms` must name at least one platform",
+            ));
         }
         Ok(())
     };
-    let check_rules = |rules: &Option<BTreeMap<Spanned<String>, super::Level>>| -> Result<(), ConfigError> {
-        for id in rules.iter().flat_map(|r| r.keys()) {
-            if registry::find(id.get_ref()).is_none() {
-                return Err(at(
-                    id.span(),
-                    format!("unknown rule `{}` (see `lambda-gate rules`)", id.get_ref()),
-                ));
+    let check_rules =
+        |rules: &Option<BTreeMap<Spanned<String>, super::Level>>| -> Result<(), ConfigError> {
+            for id in rules.iter().flat_map(|r| r.keys()) {
+                if registry::find(id.get_ref()).is_none() {
+                    return Err(at(
+                        id.span(),
+                        format!("unknown rule `{}` (see `lambda-gate rules`)", id.get_ref()),
+                    ));
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let check_dockerfile = |dockerfile: &Option<DockerfileLayer>| -> Result<(), ConfigError> {
         let Some(dockerfile) = dockerfile else {
             return Ok(());
@@ -305,19 +337,31 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         for (key, digest) in dockerfile.digests.iter().flatten() {
             glob(path, text, key)?;
             if !key.get_ref().contains(':') {
-                return Err(at(key.span(), format!("`{}` has no tag: digest keys are `repository:tag`", key.get_ref())));
+                return Err(at(
+                    key.span(),
+                    format!(
+                        "`{}` has no tag: digest keys are `repository:tag`",
+                        key.get_ref()
+                    ),
+                ));
             }
             let probe = format!("example.com/x@{}", digest.get_ref());
             if ImageRef::parse(&probe).is_err() {
                 return Err(at(
                     digest.span(),
-                    format!("`{}` is not a digest: expected `sha256:` and 64 lower-case hex digits", digest.get_ref()),
+                    format!(
+                        "`{}` is not a digest: expected `sha256:` and 64 lower-case hex digits",
+                        digest.get_ref()
+                    ),
                 ));
             }
         }
         if let Some(root) = &dockerfile.task_root {
             if !root.get_ref().starts_with('/') {
-                return Err(at(root.span(), "`task-root` must be an absolute path".into()));
+                return Err(at(
+                    root.span(),
+                    "`task-root` must be an absolute path".into(),
+                ));
             }
         }
         Ok(())
@@ -328,7 +372,10 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
     check_dockerfile(&layer.dockerfile)?;
     if let Some(size) = &layer.max_file_size {
         if *size.get_ref() == 0 {
-            return Err(at(size.span(), "`max-file-size` must be greater than 0".into()));
+            return Err(at(
+                size.span(),
+                "`max-file-size` must be greater than 0".into(),
+            ));
         }
     }
     for pattern in layer.exclude.iter().flatten() {
@@ -336,7 +383,12 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
     }
     for override_layer in &layer.overrides {
         if override_layer.paths.is_empty() {
-            return Err(error_at(path, text, None, "an override needs at least one glob in `paths`"));
+            return Err(error_at(
+                path,
+                text,
+                None,
+                "an override needs at least one glob in `paths`",
+            ));
         }
         check_platforms(&override_layer.platforms)?;
         check_rules(&override_layer.rules)?;
@@ -367,9 +419,14 @@ mod tests {
 
     #[test]
     fn unknown_key_points_at_its_line() {
-        let error = load_text("platforms = [\"linux/amd64\"]\n\n[dockerfile]\nrelease-basis = []\n").unwrap_err();
+        let error =
+            load_text("platforms = [\"linux/amd64\"]\n\n[dockerfile]\nrelease-basis = []\n")
+                .unwrap_err();
         assert_eq!(error.line, 4, "{error}");
-        assert!(error.message.contains("unknown field `release-basis`"), "{error}");
+        assert!(
+            error.message.contains("unknown field `release-basis`"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -378,7 +435,8 @@ mod tests {
         assert_eq!((error.line, error.column), (2, 1), "{error}");
         let error = load_text("[rules]\nDKR002 = \"fatal\"\n").unwrap_err();
         assert_eq!(error.line, 2, "{error}");
-        let error = load_text("platforms = [\n  \"linux/amd64\",\n  \"windows/amd64\",\n]\n").unwrap_err();
+        let error =
+            load_text("platforms = [\n  \"linux/amd64\",\n  \"windows/amd64\",\n]\n").unwrap_err();
         assert_eq!(error.line, 3, "{error}");
         let error = load_text("[dockerfile.digests]\n\"a/b:1\" = \"sha256:nope\"\n").unwrap_err();
         assert_eq!(error.line, 2, "{error}");
@@ -391,8 +449,20 @@ mod tests {
         )
         .unwrap();
         let root = config.root.clone();
-        assert_eq!(config.policy_for(&root.join("app/Dockerfile")).policy.level("DKR006"), super::super::Level::Warning);
-        assert_eq!(config.policy_for(&root.join("images/x/Dockerfile")).policy.level("DKR006"), super::super::Level::Off);
+        assert_eq!(
+            config
+                .policy_for(&root.join("app/Dockerfile"))
+                .policy
+                .level("DKR006"),
+            super::super::Level::Warning
+        );
+        assert_eq!(
+            config
+                .policy_for(&root.join("images/x/Dockerfile"))
+                .policy
+                .level("DKR006"),
+            super::super::Level::Off
+        );
     }
 
     #[test]

@@ -121,11 +121,7 @@ impl EffectivePolicy {
         };
         let mut secret_names = GlobSetBuilder::new();
         for pattern in &policy.dockerfile.secret_names {
-            secret_names.add(
-                GlobBuilder::new(pattern)
-                    .case_insensitive(true)
-                    .build()?,
-            );
+            secret_names.add(GlobBuilder::new(pattern).case_insensitive(true).build()?);
         }
         let digests = policy
             .dockerfile
@@ -242,7 +238,8 @@ impl Config {
             self.overrides[*index].layer.apply(&mut policy);
         }
         // Every pattern was compiled once when the configuration was loaded, so this succeeds.
-        let effective = EffectivePolicy::compile(policy).map_or_else(|_| self.base.clone(), Arc::new);
+        let effective =
+            EffectivePolicy::compile(policy).map_or_else(|_| self.base.clone(), Arc::new);
         cache.insert(matching, effective.clone());
         effective
     }

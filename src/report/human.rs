@@ -35,7 +35,11 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
         writeln!(out, "{}\n", render_one(&renderer, diagnostic, source))?;
     }
     let summary = Summary::of(result);
-    let verdict = if summary.errors == 0 { "passed" } else { "failed" };
+    let verdict = if summary.errors == 0 {
+        "passed"
+    } else {
+        "failed"
+    };
     let mut line = format!(
         "lambda-gate {verdict}: {} {}, {} {}, {} {}, {} {}",
         summary.files,
@@ -48,7 +52,11 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
         plural(summary.warnings, "warning", "warnings"),
     );
     if summary.infos > 0 {
-        line.push_str(&format!(", {} {}", summary.infos, plural(summary.infos, "note", "notes")));
+        line.push_str(&format!(
+            ", {} {}",
+            summary.infos,
+            plural(summary.infos, "note", "notes")
+        ));
     }
     if !options.deterministic {
         line.push_str(&format!(" in {:.0?}", result.elapsed));
@@ -81,7 +89,8 @@ fn render_one(renderer: &Renderer, diagnostic: &Diagnostic, source: Option<&str>
             let end = index.line_range(text, last).end;
             let excerpt = &text[start..end];
             let span_start = diagnostic.span.start.clamp(start, end) - start;
-            let span_end = floor_char_boundary(excerpt, diagnostic.span.end.clamp(start, end) - start);
+            let span_end =
+                floor_char_boundary(excerpt, diagnostic.span.end.clamp(start, end) - start);
             let span_start = floor_char_boundary(excerpt, span_start);
             title.element(
                 Snippet::source(excerpt)
@@ -123,7 +132,9 @@ pub fn render_config_error(error: &ConfigError, color: bool) -> String {
             Snippet::source(excerpt)
                 .line_start(error.line)
                 .path(path)
-                .annotation(AnnotationKind::Primary.span(column..floor_char_boundary(excerpt, end))),
+                .annotation(
+                    AnnotationKind::Primary.span(column..floor_char_boundary(excerpt, end)),
+                ),
         )
     } else {
         title.element(annotate_snippets::Origin::path(path).line(error.line))

@@ -66,7 +66,7 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
         summary: JsonSummary {
             counts: Summary::of(result),
             passed: result.passed(),
-            elapsed_ms: (!options.deterministic).then(|| result.elapsed.as_millis()),
+            elapsed_ms: (!options.deterministic).then_some(result.elapsed.as_millis()),
         },
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -22,8 +22,14 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
         .count();
     let tests = by_file.len() + 1;
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(out, r#"<testsuites name="lambda-gate" tests="{tests}" failures="{failures}" errors="0">"#)?;
-    writeln!(out, r#"  <testsuite name="lambda-gate" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="lambda-gate" tests="{tests}" failures="{failures}" errors="0">"#
+    )?;
+    writeln!(
+        out,
+        r#"  <testsuite name="lambda-gate" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#
+    )?;
     writeln!(
         out,
         r#"    <testcase classname="lambda-gate" name="{} files in {} Lambdas checked"/>"#,
@@ -33,15 +39,30 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
         let text: String = diagnostics
             .iter()
             .map(|d| {
-                let mut line = format!("{path}:{}:{}: {} {}: {}", d.start.line, d.start.column, d.severity.as_str(), d.rule, d.message);
+                let mut line = format!(
+                    "{path}:{}:{}: {} {}: {}",
+                    d.start.line,
+                    d.start.column,
+                    d.severity.as_str(),
+                    d.rule,
+                    d.message
+                );
                 if let Some(help) = &d.help {
                     line.push_str(&format!("\n  help: {help}"));
                 }
                 line + "\n"
             })
             .collect();
-        let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-        writeln!(out, r#"    <testcase classname="lambda-gate.{}" name="{}">"#, escape(family_of(diagnostics)), escape(path.as_str()))?;
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        writeln!(
+            out,
+            r#"    <testcase classname="lambda-gate.{}" name="{}">"#,
+            escape(family_of(diagnostics)),
+            escape(path.as_str())
+        )?;
         if errors > 0 {
             writeln!(
                 out,
@@ -50,7 +71,11 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
                 escape(text.as_str())
             )?;
         } else {
-            writeln!(out, r#"      <system-out>{}</system-out>"#, escape(text.as_str()))?;
+            writeln!(
+                out,
+                r#"      <system-out>{}</system-out>"#,
+                escape(text.as_str())
+            )?;
         }
         writeln!(out, "    </testcase>")?;
     }

@@ -35,7 +35,12 @@ pub struct RenderOptions {
     pub deterministic: bool,
 }
 
-pub fn render(format: Format, result: &CheckResult, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(
+    format: Format,
+    result: &CheckResult,
+    options: RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         Format::Human => human::render(result, options, out),
         Format::Json => json::render(result, options, out),

@@ -41,9 +41,24 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), count, "rule ids must be unique");
         for rule in RULES {
-            assert!(rule.doc.starts_with(&format!("# {} {}", rule.id, rule.name)), "{} doc title", rule.id);
-            for section in ["## What it does", "## Why", "## Example", "## How to fix", "## Configuration"] {
-                assert!(rule.doc.contains(section), "{} doc lacks {section}", rule.id);
+            assert!(
+                rule.doc
+                    .starts_with(&format!("# {} {}", rule.id, rule.name)),
+                "{} doc title",
+                rule.id
+            );
+            for section in [
+                "## What it does",
+                "## Why",
+                "## Example",
+                "## How to fix",
+                "## Configuration",
+            ] {
+                assert!(
+                    rule.doc.contains(section),
+                    "{} doc lacks {section}",
+                    rule.id
+                );
             }
         }
     }

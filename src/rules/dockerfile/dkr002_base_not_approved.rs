@@ -34,7 +34,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             let what = if ctx.is_final(stage) {
                 "the final stage".to_string()
             } else {
-                format!("stage `{}`, which the final stage builds on,", stage_name(stage, index))
+                format!(
+                    "stage `{}`, which the final stage builds on,",
+                    stage_name(stage, index)
+                )
             };
             (
                 format!("{what} builds FROM `{unapproved}`, which is not an approved release base"),
@@ -51,7 +54,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     "build stage `{}` builds FROM `{unapproved}`, which is not an approved base",
                     stage_name(stage, index)
                 ),
-                format!("build stages may use a release or a dev base:\n{}", bullet_list(&approved)),
+                format!(
+                    "build stages may use a release or a dev base:\n{}",
+                    bullet_list(&approved)
+                ),
             )
         };
         findings.push(Finding::new(stage.image.span.clone(), message).help(help));
@@ -92,14 +98,22 @@ mod tests {
         let text = format!("FROM {DEV}:3.12 AS build\nFROM build\n");
         let findings = run(check, &text);
         assert_eq!(findings.len(), 1);
-        assert!(findings[0].message.contains("which the final stage builds on"), "{}", findings[0].message);
+        assert!(
+            findings[0]
+                .message
+                .contains("which the final stage builds on"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
     fn unapproved_images_and_scratch() {
         let findings = run(check, "FROM python:3.12 AS build\nFROM scratch\n");
         assert_eq!(findings.len(), 2);
-        assert!(findings[0].message.contains("docker.io/library/python:3.12"));
+        assert!(findings[0]
+            .message
+            .contains("docker.io/library/python:3.12"));
         assert!(findings[1].message.contains("scratch"));
     }
 }

@@ -53,8 +53,12 @@ mod tests {
 
     #[test]
     fn undeclared_and_invalid_references() {
-        assert!(run(check, "FROM $NOPE\n")[0].message.contains("not declared"));
-        assert!(run(check, "FROM Bad/Name\n")[0].message.contains("invalid image reference"));
+        assert!(run(check, "FROM $NOPE\n")[0]
+            .message
+            .contains("not declared"));
+        assert!(run(check, "FROM Bad/Name\n")[0]
+            .message
+            .contains("invalid image reference"));
     }
 
     #[test]

@@ -23,9 +23,9 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             continue;
         };
         let message = match (reference.tag.as_deref(), &reference.digest) {
-            (None, None) => format!(
-                "the base `{reference}` has no tag, so it means `latest`, which moves"
-            ),
+            (None, None) => {
+                format!("the base `{reference}` has no tag, so it means `latest`, which moves")
+            }
             (Some("latest"), _) => format!("the base `{reference}` uses the moving tag `latest`"),
             _ => continue,
         };
@@ -45,7 +45,10 @@ mod tests {
     fn untagged_and_latest_are_reported() {
         assert_eq!(run(check, "FROM python\n").len(), 1);
         assert_eq!(run(check, "FROM python:latest\n").len(), 1);
-        assert_eq!(run(check, &format!("FROM python:latest@{DIGEST}\n")).len(), 1);
+        assert_eq!(
+            run(check, &format!("FROM python:latest@{DIGEST}\n")).len(),
+            1
+        );
     }
 
     #[test]

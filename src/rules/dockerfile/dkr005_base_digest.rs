@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn fix_edits_the_arg_default_behind_from() {
         let text = format!("ARG BASE_IMAGE={RELEASE}:3.12\nFROM ${{BASE_IMAGE}}\n");
-        assert_eq!(fixed(&text), format!("ARG BASE_IMAGE={RELEASE}:3.12@{DIGEST}\nFROM ${{BASE_IMAGE}}\n"));
+        assert_eq!(
+            fixed(&text),
+            format!("ARG BASE_IMAGE={RELEASE}:3.12@{DIGEST}\nFROM ${{BASE_IMAGE}}\n")
+        );
     }
 
     #[test]
@@ -157,7 +160,9 @@ mod tests {
     fn build_stages_need_no_digest_by_default() {
         let text = format!("FROM {DEV}:3.12 AS build\nFROM {RELEASE}:3.12@{DIGEST}\n");
         assert!(run(check, &text).is_empty());
-        let all = run_with(check, &text, &[], |p| p.dockerfile.require_digest = DigestRequirement::AllStages);
+        let all = run_with(check, &text, &[], |p| {
+            p.dockerfile.require_digest = DigestRequirement::AllStages
+        });
         assert_eq!(all.len(), 1);
         assert!(all[0].message.contains("aws-lambda-python-dev-base:3.12"));
     }
@@ -166,6 +171,10 @@ mod tests {
     fn unknown_tag_has_no_fix_but_says_how() {
         let findings = run(check, &format!("FROM {RELEASE}:9.99\n"));
         assert!(findings[0].fix.is_none());
-        assert!(findings[0].help.as_deref().unwrap().contains("[dockerfile.digests]"));
+        assert!(findings[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("[dockerfile.digests]"));
     }
 }

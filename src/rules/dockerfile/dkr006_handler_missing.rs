@@ -27,9 +27,12 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .map_or(0..0, |stage| stage.image.span.clone()),
     };
     let message = match problem {
-        HandlerProblem::Missing => "the final stage sets no handler: add `CMD [\"module.function\"]`".to_string(),
+        HandlerProblem::Missing => {
+            "the final stage sets no handler: add `CMD [\"module.function\"]`".to_string()
+        }
         HandlerProblem::ShellForm => {
-            "the handler CMD is in shell form: the Lambda runtime would be handed `/bin/sh -c ...`".to_string()
+            "the handler CMD is in shell form: the Lambda runtime would be handed `/bin/sh -c ...`"
+                .to_string()
         }
         HandlerProblem::NotAHandler(args) => {
             format!("`CMD [{args}]` is not a handler: Lambda expects one `module.function` string")
@@ -53,11 +56,22 @@ mod tests {
 
     #[test]
     fn missing_shell_form_and_malformed() {
-        assert!(run(check, "FROM a:1\n")[0].message.contains("sets no handler"));
-        assert!(run(check, "FROM a:1\nCMD app.handler\n")[0].message.contains("shell form"));
-        assert!(run(check, "FROM a:1\nCMD [\"python\", \"app.py\"]\n")[0].message.contains("not a handler"));
-        assert!(run(check, "FROM a:1\nCMD [\"handler\"]\n")[0].message.contains("not a handler"));
+        assert!(run(check, "FROM a:1\n")[0]
+            .message
+            .contains("sets no handler"));
+        assert!(run(check, "FROM a:1\nCMD app.handler\n")[0]
+            .message
+            .contains("shell form"));
+        assert!(run(check, "FROM a:1\nCMD [\"python\", \"app.py\"]\n")[0]
+            .message
+            .contains("not a handler"));
+        assert!(run(check, "FROM a:1\nCMD [\"handler\"]\n")[0]
+            .message
+            .contains("not a handler"));
         // A CMD in an unrelated build stage does not count.
-        assert_eq!(run(check, "FROM a:1 AS b\nCMD [\"app.h\"]\nFROM a:1\n").len(), 1);
+        assert_eq!(
+            run(check, "FROM a:1 AS b\nCMD [\"app.h\"]\nFROM a:1\n").len(),
+            1
+        );
     }
 }

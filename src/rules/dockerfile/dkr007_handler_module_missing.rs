@@ -53,7 +53,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     }
     vec![Finding::new(
         handler.span.clone(),
-        format!("handler module `{module}` is not copied into the image: neither {} nor {} exists", candidates[0], candidates[1]),
+        format!(
+            "handler module `{module}` is not copied into the image: neither {} nor {} exists",
+            candidates[0], candidates[1]
+        ),
     )
     .help(format!(
         "copy the module into the task root, e.g. `COPY {} ${{LAMBDA_TASK_ROOT}}/{}/`",
@@ -72,7 +75,13 @@ struct ImageFiles {
 
 impl ImageFiles {
     fn simulate(ctx: &Context<'_>) -> ImageFiles {
-        let task_root = ctx.policy.policy.dockerfile.task_root.trim_end_matches('/').to_string();
+        let task_root = ctx
+            .policy
+            .policy
+            .dockerfile
+            .task_root
+            .trim_end_matches('/')
+            .to_string();
         let mut image = ImageFiles {
             files: HashSet::new(),
             dirs: HashSet::from(["/".to_string(), task_root.clone()]),
@@ -92,15 +101,26 @@ impl ImageFiles {
             // Another base may hold files of its own: nothing can be ruled out.
             image.unknown.push((
                 root_stage.image.span.clone(),
-                format!("the final image builds on `{}`, whose files are unknown", root_stage.image.text),
+                format!(
+                    "the final image builds on `{}`, whose files are unknown",
+                    root_stage.image.text
+                ),
             ));
         }
         let no_env = Default::default();
         let mut scope = Scope::stage(
             &ctx.dockerfile.global_args,
-            if from_release { &ctx.policy.base_env } else { &no_env },
+            if from_release {
+                &ctx.policy.base_env
+            } else {
+                &no_env
+            },
         );
-        let mut workdir = if from_release { task_root } else { "/".to_string() };
+        let mut workdir = if from_release {
+            task_root
+        } else {
+            "/".to_string()
+        };
         for index in chain {
             for instruction in ctx.dockerfile.body(&ctx.dockerfile.stages[index]) {
                 match instruction.keyword.as_str() {
@@ -129,10 +149,19 @@ impl ImageFiles {
         };
         if let Some(from) = instruction.flag("from") {
             let stage = from.value.as_ref().map_or("", |v| v.text.as_str());
-            return unknown(self, format!("{} --from={stage} copies files of another stage or image", instruction.keyword));
+            return unknown(
+                self,
+                format!(
+                    "{} --from={stage} copies files of another stage or image",
+                    instruction.keyword
+                ),
+            );
         }
         if instruction.flag("parents").is_some() {
-            return unknown(self, format!("{} --parents is not followed", instruction.keyword));
+            return unknown(
+                self,
+                format!("{} --parents is not followed", instruction.keyword),
+            );
         }
         let raw: Vec<&str> = match &instruction.args {
             Args::Exec(items) => items.iter().map(|w| w.text.as_str()).collect(),
@@ -142,25 +171,39 @@ impl ImageFiles {
             return;
         };
         let Ok(dest) = expand(dest_raw, scope) else {
-            return unknown(self, format!("the destination `{dest_raw}` cannot be resolved statically"));
+            return unknown(
+                self,
+                format!("the destination `{dest_raw}` cannot be resolved statically"),
+            );
         };
         let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
         let dest = join(workdir, &dest);
-        let into_dir = |image: &ImageFiles, dir_expected: bool| dir_expected || dest_is_dir || image.dirs.contains(&dest);
+        let into_dir = |image: &ImageFiles, dir_expected: bool| {
+            dir_expected || dest_is_dir || image.dirs.contains(&dest)
+        };
         for source in sources {
             if let Some(delimiter) = source.strip_prefix("<<") {
                 // A heredoc becomes a file named after its delimiter, or the destination itself.
                 let name = delimiter.trim_start_matches('-').trim_matches(['"', '\'']);
-                let target = if into_dir(self, false) { format!("{dest}/{name}") } else { dest.clone() };
+                let target = if into_dir(self, false) {
+                    format!("{dest}/{name}")
+                } else {
+                    dest.clone()
+                };
                 self.add(target);
                 continue;
             }
-            if instruction.keyword == "ADD" && (source.contains("://") || source.starts_with("git@")) {
+            if instruction.keyword == "ADD"
+                && (source.contains("://") || source.starts_with("git@"))
+            {
                 unknown(self, format!("ADD {source} fetches remote content"));
                 continue;
             }
             let Ok(source) = expand(source, scope) else {
-                unknown(self, format!("the source `{source}` cannot be resolved statically"));
+                unknown(
+                    self,
+                    format!("the source `{source}` cannot be resolved statically"),
+                );
                 continue;
             };
             let source = normalize_source(&source);
@@ -187,7 +230,11 @@ impl ImageFiles {
                 };
                 self.add(target);
             } else {
-                let prefix_len = if source.is_empty() { 0 } else { source.len() + 1 };
+                let prefix_len = if source.is_empty() {
+                    0
+                } else {
+                    source.len() + 1
+                };
                 let files: Vec<String> = ctx
                     .build_context
                     .under(&source)
@@ -200,7 +247,11 @@ impl ImageFiles {
 
     fn add(&mut self, file: String) {
         for dir in ancestors(&file) {
-            self.dirs.insert(if dir.is_empty() { "/".into() } else { dir.to_string() });
+            self.dirs.insert(if dir.is_empty() {
+                "/".into()
+            } else {
+                dir.to_string()
+            });
         }
         self.files.insert(file);
     }
@@ -275,9 +326,17 @@ mod tests {
 
     #[test]
     fn single_file_and_glob_sources() {
-        assert!(run("COPY app/handler.py ${LAMBDA_TASK_ROOT}/app/", &["app/handler.py"]).is_empty());
+        assert!(run(
+            "COPY app/handler.py ${LAMBDA_TASK_ROOT}/app/",
+            &["app/handler.py"]
+        )
+        .is_empty());
         assert!(run("COPY ap* ${LAMBDA_TASK_ROOT}/app/", &["app/handler.py"]).is_empty());
-        assert!(run("ARG DIR=app\nCOPY $DIR/handler.py /var/task/app/handler.py", &["app/handler.py"]).is_empty());
+        assert!(run(
+            "ARG DIR=app\nCOPY $DIR/handler.py /var/task/app/handler.py",
+            &["app/handler.py"]
+        )
+        .is_empty());
     }
 
     #[test]
@@ -293,11 +352,19 @@ mod tests {
         let findings = run_with(check, &text, &[], |_| {});
         assert_eq!(findings.len(), 1);
         assert!(findings[0].undecided);
-        assert!(findings[0].message.contains("could not resolve"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("could not resolve"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
     fn heredoc_creates_the_module() {
-        assert!(run("COPY <<EOF /var/task/app/handler.py\ndef handler(e, c): ...\nEOF", &[]).is_empty());
+        assert!(run(
+            "COPY <<EOF /var/task/app/handler.py\ndef handler(e, c): ...\nEOF",
+            &[]
+        )
+        .is_empty());
     }
 }

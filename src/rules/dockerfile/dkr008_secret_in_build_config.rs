@@ -8,7 +8,8 @@ pub static RULE: Rule = Rule {
     id: "DKR008",
     name: "secret-in-build-config",
     family: Family::Dockerfile,
-    summary: "ENV or ARG holds a secret: an AWS access key id, or a literal value for a secret-like name",
+    summary:
+        "ENV or ARG holds a secret: an AWS access key id, or a literal value for a secret-like name",
     default_severity: Severity::Error,
     fixable: false,
     doc: crate::rule_doc!("DKR008"),
@@ -59,7 +60,9 @@ fn is_literal(value: &str) -> bool {
         .and_then(|rest| rest.strip_suffix('}'))
         .map(|inner| inner.split([':', '-', '+', '?']).next().unwrap_or(inner))
         .or_else(|| value.strip_prefix('$'));
-    !reference.is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    !reference.is_some_and(|name| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// An AWS access key id: a known four-letter prefix, then 16 upper-case letters or digits.
@@ -67,10 +70,15 @@ fn find_access_key_id(value: &str) -> Option<&str> {
     let bytes = value.as_bytes();
     (0..bytes.len().saturating_sub(19)).find_map(|start| {
         let candidate = value.get(start..start + 20)?;
-        let prefix_ok = ["AKIA", "ASIA", "ABIA", "ACCA"].iter().any(|p| candidate.starts_with(p));
-        let body_ok = candidate[4..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let prefix_ok = ["AKIA", "ASIA", "ABIA", "ACCA"]
+            .iter()
+            .any(|p| candidate.starts_with(p));
+        let body_ok = candidate[4..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         let bounded = |i: Option<&u8>| i.is_none_or(|b| !b.is_ascii_alphanumeric());
-        let isolated = bounded(start.checked_sub(1).and_then(|i| bytes.get(i))) && bounded(bytes.get(start + 20));
+        let isolated = bounded(start.checked_sub(1).and_then(|i| bytes.get(i)))
+            && bounded(bytes.get(start + 20));
         (prefix_ok && body_ok && isolated).then_some(candidate)
     })
 }
@@ -85,7 +93,10 @@ mod tests {
         assert_eq!(run(check, "FROM a:1\nENV DB_PASSWORD=hunter2\n").len(), 1);
         assert_eq!(run(check, "FROM a:1\nENV api_token \"abc def\"\n").len(), 1);
         assert_eq!(run(check, "ARG GITHUB_TOKEN=ghp_x\nFROM a:1\n").len(), 1);
-        let key = run(check, "FROM a:1\nENV REGION=eu-west-1 KEY=AKIAIOSFODNN7EXAMPLE\n");
+        let key = run(
+            check,
+            "FROM a:1\nENV REGION=eu-west-1 KEY=AKIAIOSFODNN7EXAMPLE\n",
+        );
         assert_eq!(key.len(), 1);
         assert!(key[0].message.contains("AKIAIOSF..."));
     }
@@ -93,7 +104,11 @@ mod tests {
     #[test]
     fn references_and_declarations_are_fine() {
         assert!(run(check, "ARG NPM_TOKEN\nFROM a:1\nENV NPM_TOKEN=$NPM_TOKEN\n").is_empty());
-        assert!(run(check, "FROM a:1\nENV SECRET_ARN=${SECRET_ARN:-}\nENV PASSWORD=\"\"\n").is_empty());
+        assert!(run(
+            check,
+            "FROM a:1\nENV SECRET_ARN=${SECRET_ARN:-}\nENV PASSWORD=\"\"\n"
+        )
+        .is_empty());
         assert!(run(check, "FROM a:1\nENV NOTAKEY=AKIAIOSFODNN7EXAMPLEX\n").is_empty());
     }
 }

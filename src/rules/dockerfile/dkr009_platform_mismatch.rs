@@ -18,7 +18,16 @@ pub static RULE: Rule = Rule {
 };
 
 /// BuildKit's automatic platform ARGs: a FROM that uses them follows the build's platform.
-const AUTOMATIC: &[&str] = &["BUILDPLATFORM", "TARGETPLATFORM", "BUILDOS", "BUILDARCH", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDVARIANT"];
+const AUTOMATIC: &[&str] = &[
+    "BUILDPLATFORM",
+    "TARGETPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "BUILDVARIANT",
+];
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let platforms = &ctx.policy.policy.platforms;
@@ -34,7 +43,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             continue;
         };
         let message = if !platforms.contains(&platform) {
-            format!("`--platform={platform}` is not a platform the runner builds ({})", platforms.join(", "))
+            format!(
+                "`--platform={platform}` is not a platform the runner builds ({})",
+                platforms.join(", ")
+            )
         } else if platforms.len() > 1 {
             format!(
                 "`--platform={platform}` pins this stage, but the runner builds {}: every other platform's image would contain {platform} binaries",
@@ -60,13 +72,18 @@ mod tests {
         let findings = run(check, "FROM --platform=linux/amd64 a:1\n");
         assert_eq!(findings.len(), 1);
         assert!(findings[0].message.contains("linux/amd64 and linux/arm64"));
-        assert_eq!(run(check, "ARG P=linux/s390x\nFROM --platform=$P a:1\n").len(), 1);
+        assert_eq!(
+            run(check, "ARG P=linux/s390x\nFROM --platform=$P a:1\n").len(),
+            1
+        );
     }
 
     #[test]
     fn automatic_args_and_single_platform_policies_pass() {
         assert!(run(check, "FROM --platform=$BUILDPLATFORM a:1\nFROM a:1\n").is_empty());
-        let single = run_with(check, "FROM --platform=linux/arm64 a:1\n", &[], |p| p.platforms = vec!["linux/arm64".into()]);
+        let single = run_with(check, "FROM --platform=linux/arm64 a:1\n", &[], |p| {
+            p.platforms = vec!["linux/arm64".into()]
+        });
         assert!(single.is_empty());
     }
 }

@@ -179,7 +179,9 @@ impl Expander<'_> {
         self.pos += 1;
         let name = self.name();
         if name.is_empty() {
-            return Err(ExpandError::Invalid("bad substitution: `${` without a name".into()));
+            return Err(ExpandError::Invalid(
+                "bad substitution: `${` without a name".into(),
+            ));
         }
         let colon = self.peek() == Some(':');
         if colon {

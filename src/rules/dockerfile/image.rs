@@ -29,11 +29,16 @@ impl ImageRef {
         }
         let (name_tag, digest) = match text.split_once('@') {
             Some((name, digest)) => {
-                let valid = digest
-                    .strip_prefix("sha256:")
-                    .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+                let valid = digest.strip_prefix("sha256:").is_some_and(|hex| {
+                    hex.len() == 64
+                        && hex
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                });
                 if !valid {
-                    return Err(invalid("the digest must be `sha256:` and 64 lower-case hex digits"));
+                    return Err(invalid(
+                        "the digest must be `sha256:` and 64 lower-case hex digits",
+                    ));
                 }
                 (name, Some(digest.to_string()))
             }
@@ -55,7 +60,9 @@ impl ImageRef {
                     b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && (b == b'.' || b == b'-'))
                 });
             if !valid {
-                return Err(invalid("the tag must be 1-128 of [A-Za-z0-9_.-], not starting with . or -"));
+                return Err(invalid(
+                    "the tag must be 1-128 of [A-Za-z0-9_.-], not starting with . or -",
+                ));
             }
         }
         let (registry, path) = split_registry(name);
@@ -63,11 +70,15 @@ impl ImageRef {
             || path.split('/').any(|component| {
                 component.is_empty()
                     || !component.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || matches!(b, b'.' | b'_' | b'-')
                     })
             })
         {
-            return Err(invalid("repository names are lower-case letters, digits and . _ - separated by /"));
+            return Err(invalid(
+                "repository names are lower-case letters, digits and . _ - separated by /",
+            ));
         }
         Ok(ImageRef {
             registry,
@@ -84,7 +95,9 @@ impl ImageRef {
 
     /// `registry/path:tag`, the key of the policy's digest table.
     pub fn tagged(&self) -> Option<String> {
-        self.tag.as_ref().map(|tag| format!("{}:{tag}", self.repository()))
+        self.tag
+            .as_ref()
+            .map(|tag| format!("{}:{tag}", self.repository()))
     }
 }
 

@@ -100,7 +100,11 @@ impl Context<'_> {
                 [only] if is_handler_name(&only.text) => Ok(only),
                 _ => Err((
                     HandlerProblem::NotAHandler(
-                        items.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+                        items
+                            .iter()
+                            .map(|w| w.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
                     ),
                     Some(cmd),
                 )),
@@ -115,9 +119,7 @@ fn is_handler_name(text: &str) -> bool {
     parts.len() >= 2
         && parts.iter().all(|part| {
             let mut chars = part.chars();
-            chars
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_')
+            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
                 && chars.all(|c| c.is_alphanumeric() || c == '_')
         })
 }
@@ -170,7 +172,9 @@ pub(crate) mod testing {
         run_with(check, text, &["app/handler.py"], |_| {})
     }
 
-    pub const RELEASE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
+    pub const RELEASE: &str =
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
     pub const DEV: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-dev-base";
-    pub const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
+    pub const DIGEST: &str =
+        "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
 }

@@ -40,15 +40,7 @@ const KEYWORDS: &[&str] = &[
 const HEREDOC_KEYWORDS: &[&str] = &["RUN", "COPY", "ADD"];
 
 /// Instructions whose arguments may be a JSON array.
-const EXEC_KEYWORDS: &[&str] = &[
-    "CMD",
-    "ENTRYPOINT",
-    "RUN",
-    "SHELL",
-    "COPY",
-    "ADD",
-    "VOLUME",
-];
+const EXEC_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "RUN", "SHELL", "COPY", "ADD", "VOLUME"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -129,7 +121,11 @@ impl Instruction {
         if self.keyword == "ENV" && !first.text.contains('=') {
             // Legacy form: `ENV NAME the rest of the line`.
             let rest = &self.words[1..];
-            let value = rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+            let value = rest
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             let end = rest.last().map_or(first.span.end, |w| w.span.end);
             return vec![Assignment {
                 name: &first.text,
@@ -227,7 +223,10 @@ struct LogicalLine {
 
 impl LogicalLine {
     fn to_source(&self, offset: usize) -> usize {
-        let idx = match self.pieces.binary_search_by(|(start, _)| start.cmp(&offset)) {
+        let idx = match self
+            .pieces
+            .binary_search_by(|(start, _)| start.cmp(&offset))
+        {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
@@ -337,9 +336,7 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
                 _ => {
                     return Err(ParseError {
                         span: start..end,
-                        message: format!(
-                            "invalid escape token `{value}`: it must be ` or \\"
-                        ),
+                        message: format!("invalid escape token `{value}`: it must be ` or \\"),
                     })
                 }
             };
@@ -366,7 +363,12 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
 }
 
 /// Joins a line with its continuation lines, dropping comment and empty lines inside it.
-fn join_continuations(lines: &mut Lines<'_>, start: usize, end: usize, escape: char) -> LogicalLine {
+fn join_continuations(
+    lines: &mut Lines<'_>,
+    start: usize,
+    end: usize,
+    escape: char,
+) -> LogicalLine {
     let mut logical = LogicalLine {
         text: String::new(),
         pieces: Vec::new(),
@@ -755,9 +757,7 @@ fn parse_from(
     let words = &instruction.words;
     let (image, name) = match words.len() {
         1 => (words[0].clone(), None),
-        3 if words[1].text.eq_ignore_ascii_case("as") => {
-            (words[0].clone(), Some(words[2].clone()))
-        }
+        3 if words[1].text.eq_ignore_ascii_case("as") => (words[0].clone(), Some(words[2].clone())),
         _ => {
             return Err(ParseError {
                 span: instruction.span.clone(),
