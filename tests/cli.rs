@@ -1,0 +1,485 @@
+//! The command line as users and CI meet it: exit codes, formats, bad input, fixes.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+const RELEASE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
+const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
+
+fn gate() -> Command {
+    let mut cmd = Command::cargo_bin("lambda-gate").expect("binary");
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// A Lambda directory with `dockerfile` and an app module, under a fresh temporary root that
+/// has its own (empty) configuration so nothing above it applies.
+fn lambda(dockerfile: &[u8]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("tempdir");
+    fs::write(root.path().join("lambda-gate.toml"), "").expect("config");
+    let dir = root.path().join("fn");
+    fs::create_dir_all(dir.join("app")).expect("mkdir");
+    fs::write(dir.join("Dockerfile"), dockerfile).expect("write");
+    fs::write(
+        dir.join("app/handler.py"),
+        "def handler(event, context):\n    return {}\n",
+    )
+    .expect("write");
+    root
+}
+
+fn clean_dockerfile() -> String {
+    format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY app/ ${{LAMBDA_TASK_ROOT}}/app/\nCMD [\"app.handler.handler\"]\n")
+}
+
+#[test]
+fn example_project_passes_with_the_embedded_policy() {
+    gate()
+        .args(["check", "example-project", "--isolated"])
+        .assert()
+        .code(0)
+        .stdout(contains("lambda-gate passed: 1 file, 1 Lambda, 0 errors"));
+}
+
+#[test]
+fn this_repository_passes_its_own_gate() {
+    gate().args(["check", "."]).assert().code(0);
+}
+
+#[test]
+fn violations_exit_1_and_warnings_alone_exit_0() {
+    gate()
+        .args(["check", "testdata/dockerfile/DKR002/fail"])
+        .assert()
+        .code(1)
+        .stdout(contains("error[DKR002]"));
+    gate()
+        .args(["check", "testdata/core/LG002/fail"])
+        .assert()
+        .code(0)
+        .stdout(contains("warning[LG002]"));
+}
+
+#[test]
+fn a_missing_path_is_a_usage_error() {
+    gate()
+        .args(["check", "does/not/exist"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot check `does/not/exist`"));
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    gate().args(["check", "--format", "yaml"]).assert().code(2);
+    gate().args(["frobnicate"]).assert().code(2);
+    gate()
+        .args(["explain", "DKR999"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown rule"));
+}
+
+#[test]
+fn configuration_errors_point_at_file_and_line() {
+    let root = lambda(clean_dockerfile().as_bytes());
+    fs::write(
+        root.path().join("lambda-gate.toml"),
+        "platforms = [\"linux/amd64\"]\n\n[rules]\nDKR005 = \"fatal\"\n",
+    )
+    .unwrap();
+    gate()
+        .current_dir(root.path())
+        .args(["check", "."])
+        .assert()
+        .code(2)
+        .stderr(contains("lambda-gate.toml:4:").and(contains("unknown variant `fatal`")));
+
+    fs::write(
+        root.path().join("lambda-gate.toml"),
+        "[dockerfile]\nrelease-basis = []\n",
+    )
+    .unwrap();
+    gate()
+        .current_dir(root.path())
+        .args(["check", "."])
+        .assert()
+        .code(2)
+        .stderr(contains("lambda-gate.toml:2:").and(contains("release-basis")));
+}
+
+#[test]
+fn pyproject_table_configures_the_gate() {
+    let root = lambda(
+        format!("FROM {RELEASE}:3.12\nCOPY app/ /var/task/app/\nCMD [\"app.handler.handler\"]\n")
+            .as_bytes(),
+    );
+    fs::remove_file(root.path().join("lambda-gate.toml")).unwrap();
+    fs::write(
+        root.path().join("pyproject.toml"),
+        "[tool.lambda-gate.rules]\nDKR005 = \"warning\"\n",
+    )
+    .unwrap();
+    gate()
+        .current_dir(root.path())
+        .args(["check", "fn"])
+        .assert()
+        .code(0)
+        .stdout(contains("warning[DKR005]"));
+}
+
+#[test]
+fn empty_dockerfile_is_a_parse_error() {
+    let root = lambda(b"");
+    gate()
+        .args(["check"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(contains("DKR001").and(contains("no instructions")));
+}
+
+#[test]
+fn binary_dockerfile_is_reported_not_parsed() {
+    let root = lambda(b"\x7fELF\x02\x01\x01\x00\x00\x00binary");
+    gate()
+        .args(["check"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(contains("LG003").and(contains("binary")));
+}
+
+#[test]
+fn non_utf8_dockerfile_gives_the_position_of_the_bad_byte() {
+    let root = lambda(b"FROM a:1\nENV X=caf\xe9\n");
+    gate()
+        .args(["check"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(contains("LG003").and(contains("invalid byte at line 2, column 10")));
+}
+
+#[test]
+fn a_50_mb_dockerfile_is_refused_without_being_read() {
+    let root = lambda(clean_dockerfile().as_bytes());
+    let big = root.path().join("fn/Dockerfile");
+    let file = fs::File::options().append(true).open(&big).unwrap();
+    file.set_len(50 * 1024 * 1024).unwrap();
+    gate()
+        .args(["check"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(contains("LG003").and(contains("52428800 bytes, over the 10485760-byte limit")));
+}
+
+#[test]
+fn a_large_dockerfile_under_the_cap_is_checked() {
+    let mut text = clean_dockerfile();
+    while text.len() < 4 * 1024 * 1024 {
+        text.push_str("RUN echo 'layer' \\\n    && true\n");
+    }
+    let root = lambda(text.as_bytes());
+    gate().args(["check"]).arg(root.path()).assert().code(0);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_reported_once_with_follow_links() {
+    let root = lambda(clean_dockerfile().as_bytes());
+    std::os::unix::fs::symlink("..", root.path().join("fn/app/loop")).unwrap();
+    gate()
+        .args(["check", "--follow-links", "--format", "json"])
+        .arg(root.path())
+        .assert()
+        .code(0)
+        .stdout(contains("\"rule\": \"LG004\"").and(contains("\"lambdas\": 1")));
+    // Without --follow-links the link is not followed at all.
+    gate()
+        .args(["check"])
+        .arg(root.path())
+        .assert()
+        .code(0)
+        .stdout(contains("LG004").not());
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_dockerfiles_fail_closed() {
+    // A dangling link and a link to itself cannot be read, whoever runs the gate.
+    let root = lambda(clean_dockerfile().as_bytes());
+    let other = root.path().join("other");
+    fs::create_dir(&other).unwrap();
+    std::os::unix::fs::symlink("missing", other.join("Dockerfile")).unwrap();
+    let looping = root.path().join("looping");
+    fs::create_dir(&looping).unwrap();
+    std::os::unix::fs::symlink("Dockerfile", looping.join("Dockerfile")).unwrap();
+    gate()
+        .args(["check", "--format", "json"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(
+            contains("cannot read the file: No such file or directory")
+                .and(contains(
+                    "cannot read the file: Too many levels of symbolic links",
+                ))
+                .and(contains("\"lambdas\": 3")),
+        );
+}
+
+#[cfg(unix)]
+#[test]
+fn permission_denied_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = lambda(clean_dockerfile().as_bytes());
+    let dockerfile = root.path().join("fn/Dockerfile");
+    fs::set_permissions(&dockerfile, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&dockerfile).is_ok() {
+        // Running as root: permissions do not apply, and the dangling-link test covers this.
+        return;
+    }
+    gate()
+        .args(["check"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(contains("LG003").and(contains("Permission denied")));
+}
+
+#[test]
+fn fix_pins_the_digest_keeps_comments_and_is_idempotent() {
+    let original = format!(
+        "# The team's quote service.\nARG BASE_IMAGE={RELEASE}:3.12\nFROM ${{BASE_IMAGE}}\n# app code\nCOPY app/ /var/task/app/\nCMD [\"app.handler.handler\"]\n"
+    );
+    let root = lambda(original.as_bytes());
+    let dockerfile = root.path().join("fn/Dockerfile");
+
+    gate()
+        .args(["check", "--fix", "--diff"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(contains(format!("+ARG BASE_IMAGE={RELEASE}:3.12@{DIGEST}")));
+    assert_eq!(
+        fs::read_to_string(&dockerfile).unwrap(),
+        original,
+        "--diff writes nothing"
+    );
+
+    gate()
+        .args(["check", "--fix"])
+        .arg(root.path())
+        .assert()
+        .code(0);
+    let fixed = fs::read_to_string(&dockerfile).unwrap();
+    assert_eq!(
+        fixed,
+        original.replace(":3.12\n", &format!(":3.12@{DIGEST}\n"))
+    );
+
+    gate()
+        .args(["check", "--fix"])
+        .arg(root.path())
+        .assert()
+        .code(0);
+    assert_eq!(
+        fs::read_to_string(&dockerfile).unwrap(),
+        fixed,
+        "a second fix changes nothing"
+    );
+    gate()
+        .args(["check", "--fix", "--diff"])
+        .arg(root.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+}
+
+#[test]
+fn junit_is_well_formed_xml_with_one_case_per_file() {
+    let output = gate()
+        .args(["check", "testdata/dockerfile", "--format", "junit"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let mut reader = quick_xml::Reader::from_reader(output.stdout.as_slice());
+    let mut buf = Vec::new();
+    let (mut cases, mut failures) = (0, 0);
+    loop {
+        match reader.read_event_into(&mut buf).expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    // One summary case plus one per failing Dockerfile (DKR001..DKR009 fail twins).
+    assert_eq!(cases, 10);
+    assert_eq!(failures, 9);
+}
+
+#[test]
+fn github_annotations_escape_and_position() {
+    gate()
+        .args(["check", "testdata/dockerfile/DKR009/fail", "--format", "github"])
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "::error file=testdata/dockerfile/DKR009/fail/Dockerfile,line=1,col=17,endLine=1,endColumn=28,title=DKR009::",
+        ));
+}
+
+#[test]
+fn sarif_and_json_carry_every_diagnostic() {
+    let sarif = gate()
+        .args(["check", "testdata/dockerfile", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let json = gate()
+        .args(["check", "testdata/dockerfile", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(json["version"], 1);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let diagnostics = json["diagnostics"].as_array().unwrap();
+    assert_eq!(results.len(), diagnostics.len());
+    assert!(diagnostics.len() >= 9);
+    for (result, diagnostic) in results.iter().zip(diagnostics) {
+        assert_eq!(result["ruleId"], diagnostic["rule"]);
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(region["startLine"], diagnostic["line"]);
+        assert_eq!(region["endColumn"], diagnostic["end_column"]);
+    }
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gate.sarif");
+    gate()
+        .args(["check", "example-project", "--format", "sarif", "--output"])
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    let sarif: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn rules_and_explain_come_from_the_registry() {
+    let listed = gate().args(["rules", "--format", "json"]).output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let registry: Vec<&str> = lambda_gate::rules::registry::all()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, registry);
+    gate()
+        .args(["explain", "DKR005"])
+        .assert()
+        .code(0)
+        .stdout(contains("# DKR005 base-digest").and(contains("## How to fix")));
+    gate()
+        .args(["explain", "base-not-approved"])
+        .assert()
+        .code(0)
+        .stdout(contains("# DKR002"));
+}
+
+#[test]
+fn policy_show_applies_overrides_for_a_path() {
+    gate()
+        .args([
+            "policy",
+            "show",
+            "images/aws-lambda-python-release-base/Dockerfile",
+        ])
+        .assert()
+        .code(0)
+        .stdout(contains("DKR006 = \"off\"").and(contains("public.ecr.aws/lambda/python")));
+    gate()
+        .args(["policy", "show", "example-project"])
+        .assert()
+        .code(0)
+        .stdout(contains("DKR006 = \"error\""));
+}
+
+#[test]
+fn suppression_in_a_dockerfile_silences_its_line_only() {
+    let text = format!(
+        "# lambda-gate: ignore[DKR005] the canary tracks the newest base (PLAT-142)\nFROM {RELEASE}:3.12\nCOPY app/ /var/task/app/\nENV DB_PASSWORD=hunter2\nCMD [\"app.handler.handler\"]\n"
+    );
+    let root = lambda(text.as_bytes());
+    let output = gate()
+        .args(["check", "--format", "json"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let lines: Vec<(String, u64)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // DKR005 on line 2 is suppressed; the secret on line 4 is not.
+    assert_eq!(lines, vec![("DKR008".to_string(), 4)]);
+}
+
+#[test]
+fn readme_rule_table_matches_the_registry() {
+    let readme = fs::read_to_string(Path::new("README.md")).unwrap();
+    let start = readme
+        .find("<!-- rules:start -->")
+        .expect("rules:start marker");
+    let end = readme.find("<!-- rules:end -->").expect("rules:end marker");
+    let rows: Vec<String> = readme[start..end]
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = lambda_gate::rules::registry::all()
+        .iter()
+        .map(|r| {
+            format!(
+                "| `{}` | {} | {} | {} | {}{} |",
+                r.id,
+                r.name,
+                r.family.as_str(),
+                r.default_severity.as_str(),
+                r.summary,
+                if r.fixable { " (fixable)" } else { "" }
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected, "README rule table is out of date");
+}

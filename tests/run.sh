@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, with all set-up, on a fresh machine. `.ci/run` calls this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python tools (pytest, pytest-cov, mypy)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
+
+step "Rust: formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --release --all-targets --quiet -- -D warnings
+
+step "Rust: unit, fixture, snapshot and CLI tests (one release build)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --release --no-fail-fast
+else
+  cargo test --release --no-fail-fast
+fi
+
+step "example-project: its own tests and the team's mypy defaults"
+(
+  cd example-project
+  python3 -m pytest -q -p no:cacheprovider
+  python3 -m mypy --cache-dir=/dev/null
+)
+
+step "The gate on this repository"
+cargo run --release --quiet -- check .
