@@ -28,11 +28,18 @@ impl BuildContext {
 
     /// The context of `dir` given its files (relative, `/`-separated), applying `dir/.dockerignore`.
     pub fn for_dir<'a>(dir: &Path, files: impl Iterator<Item = &'a str>) -> BuildContext {
-        let rules = std::fs::read_to_string(dir.join(".dockerignore"))
-            .map(|text| parse_dockerignore(&text))
-            .unwrap_or_default();
+        let files: Vec<&str> = files.collect();
+        // The walk already knows whether there is a .dockerignore: no need to try opening one.
+        let rules = if files.contains(&".dockerignore") {
+            std::fs::read_to_string(dir.join(".dockerignore"))
+                .map(|text| parse_dockerignore(&text))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         BuildContext::from_files(
             files
+                .into_iter()
                 .filter(|file| !is_ignored(&rules, file))
                 .map(str::to_string)
                 .collect(),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use rayon::prelude::*;
 
+use crate::build_context::BuildContext;
 use crate::diagnostic::{Diagnostic, Finding, LineIndex, Severity};
 use crate::discover::{discover, FileKind, Lambda, LambdaFile, WalkOptions, Workspace};
 use crate::policy::{self, Config, EffectivePolicy, Level};
@@ -278,7 +279,7 @@ fn check_file(lambda: &Lambda, file: &LambdaFile, shown: &Path) -> FileOutcome {
     let index = LineIndex::new(&text);
     let (findings, style) = match file.kind {
         FileKind::Dockerfile => (
-            check_dockerfile(lambda, file, &text, &policy),
+            lint_dockerfile(&file.path, &text, &policy, lambda.build_context()),
             CommentStyle::FullLineHash,
         ),
         FileKind::Other => {
@@ -297,11 +298,11 @@ fn check_file(lambda: &Lambda, file: &LambdaFile, shown: &Path) -> FileOutcome {
 }
 
 /// Parses a Dockerfile once and runs every enabled Dockerfile rule on it.
-fn check_dockerfile(
-    lambda: &Lambda,
-    file: &LambdaFile,
+pub fn lint_dockerfile(
+    path: &Path,
     text: &str,
     policy: &EffectivePolicy,
+    build_context: &BuildContext,
 ) -> Vec<(&'static Rule, Finding)> {
     let dockerfile = match parser::parse(text) {
         Ok(dockerfile) => dockerfile,
@@ -313,11 +314,11 @@ fn check_dockerfile(
         }
     };
     let context = dockerfile::Context {
-        path: &file.path,
+        path,
         text,
         dockerfile: &dockerfile,
         policy,
-        build_context: lambda.build_context(),
+        build_context,
     };
     let mut findings = Vec::new();
     for rule in registry::all() {

@@ -6,6 +6,7 @@
 //! symbolic links to directories unless asked (then loops are detected and reported).
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -65,7 +66,7 @@ pub struct LambdaFile {
     /// `/`-separated path relative to the Lambda directory.
     pub relative: String,
     pub kind: FileKind,
-    /// Size from the walk's metadata (0 when unknown).
+    /// Size from the walk's metadata, for the files the gate reads (0 for `Other`).
     pub size: u64,
 }
 
@@ -114,6 +115,7 @@ pub struct WalkOptions {
 
 struct Found {
     path: PathBuf,
+    kind: FileKind,
     size: u64,
 }
 
@@ -124,6 +126,7 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .parents(true)
+        .ignore(false)
         .git_ignore(true)
         .git_global(false)
         .git_exclude(true)
@@ -156,9 +159,15 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
                     let is_file_link = file_type.is_some_and(|t| t.is_symlink())
                         && std::fs::metadata(entry.path()).map_or(true, |m| m.is_file());
                     if is_file || is_file_link {
-                        let size = entry.metadata().map_or(0, |m| m.len());
+                        let kind = FileKind::of(&entry.file_name().to_string_lossy());
+                        // Only files the gate reads need their size (one stat each).
+                        let size = match kind {
+                            FileKind::Other => 0,
+                            _ => entry.metadata().map_or(0, |m| m.len()),
+                        };
                         buffer.local.push(Found {
                             path: entry.into_path(),
+                            kind,
                             size,
                         });
                     }
@@ -222,50 +231,46 @@ fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
 
 /// Groups files by their nearest Lambda directory.
 fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
-    let mut lambda_dirs: HashMap<PathBuf, Vec<LambdaFile>> = HashMap::new();
+    // Keyed by the directory's bytes: hashing an `OsStr` is far cheaper than a `Path`.
+    let mut index: HashMap<OsString, usize> = HashMap::new();
+    let mut lambdas: Vec<(PathBuf, Vec<LambdaFile>)> = Vec::new();
     for file in &found {
-        let name = file.path.file_name().map(|n| n.to_string_lossy());
-        if name.as_deref().is_some_and(is_lambda_marker) {
-            if let Some(dir) = file.path.parent() {
-                lambda_dirs.entry(dir.to_path_buf()).or_default();
-            }
+        let is_marker = file
+            .path
+            .file_name()
+            .is_some_and(|name| is_lambda_marker(&name.to_string_lossy()));
+        if let Some(dir) = file.path.parent().filter(|_| is_marker) {
+            index.entry(dir.as_os_str().to_owned()).or_insert_with(|| {
+                lambdas.push((dir.to_path_buf(), Vec::new()));
+                lambdas.len() - 1
+            });
         }
     }
     for file in found {
-        let Some(dir) = file
+        let Some((dir, slot)) = file
             .path
             .ancestors()
             .skip(1)
-            .find(|dir| lambda_dirs.contains_key(*dir))
-            .map(Path::to_path_buf)
+            .find_map(|dir| index.get(dir.as_os_str()).map(|slot| (dir, *slot)))
         else {
             continue;
         };
         let relative = file
             .path
-            .strip_prefix(&dir)
+            .strip_prefix(dir)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        let kind = FileKind::of(
-            &file
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        if let Some(files) = lambda_dirs.get_mut(&dir) {
-            files.push(LambdaFile {
-                path: file.path,
-                relative,
-                kind,
-                size: file.size,
-            });
-        }
+        lambdas[slot].1.push(LambdaFile {
+            path: file.path,
+            relative,
+            kind: file.kind,
+            size: file.size,
+        });
     }
-    let mut lambdas: Vec<Lambda> = lambda_dirs
+    let mut lambdas: Vec<Lambda> = lambdas
         .into_iter()
         .map(|(dir, mut files)| {
-            files.sort_by(|a, b| a.path.cmp(&b.path));
+            files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
             Lambda {
                 dir,
                 config: config.clone(),
@@ -274,6 +279,6 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             }
         })
         .collect();
-    lambdas.sort_by(|a, b| a.dir.cmp(&b.dir));
+    lambdas.sort_by(|a, b| a.dir.as_os_str().cmp(b.dir.as_os_str()));
     workspace.lambdas.extend(lambdas);
 }

@@ -8,6 +8,7 @@ pub mod app;
 pub mod build_context;
 pub mod check;
 pub mod cli;
+pub mod corpus;
 pub mod diagnostic;
 pub mod discover;
 pub mod fix;

@@ -105,7 +105,7 @@ pub struct EffectivePolicy {
     pub policy: Policy,
     pub release_bases: GlobSet,
     pub dev_bases: GlobSet,
-    pub secret_names: GlobSet,
+    pub secret_names: NameMatcher,
     pub digests: Vec<(GlobMatcher, String)>,
     pub base_env: HashMap<String, String>,
 }
@@ -119,10 +119,7 @@ impl EffectivePolicy {
             }
             set.build()
         };
-        let mut secret_names = GlobSetBuilder::new();
-        for pattern in &policy.dockerfile.secret_names {
-            secret_names.add(GlobBuilder::new(pattern).case_insensitive(true).build()?);
-        }
+        let secret_names = NameMatcher::new(&policy.dockerfile.secret_names)?;
         let digests = policy
             .dockerfile
             .digests
@@ -137,7 +134,7 @@ impl EffectivePolicy {
         Ok(EffectivePolicy {
             release_bases: repositories(&policy.dockerfile.release_bases)?,
             dev_bases: repositories(&policy.dockerfile.dev_bases)?,
-            secret_names: secret_names.build()?,
+            secret_names,
             digests,
             base_env: policy
                 .dockerfile
@@ -155,6 +152,53 @@ impl EffectivePolicy {
             .iter()
             .find(|(matcher, _)| matcher.is_match(tagged))
             .map(|(_, digest)| digest.as_str())
+    }
+}
+
+/// Case-insensitive name patterns. `*WORD*` (the common form) is a substring test; anything
+/// else goes through a glob set.
+#[derive(Debug)]
+pub struct NameMatcher {
+    /// Upper-cased words of `*WORD*` patterns.
+    contains: Vec<String>,
+    globs: GlobSet,
+}
+
+impl NameMatcher {
+    pub fn new(patterns: &[String]) -> Result<NameMatcher, globset::Error> {
+        let mut contains = Vec::new();
+        let mut globs = GlobSetBuilder::new();
+        for pattern in patterns {
+            let word = pattern.strip_prefix('*').and_then(|p| p.strip_suffix('*'));
+            match word {
+                Some(word)
+                    if !word.is_empty() && !word.contains(['*', '?', '[', ']', '{', '}', '\\']) =>
+                {
+                    contains.push(word.to_ascii_uppercase());
+                }
+                _ => {
+                    globs.add(GlobBuilder::new(pattern).case_insensitive(true).build()?);
+                }
+            }
+        }
+        Ok(NameMatcher {
+            contains,
+            globs: globs.build()?,
+        })
+    }
+
+    pub fn is_match(&self, name: &str) -> bool {
+        if !self.contains.is_empty() {
+            let upper = name.to_ascii_uppercase();
+            if self
+                .contains
+                .iter()
+                .any(|word| upper.contains(word.as_str()))
+            {
+                return true;
+            }
+        }
+        !self.globs.is_empty() && self.globs.is_match(name)
     }
 }
 
@@ -242,5 +286,19 @@ impl Config {
             EffectivePolicy::compile(policy).map_or_else(|_| self.base.clone(), Arc::new);
         cache.insert(matching, effective.clone());
         effective
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NameMatcher;
+
+    #[test]
+    fn name_matcher_is_case_insensitive_for_words_and_globs() {
+        let m = NameMatcher::new(&["*TOKEN*".into(), "DB_?ASS".into()]).unwrap();
+        assert!(m.is_match("github_token"));
+        assert!(m.is_match("db_pass"));
+        assert!(!m.is_match("TOKE"));
+        assert!(!m.is_match("DB_PASSWORD"));
     }
 }

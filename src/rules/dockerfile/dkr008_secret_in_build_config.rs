@@ -68,18 +68,17 @@ fn is_literal(value: &str) -> bool {
 /// An AWS access key id: a known four-letter prefix, then 16 upper-case letters or digits.
 fn find_access_key_id(value: &str) -> Option<&str> {
     let bytes = value.as_bytes();
-    (0..bytes.len().saturating_sub(19)).find_map(|start| {
-        let candidate = value.get(start..start + 20)?;
-        let prefix_ok = ["AKIA", "ASIA", "ABIA", "ACCA"]
+    let is_key_byte = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    memchr::memchr_iter(b'A', bytes).find_map(|start| {
+        let candidate = bytes.get(start..start + 20)?;
+        let prefix_ok = [b"AKIA", b"ASIA", b"ABIA", b"ACCA"]
             .iter()
-            .any(|p| candidate.starts_with(p));
-        let body_ok = candidate[4..]
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        let bounded = |i: Option<&u8>| i.is_none_or(|b| !b.is_ascii_alphanumeric());
+            .any(|p| candidate.starts_with(*p));
+        let bounded = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric());
         let isolated = bounded(start.checked_sub(1).and_then(|i| bytes.get(i)))
             && bounded(bytes.get(start + 20));
-        (prefix_ok && body_ok && isolated).then_some(candidate)
+        (prefix_ok && candidate[4..].iter().all(is_key_byte) && isolated)
+            .then(|| &value[start..start + 20])
     })
 }
 

@@ -79,8 +79,11 @@ impl Scope {
 
 /// Expands `word` in `scope`, removing quotes and escapes as BuildKit does.
 pub fn expand(word: &str, scope: &Scope) -> Result<String, ExpandError> {
+    if !word.contains(['$', '\'', '"', '\\']) {
+        return Ok(word.to_string());
+    }
     Expander {
-        chars: word.chars().collect(),
+        text: word,
         pos: 0,
         scope,
     }
@@ -88,14 +91,19 @@ pub fn expand(word: &str, scope: &Scope) -> Result<String, ExpandError> {
 }
 
 struct Expander<'a> {
-    chars: Vec<char>,
+    text: &'a str,
+    /// Byte offset into `text`, always on a char boundary.
     pos: usize,
     scope: &'a Scope,
 }
 
 impl Expander<'_> {
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+        self.text[self.pos..].chars().next()
+    }
+
+    fn bump(&mut self, c: char) {
+        self.pos += c.len_utf8();
     }
 
     /// Reads until `stop` (used for `${VAR:-word}` bodies) or the end.
@@ -105,11 +113,11 @@ impl Expander<'_> {
             if Some(c) == stop {
                 break;
             }
-            self.pos += 1;
+            self.bump(c);
             match c {
                 '\'' => {
                     while let Some(c) = self.peek() {
-                        self.pos += 1;
+                        self.bump(c);
                         if c == '\'' {
                             break;
                         }
@@ -118,7 +126,7 @@ impl Expander<'_> {
                 }
                 '"' => {
                     while let Some(c) = self.peek() {
-                        self.pos += 1;
+                        self.bump(c);
                         match c {
                             '"' => break,
                             '\\' => match self.peek() {
@@ -135,7 +143,7 @@ impl Expander<'_> {
                 }
                 '\\' => {
                     if let Some(next) = self.peek() {
-                        self.pos += 1;
+                        self.bump(next);
                         out.push(next);
                     }
                 }
@@ -257,6 +265,12 @@ mod tests {
         assert_eq!(expand("'$A'\"$A\"\\$A", &s).unwrap(), "$Ax$A");
         assert_eq!(expand("\"a b\"", &s).unwrap(), "a b");
         assert_eq!(expand("${A:-\"q\"}", &s).unwrap(), "x");
+    }
+
+    #[test]
+    fn non_ascii_text_survives_expansion() {
+        let s = scope(&[("A", Some("é"))]);
+        assert_eq!(expand("ü'ß'\"ö$A\"\\ñ${B:-ç}", &s).unwrap(), "üßöéñç");
     }
 
     #[test]

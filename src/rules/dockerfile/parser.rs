@@ -39,6 +39,22 @@ const KEYWORDS: &[&str] = &[
 /// Instructions that accept heredocs.
 const HEREDOC_KEYWORDS: &[&str] = &["RUN", "COPY", "ADD"];
 
+/// Instructions whose shell-form words rules read (see [`Instruction::words`]).
+const WORD_KEYWORDS: &[&str] = &[
+    "ADD",
+    "ARG",
+    "COPY",
+    "ENV",
+    "FROM",
+    "LABEL",
+    "ONBUILD",
+    "USER",
+    "WORKDIR",
+    "EXPOSE",
+    "VOLUME",
+    "STOPSIGNAL",
+];
+
 /// Instructions whose arguments may be a JSON array.
 const EXEC_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "RUN", "SHELL", "COPY", "ADD", "VOLUME"];
 
@@ -94,7 +110,8 @@ pub struct Instruction {
     pub flags: Vec<Flag>,
     pub args: Args,
     pub heredocs: Vec<Heredoc>,
-    /// The shell-form words after the flags (quotes kept), for instructions that take words.
+    /// The shell-form words after the flags (quotes kept), for the instructions in
+    /// `WORD_KEYWORDS` (and a RUN with heredocs); empty for others.
     pub words: Vec<Word>,
 }
 
@@ -469,10 +486,18 @@ fn parse_instruction(
     } else {
         None
     };
-    let words = split_words(text, rest.clone(), escape)
-        .into_iter()
-        .map(|range| logical.word(range))
-        .collect::<Vec<_>>();
+    // Rules read the words of instructions that name images, paths and variables; a RUN
+    // needs them only to find heredoc markers.
+    let needs_words = WORD_KEYWORDS.contains(&keyword.as_str())
+        || (keyword == "RUN" && text[rest.clone()].contains("<<"));
+    let words = if needs_words {
+        split_words(text, rest.clone(), escape)
+            .into_iter()
+            .map(|range| logical.word(range))
+            .collect::<Vec<_>>()
+    } else {
+        Vec::new()
+    };
 
     let mut heredocs = Vec::new();
     if exec.is_none() && HEREDOC_KEYWORDS.contains(&keyword.as_str()) {
@@ -816,15 +841,17 @@ mod tests {
 
     #[test]
     fn continuation_joins_lines_and_drops_inner_comments() {
-        let source = "FROM a\nRUN echo one \\\n# a comment\n\n    two\n";
+        let source = "FROM a\nLABEL one=1 \\\n# a comment\n\n    two=2\nRUN x \\\n  y\n";
         let df = parse_ok(source);
-        let run = &df.instructions[1];
-        let Args::Shell(word) = &run.args else {
+        let label = &df.instructions[1];
+        let Args::Shell(word) = &label.args else {
             panic!("shell form expected")
         };
-        assert_eq!(word.text, "echo one     two");
-        let two = run.words.last().unwrap();
-        assert_eq!(&source[two.span.clone()], "two");
+        assert_eq!(word.text, "one=1     two=2");
+        let two = label.words.last().unwrap();
+        assert_eq!(&source[two.span.clone()], "two=2");
+        // RUN keeps its text but has no words unless it has heredocs.
+        assert!(df.instructions[2].words.is_empty());
     }
 
     #[test]

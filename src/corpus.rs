@@ -1,0 +1,153 @@
+//! Synthetic Lambda projects with a known mix of violations, for benchmarks and scale tests.
+//!
+//! Each generated Lambda is realistic (ARG-driven bases, multi-stage builds, heredocs, line
+//! continuations, a handler module) and breaks each rule in [`VIOLATIONS`] with a fixed
+//! probability, exactly once when it does, so the expected diagnostics are known exactly.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+const RELEASE_DIGEST: &str =
+    "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
+
+/// The rules a generated Lambda may break, one diagnostic each.
+pub const VIOLATIONS: &[&str] = &[
+    "DKR002", "DKR004", "DKR005", "DKR006", "DKR007", "DKR008", "DKR009",
+];
+
+/// One generated Lambda: its files (relative path, content) and the rules it breaks.
+#[derive(Debug, Clone)]
+pub struct GeneratedLambda {
+    pub files: Vec<(String, String)>,
+    pub violations: Vec<&'static str>,
+}
+
+impl GeneratedLambda {
+    pub fn dockerfile(&self) -> &str {
+        self.files
+            .iter()
+            .find(|(path, _)| path == "Dockerfile")
+            .map_or("", |(_, text)| text.as_str())
+    }
+}
+
+/// Generates Lambda number `index` of the corpus `seed`: the same arguments give the same Lambda.
+pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
+    let mut rng =
+        fastrand::Rng::with_seed(seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut hit = |percent: u8| rng.u8(0..100) < percent;
+    let unpinned = hit(8);
+    let secret = hit(6);
+    let platform = hit(5);
+    let shell_cmd = hit(5);
+    let flat_copy = !shell_cmd && hit(6);
+    let unapproved_build = !flat_copy && hit(5);
+    let latest_build = !flat_copy && hit(5);
+    let multi_stage = !flat_copy && (unapproved_build || latest_build || hit(40));
+    let heredoc = hit(30);
+    let module = ["app", "service", "handlers", "src_fn"][index % 4];
+
+    let mut violations = Vec::new();
+    let mut text = String::with_capacity(1024);
+    text.push_str("# syntax=docker/dockerfile:1\n");
+    text.push_str(&format!("# Lambda {index}: generated for benchmarks.\n"));
+    let digest = if unpinned {
+        violations.push("DKR005");
+        String::new()
+    } else {
+        format!("@{RELEASE_DIGEST}")
+    };
+    text.push_str(&format!(
+        "ARG BASE_IMAGE={REGISTRY}/aws-lambda-python-release-base:3.12{digest}\n"
+    ));
+    if multi_stage {
+        let build_base = match (unapproved_build, latest_build) {
+            (true, true) => "python:latest".to_string(),
+            (true, false) => "python:3.12-slim".to_string(),
+            (false, true) => format!("{REGISTRY}/aws-lambda-python-dev-base:latest"),
+            (false, false) => format!("{REGISTRY}/aws-lambda-python-dev-base:3.12"),
+        };
+        if unapproved_build {
+            violations.push("DKR002");
+        }
+        if latest_build {
+            violations.push("DKR004");
+        }
+        text.push_str(&format!("\nFROM {build_base} AS build\nWORKDIR /build\n"));
+        text.push_str("COPY requirements.txt .\n");
+        text.push_str(
+            "RUN pip install --no-cache-dir \\\n      --requirement requirements.txt \\\n      --target /opt/deps \\\n && find /opt/deps -name '__pycache__' -prune -exec rm -rf {} +\n",
+        );
+        if heredoc {
+            text.push_str(
+                "RUN <<EOF\nset -eu\npython -m compileall -q /opt/deps\necho built\nEOF\n",
+            );
+        }
+    }
+    let platform_flag = if platform {
+        violations.push("DKR009");
+        "--platform=linux/amd64 "
+    } else {
+        ""
+    };
+    text.push_str(&format!("\nFROM {platform_flag}${{BASE_IMAGE}}\n"));
+    text.push_str("ENV POWERTOOLS_SERVICE_NAME=quote \\\n    LOG_LEVEL=INFO\n");
+    if secret {
+        violations.push("DKR008");
+        text.push_str("ENV UPSTREAM_API_TOKEN=tok-3f9a8c\n");
+    }
+    if multi_stage {
+        text.push_str("COPY --from=build /opt/deps ${LAMBDA_TASK_ROOT}\n");
+    }
+    if flat_copy {
+        violations.push("DKR007");
+        text.push_str(&format!("COPY {module} ${{LAMBDA_TASK_ROOT}}/\n"));
+    } else {
+        text.push_str(&format!("COPY {module}/ ${{LAMBDA_TASK_ROOT}}/{module}/\n"));
+    }
+    if shell_cmd {
+        violations.push("DKR006");
+        text.push_str(&format!("CMD python -m {module}.handler\n"));
+    } else {
+        text.push_str(&format!("CMD [\"{module}.handler.handler\"]\n"));
+    }
+    violations.sort_unstable();
+
+    let handler = format!(
+        "\"\"\"Lambda {index}.\"\"\"\n\nfrom typing import Any\n\n\ndef handler(event: dict[str, Any], context: object) -> dict[str, Any]:\n    return {{\"statusCode\": 200, \"body\": str(len(event))}}\n"
+    );
+    GeneratedLambda {
+        files: vec![
+            ("Dockerfile".into(), text),
+            ("requirements.txt".into(), "requests==2.32.3\n".into()),
+            (format!("{module}/__init__.py"), String::new()),
+            (format!("{module}/handler.py"), handler),
+        ],
+        violations,
+    }
+}
+
+/// Expected diagnostics per rule for a corpus.
+pub type GroundTruth = BTreeMap<&'static str, usize>;
+
+/// Writes `count` Lambdas under `out/lambda-NNNNN/` and returns the ground truth.
+pub fn write_tree(out: &Path, count: usize, seed: u64) -> io::Result<GroundTruth> {
+    let mut truth = GroundTruth::new();
+    for index in 0..count {
+        let generated = lambda(seed, index);
+        let dir = out.join(format!("lambda-{index:05}"));
+        for (path, content) in &generated.files {
+            let path = dir.join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, content)?;
+        }
+        for rule in generated.violations {
+            *truth.entry(rule).or_default() += 1;
+        }
+    }
+    Ok(truth)
+}
