@@ -12,6 +12,10 @@ use lambda_gate::corpus;
 use lambda_gate::policy::{default_policy, EffectivePolicy};
 use lambda_gate::rules::dockerfile::parser;
 
+// The same allocator as the binary, so the figures are the ones users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const COUNT: usize = 10_000;
 
 fn bench(c: &mut Criterion) {

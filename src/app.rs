@@ -187,6 +187,7 @@ fn list_rules(format: ListFormat) -> anyhow::Result<ExitCode> {
                 )?;
             }
         }
+        ListFormat::Markdown => write!(out, "{}", registry::markdown_table())?,
         ListFormat::Json => {
             let rules: Vec<_> = registry::all()
                 .iter()

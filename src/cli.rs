@@ -54,6 +54,8 @@ pub enum PolicyCommand {
 pub enum ListFormat {
     Human,
     Json,
+    /// The Markdown table the README embeds.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -32,6 +32,11 @@ fn lambda(dockerfile: &[u8]) -> tempfile::TempDir {
     root
 }
 
+/// `lambda-gate check ROOT` with extra arguments.
+fn check_root(root: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
+    gate().arg("check").args(extra).arg(root.path()).assert()
+}
+
 fn clean_dockerfile() -> String {
     format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY app/ ${{LAMBDA_TASK_ROOT}}/app/\nCMD [\"app.handler.handler\"]\n")
 }
@@ -135,10 +140,7 @@ fn pyproject_table_configures_the_gate() {
 #[test]
 fn empty_dockerfile_is_a_parse_error() {
     let root = lambda(b"");
-    gate()
-        .args(["check"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &[])
         .code(1)
         .stdout(contains("DKR001").and(contains("no instructions")));
 }
@@ -146,10 +148,7 @@ fn empty_dockerfile_is_a_parse_error() {
 #[test]
 fn binary_dockerfile_is_reported_not_parsed() {
     let root = lambda(b"\x7fELF\x02\x01\x01\x00\x00\x00binary");
-    gate()
-        .args(["check"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &[])
         .code(1)
         .stdout(contains("LG003").and(contains("binary")));
 }
@@ -157,10 +156,7 @@ fn binary_dockerfile_is_reported_not_parsed() {
 #[test]
 fn non_utf8_dockerfile_gives_the_position_of_the_bad_byte() {
     let root = lambda(b"FROM a:1\nENV X=caf\xe9\n");
-    gate()
-        .args(["check"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &[])
         .code(1)
         .stdout(contains("LG003").and(contains("invalid byte at line 2, column 10")));
 }
@@ -171,10 +167,7 @@ fn a_50_mb_dockerfile_is_refused_without_being_read() {
     let big = root.path().join("fn/Dockerfile");
     let file = fs::File::options().append(true).open(&big).unwrap();
     file.set_len(50 * 1024 * 1024).unwrap();
-    gate()
-        .args(["check"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &[])
         .code(1)
         .stdout(contains("LG003").and(contains("52428800 bytes, over the 10485760-byte limit")));
 }
@@ -186,7 +179,7 @@ fn a_large_dockerfile_under_the_cap_is_checked() {
         text.push_str("RUN echo 'layer' \\\n    && true\n");
     }
     let root = lambda(text.as_bytes());
-    gate().args(["check"]).arg(root.path()).assert().code(0);
+    check_root(&root, &[]).code(0);
 }
 
 #[cfg(unix)]
@@ -194,17 +187,11 @@ fn a_large_dockerfile_under_the_cap_is_checked() {
 fn symlink_loops_are_reported_once_with_follow_links() {
     let root = lambda(clean_dockerfile().as_bytes());
     std::os::unix::fs::symlink("..", root.path().join("fn/app/loop")).unwrap();
-    gate()
-        .args(["check", "--follow-links", "--format", "json"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &["--follow-links", "--format", "json"])
         .code(0)
         .stdout(contains("\"rule\": \"LG004\"").and(contains("\"lambdas\": 1")));
     // Without --follow-links the link is not followed at all.
-    gate()
-        .args(["check"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &[])
         .code(0)
         .stdout(contains("LG004").not());
 }
@@ -220,18 +207,13 @@ fn unreadable_dockerfiles_fail_closed() {
     let looping = root.path().join("looping");
     fs::create_dir(&looping).unwrap();
     std::os::unix::fs::symlink("Dockerfile", looping.join("Dockerfile")).unwrap();
-    gate()
-        .args(["check", "--format", "json"])
-        .arg(root.path())
-        .assert()
-        .code(1)
-        .stdout(
-            contains("cannot read the file: No such file or directory")
-                .and(contains(
-                    "cannot read the file: Too many levels of symbolic links",
-                ))
-                .and(contains("\"lambdas\": 3")),
-        );
+    check_root(&root, &["--format", "json"]).code(1).stdout(
+        contains("cannot read the file: No such file or directory")
+            .and(contains(
+                "cannot read the file: Too many levels of symbolic links",
+            ))
+            .and(contains("\"lambdas\": 3")),
+    );
 }
 
 #[cfg(unix)]
@@ -245,10 +227,7 @@ fn permission_denied_is_reported() {
         // Running as root: permissions do not apply, and the dangling-link test covers this.
         return;
     }
-    gate()
-        .args(["check"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &[])
         .code(1)
         .stdout(contains("LG003").and(contains("Permission denied")));
 }
@@ -261,10 +240,7 @@ fn fix_pins_the_digest_keeps_comments_and_is_idempotent() {
     let root = lambda(original.as_bytes());
     let dockerfile = root.path().join("fn/Dockerfile");
 
-    gate()
-        .args(["check", "--fix", "--diff"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &["--fix", "--diff"])
         .code(1)
         .stdout(contains(format!("+ARG BASE_IMAGE={RELEASE}:3.12@{DIGEST}")));
     assert_eq!(
@@ -273,31 +249,20 @@ fn fix_pins_the_digest_keeps_comments_and_is_idempotent() {
         "--diff writes nothing"
     );
 
-    gate()
-        .args(["check", "--fix"])
-        .arg(root.path())
-        .assert()
-        .code(0);
+    check_root(&root, &["--fix"]).code(0);
     let fixed = fs::read_to_string(&dockerfile).unwrap();
     assert_eq!(
         fixed,
         original.replace(":3.12\n", &format!(":3.12@{DIGEST}\n"))
     );
 
-    gate()
-        .args(["check", "--fix"])
-        .arg(root.path())
-        .assert()
-        .code(0);
+    check_root(&root, &["--fix"]).code(0);
     assert_eq!(
         fs::read_to_string(&dockerfile).unwrap(),
         fixed,
         "a second fix changes nothing"
     );
-    gate()
-        .args(["check", "--fix", "--diff"])
-        .arg(root.path())
-        .assert()
+    check_root(&root, &["--fix", "--diff"])
         .code(0)
         .stdout(predicate::str::is_empty());
 }
@@ -467,19 +432,10 @@ fn readme_rule_table_matches_the_registry() {
         .filter(|line| line.starts_with("| `"))
         .map(str::to_string)
         .collect();
-    let expected: Vec<String> = lambda_gate::rules::registry::all()
-        .iter()
-        .map(|r| {
-            format!(
-                "| `{}` | {} | {} | {} | {}{} |",
-                r.id,
-                r.name,
-                r.family.as_str(),
-                r.default_severity.as_str(),
-                r.summary,
-                if r.fixable { " (fixable)" } else { "" }
-            )
-        })
+    let expected: Vec<String> = lambda_gate::rules::registry::markdown_table()
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(str::to_string)
         .collect();
     assert_eq!(rows, expected, "README rule table is out of date");
 }

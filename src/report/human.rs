@@ -61,7 +61,20 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
     if !options.deterministic {
         line.push_str(&format!(" in {:.0?}", result.elapsed));
     }
-    writeln!(out, "{line}")
+    writeln!(out, "{line}")?;
+    let fixable = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.fix.is_some())
+        .count();
+    if fixable > 0 {
+        writeln!(
+            out,
+            "{fixable} {} fixable with `lambda-gate check --fix` (preview with `--fix --diff`)",
+            plural(fixable, "is", "are")
+        )?;
+    }
+    Ok(())
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {

@@ -29,6 +29,25 @@ pub fn find(id: &str) -> Option<&'static Rule> {
         .find(|rule| rule.id.eq_ignore_ascii_case(id) || rule.name == id)
 }
 
+/// The rule table as Markdown (`lambda-gate rules --format markdown`; the README embeds it).
+pub fn markdown_table() -> String {
+    let mut table = String::from(
+        "| id | name | family | severity | summary |\n|----|------|--------|----------|---------|\n",
+    );
+    for rule in RULES {
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {} | {}{} |\n",
+            rule.id,
+            rule.name,
+            rule.family.as_str(),
+            rule.default_severity.as_str(),
+            rule.summary,
+            if rule.fixable { " (fixable)" } else { "" }
+        ));
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
