@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::check::{check, CheckOptions, CheckResult};
-use crate::cli::{CheckArgs, Cli, ColorChoice, Command, ListFormat, PolicyCommand};
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, InspectCommand, ListFormat, PolicyCommand};
 use crate::diagnostic::Edit;
 use crate::discover::WalkOptions;
 use crate::fix::{apply_edits, unified_diff};
@@ -25,6 +25,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => run_check(args),
         Command::Rules { format } => list_rules(format),
         Command::Explain { rule } => explain(&rule),
+        Command::Inspect {
+            command:
+                InspectCommand::Coverage {
+                    report,
+                    fail_under,
+                    precision,
+                    format,
+                },
+        } => inspect_coverage(&report, fail_under, precision, format),
         Command::Policy {
             command: PolicyCommand::Show { path, config },
         } => {
@@ -69,6 +78,7 @@ fn options(args: &CheckArgs) -> CheckOptions {
             follow_links: args.follow_links,
             threads: args.threads.unwrap_or(0),
         },
+        diff_base: args.diff_base.clone(),
     }
 }
 
@@ -217,4 +227,76 @@ fn explain(id: &str) -> anyhow::Result<ExitCode> {
         }
         None => anyhow::bail!("unknown rule `{id}`: `lambda-gate rules` lists them all"),
     }
+}
+
+/// `inspect coverage`: what lambda-gate read from a report and how it decides.
+fn inspect_coverage(
+    path: &std::path::Path,
+    fail_under: Option<f64>,
+    precision: u32,
+    format: ListFormat,
+) -> anyhow::Result<ExitCode> {
+    use crate::rules::coverage::{numbers, report};
+    let fail_under = fail_under.unwrap_or_else(|| policy::default_policy().coverage.fail_under);
+    if !(0.0..=100.0).contains(&fail_under) {
+        anyhow::bail!("--fail-under must be between 0 and 100, not {fail_under}");
+    }
+    let data = report::read(path, false).map_err(|e| {
+        anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)
+    })?;
+    let total = data.totals.percent();
+    let passes = !numbers::should_fail_under(total, fail_under, precision);
+    let files: serde_json::Map<String, serde_json::Value> = data
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), serde_json::json!(f.counts.percent())))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Json => {
+            let value = serde_json::json!({
+                "format": data.format.as_str(),
+                "statements": data.totals.statements,
+                "covered_statements": data.totals.covered_statements,
+                "branches": data.totals.branches,
+                "covered_branches": data.totals.covered_branches,
+                "total_percent": total,
+                "precision": precision,
+                "fail_under": fail_under,
+                "passes": passes,
+                "files": files,
+            });
+            serde_json::to_writer_pretty(&mut out, &value)?;
+            writeln!(out)?;
+        }
+        _ => {
+            let t = &data.totals;
+            writeln!(out, "format:     {}", data.format.as_str())?;
+            writeln!(
+                out,
+                "statements: {} of {} covered",
+                t.covered_statements, t.statements
+            )?;
+            writeln!(
+                out,
+                "branches:   {} of {} covered",
+                t.covered_branches, t.branches
+            )?;
+            writeln!(
+                out,
+                "total:      {}% ({total})",
+                numbers::display_covered(total, precision)
+            )?;
+            writeln!(
+                out,
+                "fail-under: {fail_under} at precision {precision}: {}",
+                if passes { "passes" } else { "fails" }
+            )?;
+        }
+    }
+    Ok(ExitCode::from(if passes {
+        EXIT_CLEAN
+    } else {
+        EXIT_VIOLATIONS
+    }))
 }

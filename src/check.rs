@@ -1,7 +1,7 @@
 //! The gate: discover, parse each file once, run the rules in parallel, apply suppressions,
 //! and collect diagnostics in a stable order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ use crate::build_context::BuildContext;
 use crate::diagnostic::{Diagnostic, Finding, LineIndex, Severity};
 use crate::discover::{discover, FileKind, Lambda, LambdaFile, WalkOptions, Workspace};
 use crate::policy::{self, Config, EffectivePolicy, Level};
+use crate::rules::coverage;
 use crate::rules::dockerfile::{self, parser};
 use crate::rules::{registry, Check, Rule};
 use crate::suppression::{self, CommentStyle};
@@ -26,6 +27,8 @@ pub struct CheckOptions {
     /// `--isolated`: the embedded default policy only.
     pub isolated: bool,
     pub walk: WalkOptions,
+    /// `--diff-base REF`: diff coverage of the lines changed since REF.
+    pub diff_base: Option<String>,
 }
 
 /// The outcome of a check.
@@ -113,13 +116,28 @@ fn lambda_dir_of(file: &Path) -> Option<PathBuf> {
 pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
     let started = Instant::now();
     let workspace = discover_workspace(options)?;
-    let mut result = check_workspace(&workspace);
+    let diffs = match &options.diff_base {
+        Some(base) => workspace
+            .lambdas
+            .iter()
+            .map(|lambda| coverage::diff::changed_lines(&lambda.dir, base))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let diff = options
+        .diff_base
+        .as_deref()
+        .map(|base| (base, diffs.as_slice()));
+    let mut result = check_workspace(&workspace, diff);
     result.elapsed = started.elapsed();
     Ok(result)
 }
 
-/// Checks every file of every Lambda in `workspace`, in parallel.
-pub fn check_workspace(workspace: &Workspace) -> CheckResult {
+/// Added lines per Lambda (in `workspace.lambdas` order) since a base ref.
+pub type Diffs<'a> = Option<(&'a str, &'a [HashMap<String, Vec<u32>>])>;
+
+/// Checks every file of every Lambda in `workspace`, in parallel, then each Lambda as a whole.
+pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
     let cwd = std::env::current_dir().ok();
     let display = |path: &Path| -> PathBuf {
         match cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()) {
@@ -159,6 +177,16 @@ pub fn check_workspace(workspace: &Workspace) -> CheckResult {
         }
         result.diagnostics.extend(outcome.diagnostics);
     }
+    let lambda_diagnostics: Vec<Diagnostic> = workspace
+        .lambdas
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(index, lambda)| {
+            let diff = diff.and_then(|(base, all)| all.get(index).map(|lines| (base, lines)));
+            check_lambda(lambda, diff, &display)
+        })
+        .collect();
+    result.diagnostics.extend(lambda_diagnostics);
     for problem in &workspace.problems {
         let (rule, message) = match &problem.loop_target {
             Some(target) => (
@@ -188,6 +216,46 @@ pub fn check_workspace(workspace: &Workspace) -> CheckResult {
         (&a.path, a.start, a.rule, &a.message).cmp(&(&b.path, b.start, b.rule, &b.message))
     });
     result
+}
+
+/// Runs the rules that see a Lambda as a whole (coverage).
+fn check_lambda(
+    lambda: &Lambda,
+    diff: Option<(&str, &HashMap<String, Vec<u32>>)>,
+    display: &(dyn Fn(&Path) -> PathBuf + Sync),
+) -> Vec<Diagnostic> {
+    if !coverage::applies(lambda) {
+        return Vec::new();
+    }
+    let policy = lambda.config.policy_for(&lambda.dir);
+    let context = coverage::context(lambda, &policy, diff);
+    let mut diagnostics = Vec::new();
+    for rule in registry::all() {
+        let Check::Coverage(check) = rule.check else {
+            continue;
+        };
+        let Some(severity) = policy.policy.level(rule.id).severity() else {
+            continue;
+        };
+        for located in check(&context) {
+            diagnostics.push(Diagnostic {
+                rule: rule.id,
+                severity: if located.finding.undecided {
+                    Severity::Info
+                } else {
+                    severity
+                },
+                path: display(&located.path),
+                span: 0..0,
+                start: located.start,
+                end: located.start,
+                message: located.finding.message,
+                help: located.finding.help,
+                fix: None,
+            });
+        }
+    }
+    diagnostics
 }
 
 /// A diagnostic about a file as a whole (no span), at line 1.

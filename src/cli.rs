@@ -32,10 +32,31 @@ pub enum Command {
         /// A rule id (DKR002) or name (base-not-approved).
         rule: String,
     },
+    /// Show what lambda-gate reads from an input, as it decides.
+    Inspect {
+        #[command(subcommand)]
+        command: InspectCommand,
+    },
     /// Inspect the policy.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InspectCommand {
+    /// A coverage report: its counts, total and the fail-under decision, as coverage.py makes it.
+    Coverage {
+        report: PathBuf,
+        /// The threshold (default: the policy's `coverage.fail-under`).
+        #[arg(long)]
+        fail_under: Option<f64>,
+        /// coverage.py's report precision (default: 0).
+        #[arg(long, default_value_t = 0)]
+        precision: u32,
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
     },
 }
 
@@ -95,6 +116,9 @@ pub struct CheckArgs {
     /// Follow symbolic links to directories (loops are detected and reported).
     #[arg(long, short = 'L')]
     pub follow_links: bool,
+    /// Also require coverage of the lines changed since this git ref (diff coverage).
+    #[arg(long, value_name = "REF")]
+    pub diff_base: Option<String>,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,

@@ -41,18 +41,68 @@ fn clean_dockerfile() -> String {
     format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY app/ ${{LAMBDA_TASK_ROOT}}/app/\nCMD [\"app.handler.handler\"]\n")
 }
 
+/// Copies `dirs` of this repository into a temporary root and runs example-project's tests
+/// there, so its coverage report exists and is fresh.
+fn repository_copy(dirs: &[&str]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("tempdir");
+    for dir in dirs {
+        let status = std::process::Command::new("cp")
+            .args(["-R", dir])
+            .arg(root.path().join(dir))
+            .status()
+            .expect("cp");
+        assert!(status.success(), "cp {dir}");
+    }
+    let status = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .current_dir(root.path().join("example-project"))
+        .status()
+        .expect("pytest (tests/run.sh installs it)");
+    assert!(status.success(), "example-project's tests pass");
+    root
+}
+
 #[test]
 fn example_project_passes_with_the_embedded_policy() {
+    let root = repository_copy(&["example-project"]);
     gate()
+        .current_dir(root.path())
         .args(["check", "example-project", "--isolated"])
         .assert()
         .code(0)
-        .stdout(contains("lambda-gate passed: 1 file, 1 Lambda, 0 errors"));
+        .stdout(contains(
+            "lambda-gate passed: 1 file, 1 Lambda, 0 errors, 0 warnings",
+        ));
+}
+
+#[test]
+fn example_project_without_its_report_says_how_to_make_one() {
+    let root = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-R", "example-project"])
+        .arg(root.path().join("example-project"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = fs::remove_file(root.path().join("example-project/coverage.xml"));
+    gate()
+        .current_dir(root.path())
+        .args(["check", "example-project", "--isolated"])
+        .assert()
+        .code(1)
+        .stdout(contains("error[COV005]").and(contains(
+            "python -m pytest --cov=app --cov-branch --cov-report=xml:coverage.xml",
+        )));
 }
 
 #[test]
 fn this_repository_passes_its_own_gate() {
-    gate().args(["check", "."]).assert().code(0);
+    let root = repository_copy(&["example-project", "images", "lambda-gate.toml"]);
+    gate()
+        .current_dir(root.path())
+        .args(["check", "."])
+        .assert()
+        .code(0);
 }
 
 #[test]

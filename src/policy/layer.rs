@@ -20,6 +20,47 @@ pub struct DockerfileLayer {
     pub base_env: Option<BTreeMap<String, String>>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CoverageLayer {
+    pub fail_under: Option<Spanned<f64>>,
+    pub diff_fail_under: Option<Spanned<f64>>,
+    pub require_branch: Option<bool>,
+    pub reports: Option<Vec<Spanned<String>>>,
+    pub precision: Option<Spanned<u32>>,
+    pub max_report_size: Option<Spanned<u64>>,
+    pub paths: Option<BTreeMap<Spanned<String>, Spanned<f64>>>,
+}
+
+impl CoverageLayer {
+    fn apply(&self, policy: &mut Policy) {
+        let coverage = &mut policy.coverage;
+        if let Some(v) = &self.fail_under {
+            coverage.fail_under = *v.get_ref();
+        }
+        if let Some(v) = &self.diff_fail_under {
+            coverage.diff_fail_under = *v.get_ref();
+        }
+        if let Some(v) = self.require_branch {
+            coverage.require_branch = v;
+        }
+        if let Some(v) = &self.reports {
+            coverage.reports = strings(v);
+        }
+        if let Some(v) = &self.precision {
+            coverage.precision = Some(*v.get_ref());
+        }
+        if let Some(v) = &self.max_report_size {
+            coverage.max_report_size = *v.get_ref();
+        }
+        for (glob, threshold) in self.paths.iter().flatten() {
+            coverage
+                .paths
+                .insert(glob.get_ref().clone(), *threshold.get_ref());
+        }
+    }
+}
+
 /// What a per-path override may change.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -29,6 +70,7 @@ pub struct OverrideLayer {
     pub platforms: Option<Vec<Spanned<String>>>,
     pub rules: Option<BTreeMap<Spanned<String>, Level>>,
     pub dockerfile: Option<DockerfileLayer>,
+    pub coverage: Option<CoverageLayer>,
 }
 
 /// A whole configuration file (or `[tool.lambda-gate]`).
@@ -40,6 +82,7 @@ pub struct Layer {
     pub exclude: Option<Vec<Spanned<String>>>,
     pub rules: Option<BTreeMap<Spanned<String>, Level>>,
     pub dockerfile: Option<DockerfileLayer>,
+    pub coverage: Option<CoverageLayer>,
     #[serde(default)]
     pub overrides: Vec<OverrideLayer>,
 }
@@ -92,6 +135,9 @@ impl OverrideLayer {
         if let Some(dockerfile) = &self.dockerfile {
             dockerfile.apply(policy);
         }
+        if let Some(coverage) = &self.coverage {
+            coverage.apply(policy);
+        }
     }
 }
 
@@ -110,6 +156,9 @@ impl Layer {
         apply_rules(&self.rules, policy);
         if let Some(dockerfile) = &self.dockerfile {
             dockerfile.apply(policy);
+        }
+        if let Some(coverage) = &self.coverage {
+            coverage.apply(policy);
         }
     }
 }

@@ -193,6 +193,15 @@ pub fn default_policy() -> Policy {
             task_root: String::new(),
             base_env: BTreeMap::new(),
         },
+        coverage: super::CoveragePolicy {
+            fail_under: 0.0,
+            diff_fail_under: 0.0,
+            require_branch: false,
+            reports: Vec::new(),
+            precision: None,
+            max_report_size: u64::MAX,
+            paths: BTreeMap::new(),
+        },
     };
     // The embedded policy is checked by a test; if it ever failed to parse, rules still run
     // at their registry defaults.
@@ -367,9 +376,46 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         Ok(())
     };
 
+    let check_coverage = |coverage: &Option<super::CoverageLayer>| -> Result<(), ConfigError> {
+        let Some(coverage) = coverage else {
+            return Ok(());
+        };
+        let percent = |value: &Spanned<f64>, what: &str| -> Result<(), ConfigError> {
+            let v = *value.get_ref();
+            if !(0.0..=100.0).contains(&v) {
+                return Err(at(
+                    value.span(),
+                    format!("`{what}` must be between 0 and 100, not {v}"),
+                ));
+            }
+            Ok(())
+        };
+        for (value, what) in [
+            (&coverage.fail_under, "fail-under"),
+            (&coverage.diff_fail_under, "diff-fail-under"),
+        ] {
+            if let Some(value) = value {
+                percent(value, what)?;
+            }
+        }
+        for (glob_text, threshold) in coverage.paths.iter().flatten() {
+            glob(path, text, glob_text)?;
+            percent(threshold, "paths")?;
+        }
+        if coverage.reports.as_ref().is_some_and(|r| r.is_empty()) {
+            return Err(error_at(
+                path,
+                text,
+                None,
+                "`coverage.reports` must name at least one file",
+            ));
+        }
+        Ok(())
+    };
     check_platforms(&layer.platforms)?;
     check_rules(&layer.rules)?;
     check_dockerfile(&layer.dockerfile)?;
+    check_coverage(&layer.coverage)?;
     if let Some(size) = &layer.max_file_size {
         if *size.get_ref() == 0 {
             return Err(at(
@@ -393,6 +439,7 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         check_platforms(&override_layer.platforms)?;
         check_rules(&override_layer.rules)?;
         check_dockerfile(&override_layer.dockerfile)?;
+        check_coverage(&override_layer.coverage)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::Severity;
 use crate::rules::dockerfile::image::normalize_repository_pattern;
 
-pub use layer::{DockerfileLayer, Layer, OverrideLayer};
+pub use layer::{CoverageLayer, DockerfileLayer, Layer, OverrideLayer};
 pub use load::{default_policy, find_config, load, ConfigError, ConfigSource};
 
 /// The embedded default policy.
@@ -81,6 +81,25 @@ pub struct DockerfilePolicy {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
+pub struct CoveragePolicy {
+    /// Total coverage threshold (percent), decided as `coverage report --fail-under`.
+    pub fail_under: f64,
+    /// Threshold for the lines changed since `--diff-base`.
+    pub diff_fail_under: f64,
+    pub require_branch: bool,
+    /// Report files, relative to the Lambda, in order of preference.
+    pub reports: Vec<String>,
+    /// `coverage report`'s precision; unset: the project's coverage configuration, else 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    /// Largest report read, in bytes.
+    pub max_report_size: u64,
+    /// Glob (relative to the Lambda) -> threshold for the files under it.
+    pub paths: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Policy {
     /// Platforms the runner builds (`os/arch`).
     pub platforms: Vec<String>,
@@ -91,6 +110,7 @@ pub struct Policy {
     /// Every registered rule's level.
     pub rules: BTreeMap<String, Level>,
     pub dockerfile: DockerfilePolicy,
+    pub coverage: CoveragePolicy,
 }
 
 impl Policy {

@@ -1,6 +1,7 @@
 //! Rules: every check lambda-gate makes, one per file, listed in [`registry`].
 
 pub mod core;
+pub mod coverage;
 pub mod dockerfile;
 pub mod registry;
 
@@ -13,6 +14,7 @@ pub enum Family {
     /// The gate itself: unreadable files, suppressions.
     Core,
     Dockerfile,
+    Coverage,
 }
 
 impl Family {
@@ -20,6 +22,7 @@ impl Family {
         match self {
             Family::Core => "core",
             Family::Dockerfile => "dockerfile",
+            Family::Coverage => "coverage",
         }
     }
 }
@@ -30,6 +33,8 @@ pub enum Check {
     /// Emitted by the engine itself (parse errors, unreadable files, suppressions).
     Engine,
     Dockerfile(fn(&dockerfile::Context<'_>) -> Vec<Finding>),
+    /// Once per Lambda, with its coverage report read.
+    Coverage(fn(&coverage::Context<'_>) -> Vec<coverage::Located>),
 }
 
 /// A rule's identity and documentation. Ids are stable forever; a retired id is never reused.

@@ -1,6 +1,6 @@
 //! The registry: every rule lambda-gate knows, grouped by family.
 
-use super::{core, dockerfile, Rule};
+use super::{core, coverage, dockerfile, Rule};
 
 static RULES: &[&Rule] = &[
     &core::lg001_invalid_suppression::RULE,
@@ -16,6 +16,14 @@ static RULES: &[&Rule] = &[
     &dockerfile::dkr007_handler_module_missing::RULE,
     &dockerfile::dkr008_secret_in_build_config::RULE,
     &dockerfile::dkr009_platform_mismatch::RULE,
+    &coverage::cov001_report_unreadable::RULE,
+    &coverage::cov002_coverage_below_threshold::RULE,
+    &coverage::cov003_path_coverage_below_threshold::RULE,
+    &coverage::cov004_branch_coverage_missing::RULE,
+    &coverage::cov005_report_missing::RULE,
+    &coverage::cov006_report_stale::RULE,
+    &coverage::cov007_diff_coverage_below_threshold::RULE,
+    &coverage::cov008_report_paths_unmapped::RULE,
 ];
 
 pub fn all() -> &'static [&'static Rule] {

@@ -1,0 +1,47 @@
+//! COV006 `report-stale`: the report is newer than every Python file it covers.
+
+use std::time::SystemTime;
+
+use super::{Context, Located};
+use crate::diagnostic::{Finding, Severity};
+use crate::rules::{Check, Family, Rule};
+
+pub static RULE: Rule = Rule {
+    id: "COV006",
+    name: "report-stale",
+    family: Family::Coverage,
+    summary: "The coverage report is older than a Python file it covers",
+    default_severity: Severity::Warning,
+    fixable: false,
+    doc: crate::rule_doc!("COV006"),
+    check: Check::Coverage(check),
+};
+
+pub fn check(ctx: &Context<'_>) -> Vec<Located> {
+    let Some((report, _)) = ctx.data() else {
+        return Vec::new();
+    };
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let Some(report_time) = modified(&report.file.path) else {
+        return Vec::new();
+    };
+    let newest: Option<(SystemTime, &str)> = report
+        .mapped
+        .iter()
+        .flatten()
+        .filter_map(|relative| Some((modified(&ctx.lambda.dir.join(relative))?, relative.as_str())))
+        .max();
+    match newest {
+        Some((time, relative)) if time > report_time => vec![Located::at(
+            &report.file.path,
+            1,
+            1,
+            Finding::new(
+                0..0,
+                format!("the coverage report is older than `{relative}`, which it covers"),
+            )
+            .help("run the tests again so the report measures the current code"),
+        )],
+        _ => Vec::new(),
+    }
+}

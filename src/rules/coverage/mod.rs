@@ -1,0 +1,248 @@
+//! Coverage rules: thresholds decided exactly as coverage.py decides them, diff coverage,
+//! and the report's presence and freshness. These rules see a whole Lambda: its report (read
+//! once, streamed) and its files.
+
+pub mod cobertura;
+pub mod coverage_json;
+pub mod diff;
+pub mod lcov;
+pub mod numbers;
+pub mod report;
+
+pub mod cov001_report_unreadable;
+pub mod cov002_coverage_below_threshold;
+pub mod cov003_path_coverage_below_threshold;
+pub mod cov004_branch_coverage_missing;
+pub mod cov005_report_missing;
+pub mod cov006_report_stale;
+pub mod cov007_diff_coverage_below_threshold;
+pub mod cov008_report_paths_unmapped;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Finding, LineCol};
+use crate::discover::{FileKind, Lambda, LambdaFile};
+use crate::policy::EffectivePolicy;
+
+use numbers::Counts;
+use report::{CoverageData, ReadError};
+
+/// A finding placed by line and column (reports are streamed, not held as text).
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub path: PathBuf,
+    pub start: LineCol,
+    pub finding: Finding,
+}
+
+impl Located {
+    pub fn at(path: &Path, line: usize, column: usize, finding: Finding) -> Located {
+        Located {
+            path: path.to_path_buf(),
+            start: LineCol {
+                line: line.max(1),
+                column: column.max(1),
+            },
+            finding,
+        }
+    }
+}
+
+/// The report of a Lambda, read once.
+pub struct Report {
+    pub file: LambdaFile,
+    pub data: Result<CoverageData, ReadError>,
+    /// For each file of the report, the Lambda file it is (relative path), if any.
+    pub mapped: Vec<Option<String>>,
+}
+
+/// What a coverage rule sees.
+pub struct Context<'a> {
+    pub lambda: &'a Lambda,
+    pub policy: &'a EffectivePolicy,
+    pub report: Option<Report>,
+    /// `coverage report`'s precision for this Lambda.
+    pub precision: u32,
+    /// With `--diff-base`: the ref, and the added lines per Lambda-relative path.
+    pub diff: Option<(&'a str, &'a HashMap<String, Vec<u32>>)>,
+}
+
+impl Context<'_> {
+    pub fn data(&self) -> Option<(&Report, &CoverageData)> {
+        let report = self.report.as_ref()?;
+        report.data.as_ref().ok().map(|data| (report, data))
+    }
+
+    /// Whether the Lambda has tests a report should come from.
+    pub fn has_tests(&self) -> bool {
+        self.lambda.files.iter().any(|f| is_test_file(&f.relative))
+    }
+
+    /// Counts over the report's files whose Lambda path satisfies `keep`.
+    pub fn counts_where(&self, keep: impl Fn(&str) -> bool) -> Option<Counts> {
+        let (report, data) = self.data()?;
+        let mut counts = Counts::default();
+        let mut any = false;
+        for (file, mapped) in data.files.iter().zip(&report.mapped) {
+            if mapped.as_deref().is_some_and(&keep) {
+                counts.add(&file.counts);
+                any = true;
+            }
+        }
+        any.then_some(counts)
+    }
+}
+
+pub fn is_test_file(relative: &str) -> bool {
+    let name = relative.rsplit('/').next().unwrap_or(relative);
+    name.ends_with(".py")
+        && (relative.starts_with("tests/")
+            || relative.contains("/tests/")
+            || name.starts_with("test_")
+            || name.ends_with("_test.py"))
+}
+
+/// The report file of a Lambda: the first of the policy's `reports` that exists. Looked up
+/// directly, not through the walk: reports are build output and usually git-ignored.
+pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<LambdaFile> {
+    policy.policy.coverage.reports.iter().find_map(|name| {
+        let path = lambda.dir.join(name);
+        let metadata = std::fs::metadata(&path).ok().filter(|m| m.is_file())?;
+        Some(LambdaFile {
+            path,
+            relative: name.clone(),
+            kind: FileKind::Other,
+            size: metadata.len(),
+        })
+    })
+}
+
+/// Maps a path the report names to a Lambda-relative path: as given, under the Lambda's
+/// directory, or by its longest suffix that names a Lambda file (reports made in a container
+/// or another checkout name other roots).
+pub fn map_path(lambda: &Lambda, python: &HashMap<&str, ()>, path: &str) -> Option<String> {
+    let path = path.replace('\\', "/");
+    if let Ok(relative) = Path::new(&path).strip_prefix(&lambda.dir) {
+        let relative = relative.to_string_lossy().into_owned();
+        if python.contains_key(relative.as_str()) {
+            return Some(relative);
+        }
+    }
+    let mut rest = path.trim_start_matches("./");
+    loop {
+        if python.contains_key(rest) {
+            return Some(rest.to_string());
+        }
+        rest = rest.split_once('/')?.1;
+    }
+}
+
+/// `[report] precision` from the Lambda's coverage configuration, as coverage.py reads it
+/// (`.coveragerc`, `setup.cfg`, `tox.ini` `[coverage:report]`, `pyproject.toml`
+/// `[tool.coverage.report]`), else 0.
+pub fn project_precision(lambda: &Lambda) -> u32 {
+    let read = |name: &str| std::fs::read_to_string(lambda.dir.join(name)).ok();
+    if let Some(text) = read(".coveragerc") {
+        if let Some(p) = ini_value(&text, &["report", "coverage:report"], "precision") {
+            return p;
+        }
+    }
+    for name in ["setup.cfg", "tox.ini"] {
+        if let Some(p) =
+            read(name).and_then(|text| ini_value(&text, &["coverage:report"], "precision"))
+        {
+            return p;
+        }
+    }
+    read("pyproject.toml")
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| {
+            t.get("tool")?
+                .get("coverage")?
+                .get("report")?
+                .get("precision")?
+                .as_integer()
+        })
+        .and_then(|p| u32::try_from(p).ok())
+        .unwrap_or(0)
+}
+
+fn ini_value(text: &str, sections: &[&str], key: &str) -> Option<u32> {
+    let mut in_section = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_section = sections.contains(&name.trim());
+        } else if in_section {
+            if let Some((k, v)) = line.split_once(['=', ':']) {
+                if k.trim() == key {
+                    return v.trim().parse().ok();
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Builds the context for a Lambda: finds and reads its report, maps its paths.
+pub fn context<'a>(
+    lambda: &'a Lambda,
+    policy: &'a EffectivePolicy,
+    diff: Option<(&'a str, &'a HashMap<String, Vec<u32>>)>,
+) -> Context<'a> {
+    let report = find_report(lambda, policy).map(|file| {
+        let data = if file.size > policy.policy.coverage.max_report_size {
+            Err(ReadError::at_start(format!(
+                "the report is {} bytes, over the {}-byte limit (coverage max-report-size)",
+                file.size, policy.policy.coverage.max_report_size
+            )))
+        } else {
+            report::read(&file.path, diff.is_some())
+        };
+        let python: HashMap<&str, ()> = lambda
+            .files
+            .iter()
+            .filter(|f| f.relative.ends_with(".py"))
+            .map(|f| (f.relative.as_str(), ()))
+            .collect();
+        let mapped = match &data {
+            Ok(data) => data
+                .files
+                .iter()
+                .map(|f| map_path(lambda, &python, &f.path))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Report { file, data, mapped }
+    });
+    let precision = policy
+        .policy
+        .coverage
+        .precision
+        .unwrap_or_else(|| project_precision(lambda));
+    Context {
+        lambda,
+        policy,
+        report,
+        precision,
+        diff,
+    }
+}
+
+/// Whether a Lambda has anything for the coverage rules to look at.
+pub fn applies(lambda: &Lambda) -> bool {
+    lambda
+        .files
+        .iter()
+        .any(|f| f.kind == FileKind::Other && f.relative.ends_with(".py"))
+}
+
+/// The decision and its figures, for messages.
+pub fn verdict(counts: &Counts, fail_under: f64, precision: u32) -> (bool, String) {
+    let total = counts.percent();
+    let fails = numbers::should_fail_under(total, fail_under, precision);
+    let shown =
+        numbers::display_covered(total, numbers::fail_under_precision(fail_under, precision));
+    (fails, shown)
+}
