@@ -39,7 +39,9 @@ pub fn read<R: BufRead>(
     let mut files: Vec<FileCoverage> = Vec::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut current: Option<usize> = None;
-    let mut seen_lines: Vec<std::collections::HashSet<u32>> = Vec::new();
+    // Lines of the <class> being read, to count each once; cleared per class, so memory is
+    // bounded by the largest file, not the report.
+    let mut seen_lines: std::collections::HashSet<u32> = Default::default();
     loop {
         let offset = reader.buffer_position();
         let event = reader.read_event_into(&mut buf).map_err(|e| {
@@ -80,14 +82,14 @@ pub fn read<R: BufRead>(
                                     path: filename,
                                     ..Default::default()
                                 });
-                                seen_lines.push(Default::default());
                                 files.len() - 1
                             });
                             current = (!is_empty).then_some(index);
+                            seen_lines.clear();
                         }
                         b"line" => {
                             if let Some(index) = current {
-                                read_line(e, &mut files[index], &mut seen_lines[index], keep_lines)
+                                read_line(e, &mut files[index], &mut seen_lines, keep_lines)
                                     .map_err(fail)?;
                             }
                         }
@@ -247,16 +249,34 @@ fn read_line(
     seen: &mut std::collections::HashSet<u32>,
     keep_lines: bool,
 ) -> Result<(), String> {
-    let number = count(e, "number")?.ok_or("<line> has no number")?;
-    let number =
-        u32::try_from(number).map_err(|_| format!("line number {number} is out of range"))?;
-    let hits = attribute(e, b"hits")?.unwrap_or_default();
+    // One pass over the attributes: this runs for every line of the report.
+    let (mut number, mut hits, mut condition) = (None, None, None);
+    for attr in e.attributes() {
+        let attr = attr.map_err(|err| format!("malformed attribute: {err}"))?;
+        let slot = match attr.key.as_ref() {
+            b"number" => &mut number,
+            b"hits" => &mut hits,
+            b"condition-coverage" => &mut condition,
+            _ => continue,
+        };
+        *slot = Some(
+            attr.unescape_value()
+                .map_err(|err| format!("malformed attribute: {err}"))?
+                .into_owned(),
+        );
+    }
+    let number = number.ok_or("<line> has no number")?;
+    let number: u32 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`number` must be a line number, not `{number}`"))?;
+    let hits = hits.unwrap_or_default();
     let hit = hits
         .trim()
         .parse::<u64>()
         .map_err(|_| format!("`hits` must be a whole number, not `{hits}`"))?
         > 0;
-    // A file split into several <class>es lists each line once; count it once.
+    // A class that lists a line twice counts it once.
     if !seen.insert(number) {
         return Ok(());
     }
@@ -265,7 +285,7 @@ fn read_line(
     if keep_lines {
         file.lines.push((number, hit));
     }
-    if let Some(condition) = attribute(e, b"condition-coverage")? {
+    if let Some(condition) = condition {
         // "50% (1/2)"
         let ratio = condition
             .split_once('(')
