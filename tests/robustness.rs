@@ -124,3 +124,30 @@ fn deep_continuations_and_long_lines_are_linear() {
     let findings = lint_dockerfile(Path::new("Dockerfile"), &text, &policy, &context);
     assert!(findings.iter().all(|(rule, _)| rule.id != "DKR001"));
 }
+
+#[test]
+fn mutated_coverage_reports_never_panic() {
+    use lambda_gate::rules::coverage::{cobertura, coverage_json, lcov};
+    let mut seeds = Vec::new();
+    for entry in std::fs::read_dir("fuzz/seeds/coverage").expect("seeds") {
+        seeds.push(std::fs::read_to_string(entry.expect("entry").path()).expect("seed"));
+    }
+    seeds.sort();
+    let mut rng = fastrand::Rng::with_seed(7);
+    for round in 0..5000 {
+        let text = mutate(&mut rng, &seeds[round % seeds.len()]);
+        let bytes = text.as_bytes();
+        let path = Path::new("/nonexistent/coverage.xml");
+        let results = [
+            cobertura::read(bytes, path, true),
+            coverage_json::read(bytes, true),
+            lcov::read(bytes, true),
+        ];
+        for result in results {
+            match result {
+                Ok(report) => assert!(report.totals.percent().is_finite()),
+                Err(error) => assert!(error.line >= 1 && error.column >= 1, "{error:?}"),
+            }
+        }
+    }
+}
