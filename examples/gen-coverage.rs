@@ -4,25 +4,20 @@
 
 use std::io::{BufWriter, Write};
 
+#[derive(clap::Parser)]
+struct Args {
+    /// Approximate size of the report.
+    #[arg(long, default_value_t = 200)]
+    megabytes: u64,
+    /// The file to write.
+    #[arg(long)]
+    out: std::path::PathBuf,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut megabytes = 200u64;
-    let mut out = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{arg} needs a value"))
-        };
-        match arg.as_str() {
-            "--megabytes" => megabytes = value()?.parse()?,
-            "--out" => out = Some(value()?),
-            other => anyhow::bail!("unknown argument {other}: --megabytes N --out FILE"),
-        }
-    }
-    let out = out.ok_or_else(|| anyhow::anyhow!("--out FILE is required"))?;
+    let Args { megabytes, out } = <Args as clap::Parser>::parse();
     let target = megabytes * 1024 * 1024;
-    // Lines of one file; the root's exact counts are written last, so count as we go into a
-    // body buffer per file and assemble: header counts need the totals, so write twice.
+    // The root carries the totals, so the body is built first and the header written after.
     let mut body = Vec::with_capacity(target as usize + 4096);
     let (mut valid, mut covered, mut branches, mut branches_covered) = (0u64, 0u64, 0u64, 0u64);
     let mut file = 0u64;

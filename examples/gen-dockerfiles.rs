@@ -4,24 +4,23 @@
 
 use std::path::PathBuf;
 
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    /// How many Lambdas to write.
+    #[arg(long, default_value_t = 10_000)]
+    count: usize,
+    /// Directory to write them under.
+    #[arg(long)]
+    out: PathBuf,
+    /// The corpus seed: the same seed writes the same tree.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut count = 10_000usize;
-    let mut out = None;
-    let mut seed = 7u64;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{arg} needs a value"))
-        };
-        match arg.as_str() {
-            "--count" => count = value()?.parse()?,
-            "--out" => out = Some(PathBuf::from(value()?)),
-            "--seed" => seed = value()?.parse()?,
-            other => anyhow::bail!("unknown argument {other}: --count N --out DIR [--seed S]"),
-        }
-    }
-    let out = out.ok_or_else(|| anyhow::anyhow!("--out DIR is required"))?;
+    let Args { count, out, seed } = Args::parse();
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("lambda-gate.toml"), "")?;
     let truth = lambda_gate::corpus::write_tree(&out, count, seed)?;
