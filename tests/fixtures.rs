@@ -27,8 +27,12 @@ fn fixture_dir(id: &str) -> PathBuf {
 fn set_report_times() {
     let now = std::time::SystemTime::now();
     let hour = std::time::Duration::from_secs(3600);
-    for entry in std::fs::read_dir("testdata/coverage").expect("coverage fixtures") {
-        for twin in ["pass", "fail"] {
+    let families = ["testdata/coverage", "testdata/coverage-formats"];
+    let dirs = families
+        .iter()
+        .flat_map(|f| std::fs::read_dir(f).expect("coverage fixtures"));
+    for entry in dirs {
+        for twin in ["pass", "fail", "unreadable"] {
             let dir = entry.as_ref().expect("entry").path().join(twin);
             if let Ok(report) = std::fs::File::options()
                 .append(true)
@@ -36,10 +40,12 @@ fn set_report_times() {
             {
                 report.set_modified(now).expect("set report time");
             }
-            let handler = std::fs::File::options()
+            let Ok(handler) = std::fs::File::options()
                 .append(true)
                 .open(dir.join("app/handler.py"))
-                .expect("handler");
+            else {
+                continue;
+            };
             let at = if dir.ends_with("COV006/fail") {
                 now + hour
             } else {
@@ -120,6 +126,30 @@ fn fixtures_cover_exactly_the_registry() {
             assert!(
                 registry::find(&name).is_some(),
                 "testdata/{family}/{name} names no rule"
+            );
+        }
+    }
+}
+
+/// The coverage decision and read errors in each report format, not only Cobertura.
+#[test]
+fn every_report_format_has_twins() {
+    set_report_times();
+    for format in ["json", "lcov"] {
+        let dir = Path::new("testdata/coverage-formats").join(format);
+        let pass = run(&dir.join("pass"));
+        assert!(
+            pass.diagnostics.is_empty(),
+            "{format}/pass: {:#?}",
+            pass.diagnostics
+        );
+        for (twin, rule) in [("fail", "COV002"), ("unreadable", "COV001")] {
+            let result = run(&dir.join(twin));
+            let rules: Vec<&str> = result.diagnostics.iter().map(|d| d.rule).collect();
+            assert_eq!(rules, vec![rule], "{format}/{twin}");
+            insta::assert_snapshot!(
+                format!("{format}_{twin}_human"),
+                rendered(&result, Format::Human)
             );
         }
     }
