@@ -25,6 +25,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => run_check(args),
         Command::Rules { format } => list_rules(format),
         Command::Explain { rule } => explain(&rule),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "lambda-gate", &mut std::io::stdout());
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
         Command::Inspect {
             command:
                 InspectCommand::Coverage {
@@ -79,6 +89,7 @@ fn options(args: &CheckArgs) -> CheckOptions {
             threads: args.threads.unwrap_or(0),
         },
         diff_base: args.diff_base.clone(),
+        changed_files: args.files,
     }
 }
 

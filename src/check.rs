@@ -29,6 +29,8 @@ pub struct CheckOptions {
     pub walk: WalkOptions,
     /// `--diff-base REF`: diff coverage of the lines changed since REF.
     pub diff_base: Option<String>,
+    /// `--files`: the paths are changed files; those outside any Lambda, or gone, are skipped.
+    pub changed_files: bool,
 }
 
 /// The outcome of a check.
@@ -72,19 +74,34 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
     } else {
         options.paths.clone()
     };
+    let mut roots: Vec<PathBuf> = Vec::new();
     for path in &paths {
-        let metadata = std::fs::metadata(path)
-            .with_context(|| format!("cannot check `{}`", path.display()))?;
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(_) if options.changed_files => continue,
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot check `{}`", path.display()))
+            }
+        };
         let absolute = std::fs::canonicalize(path)
             .with_context(|| format!("cannot resolve `{}`", path.display()))?;
         // A file stands for the whole Lambda it belongs to: cross-file rules need all of it.
         let root = if metadata.is_file() {
-            lambda_dir_of(&absolute).unwrap_or_else(|| absolute.clone())
+            match lambda_dir_of(&absolute) {
+                Some(dir) => dir,
+                None if options.changed_files => continue,
+                None => absolute.clone(),
+            }
         } else if metadata.is_dir() {
             absolute
         } else {
             bail!("`{}` is neither a file nor a directory", path.display());
         };
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    for root in roots {
         let config = policy::load(&root, options.config.as_deref(), options.isolated)?;
         let key = config
             .source

@@ -37,6 +37,13 @@ pub enum Command {
         #[command(subcommand)]
         command: InspectCommand,
     },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
     /// Inspect the policy.
     Policy {
         #[command(subcommand)]
@@ -102,6 +109,10 @@ pub struct CheckArgs {
     /// Directories (or files of a Lambda) to check.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// The paths are changed files (as pre-commit passes them): check the Lambdas they belong
+    /// to, whole, and ignore files that belong to none or no longer exist.
+    #[arg(long)]
+    pub files: bool,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Write the report to FILE instead of standard output.

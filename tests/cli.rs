@@ -385,17 +385,19 @@ fn sarif_and_json_carry_every_diagnostic() {
 
 #[test]
 fn output_file_receives_the_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("gate.sarif");
+    let root = lambda(clean_dockerfile().as_bytes());
+    let out = root.path().join("gate.sarif");
     gate()
-        .args(["check", "example-project", "--format", "sarif", "--output"])
+        .args(["check", "--format", "sarif", "--output"])
         .arg(&out)
+        .arg(root.path().join("fn"))
         .assert()
         .code(0)
         .stdout(predicate::str::is_empty());
     let sarif: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 0);
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["name"], "lambda-gate");
 }
 
 #[test]
@@ -488,4 +490,42 @@ fn readme_rule_table_matches_the_registry() {
         .map(str::to_string)
         .collect();
     assert_eq!(rows, expected, "README rule table is out of date");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definitions() {
+    gate()
+        .args(["completions", "bash"])
+        .assert()
+        .code(0)
+        .stdout(contains("_lambda__gate()").and(contains("--diff-base")));
+    gate()
+        .args(["man"])
+        .assert()
+        .code(0)
+        .stdout(contains(".TH lambda-gate 1").and(contains("Policy gate")));
+}
+
+#[test]
+fn files_mode_checks_whole_lambdas_and_skips_strangers() {
+    let root = lambda(clean_dockerfile().as_bytes());
+    fs::write(root.path().join("README.md"), "not in a Lambda").unwrap();
+    gate()
+        .current_dir(root.path())
+        .args([
+            "check",
+            "--files",
+            "fn/app/handler.py",
+            "README.md",
+            "deleted.py",
+        ])
+        .assert()
+        .code(0)
+        .stdout(contains("1 file, 1 Lambda"));
+    // Without --files a missing path is still an error.
+    gate()
+        .current_dir(root.path())
+        .args(["check", "deleted.py"])
+        .assert()
+        .code(2);
 }
