@@ -216,11 +216,12 @@ pub fn context<'a>(
         };
         Report { file, data, mapped }
     });
-    let precision = policy
-        .policy
-        .coverage
-        .precision
-        .unwrap_or_else(|| project_precision(lambda));
+    // The project's coverage configuration only matters when there is a report to judge.
+    let precision = match (&report, policy.policy.coverage.precision) {
+        (_, Some(precision)) => precision,
+        (Some(_), None) => project_precision(lambda),
+        (None, None) => 0,
+    };
     Context {
         lambda,
         policy,
