@@ -11,7 +11,9 @@ use rayon::prelude::*;
 
 use crate::build_context::BuildContext;
 use crate::diagnostic::{Diagnostic, Finding, LineIndex, Severity};
-use crate::discover::{discover, FileKind, Lambda, LambdaFile, WalkOptions, Workspace};
+use crate::discover::{
+    discover, lambda_dir_of, FileKind, Lambda, LambdaFile, WalkOptions, Workspace,
+};
 use crate::policy::{self, Config, EffectivePolicy, Level};
 use crate::rules::coverage;
 use crate::rules::dockerfile::{self, parser};
@@ -119,14 +121,6 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
     workspace.lambdas.sort_by(|a, b| a.dir.cmp(&b.dir));
     workspace.lambdas.dedup_by(|a, b| a.dir == b.dir);
     Ok(workspace)
-}
-
-/// The nearest directory at or above `file`'s that holds a Dockerfile.
-fn lambda_dir_of(file: &Path) -> Option<PathBuf> {
-    file.ancestors()
-        .skip(1)
-        .find(|dir| dir.join("Dockerfile").is_file() || dir.join("Containerfile").is_file())
-        .map(Path::to_path_buf)
 }
 
 /// Runs the gate over `options.paths`.

@@ -54,9 +54,24 @@ impl FileKind {
     }
 }
 
+/// File names that make their directory a Lambda.
+pub const LAMBDA_MARKERS: &[&str] = &["Dockerfile", "Containerfile"];
+
 /// Whether a file name marks its directory as a Lambda.
 fn is_lambda_marker(name: &str) -> bool {
-    name == "Dockerfile" || name == "Containerfile"
+    LAMBDA_MARKERS.contains(&name)
+}
+
+/// The nearest directory above `file` that is a Lambda.
+pub fn lambda_dir_of(file: &Path) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .find(|dir| {
+            LAMBDA_MARKERS
+                .iter()
+                .any(|marker| dir.join(marker).is_file())
+        })
+        .map(Path::to_path_buf)
 }
 
 #[derive(Debug, Clone)]

@@ -94,7 +94,7 @@ impl ImageFiles {
         };
         let root_stage = &ctx.dockerfile.stages[root];
         let from_release = match &root_stage.base {
-            Base::Image(reference) => ctx.policy.release_bases.is_match(reference.repository()),
+            Base::Image(reference) => ctx.is_approved(reference, true),
             _ => false,
         };
         if !from_release {
