@@ -17,6 +17,7 @@ use crate::discover::{
 use crate::policy::{self, Config, EffectivePolicy, Level};
 use crate::rules::coverage;
 use crate::rules::dockerfile::{self, parser};
+use crate::rules::{mypy, python};
 use crate::rules::{registry, Check, Rule};
 use crate::suppression::{self, CommentStyle};
 
@@ -164,7 +165,7 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
             lambda
                 .files
                 .iter()
-                .filter(|file| file.kind != FileKind::Other)
+                .filter(|file| file.kind == FileKind::Dockerfile)
                 .map(move |file| (lambda, file))
         })
         .collect();
@@ -188,16 +189,41 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
         }
         result.diagnostics.extend(outcome.diagnostics);
     }
-    let lambda_diagnostics: Vec<Diagnostic> = workspace
+    let configs = mypy::ConfigCache::default();
+    let lambda_outcomes: Vec<(PathBuf, FileOutcome)> = workspace
         .lambdas
         .par_iter()
         .enumerate()
         .flat_map_iter(|(index, lambda)| {
             let diff = diff.and_then(|(base, all)| all.get(index).map(|lines| (base, lines)));
-            check_lambda(lambda, diff, &display)
+            let mut outcomes = check_mypy(lambda, &configs, &display);
+            outcomes.extend(check_python(lambda, &display));
+            outcomes.push((
+                PathBuf::new(),
+                FileOutcome {
+                    diagnostics: check_lambda(lambda, diff, &display),
+                    source: None,
+                },
+            ));
+            outcomes
         })
         .collect();
-    result.diagnostics.extend(lambda_diagnostics);
+    result.files_checked += workspace
+        .lambdas
+        .iter()
+        .map(|l| {
+            l.files
+                .iter()
+                .filter(|f| f.kind == FileKind::Python)
+                .count()
+        })
+        .sum::<usize>();
+    for (path, outcome) in lambda_outcomes {
+        if let Some(source) = outcome.source {
+            result.sources.insert(path, source);
+        }
+        result.diagnostics.extend(outcome.diagnostics);
+    }
     for problem in &workspace.problems {
         let (rule, message) = match &problem.loop_target {
             Some(target) => (
@@ -226,7 +252,254 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
     result.diagnostics.sort_by(|a, b| {
         (&a.path, a.start, a.rule, &a.message).cmp(&(&b.path, b.start, b.rule, &b.message))
     });
+    // A configuration shared by several Lambdas is judged once per Lambda.
+    result.diagnostics.dedup_by(|a, b| {
+        a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
+    });
     result
+}
+
+/// Reads the Lambda's mypy configuration (each file once per run) and runs the mypy rules.
+fn check_mypy(
+    lambda: &Lambda,
+    configs: &mypy::ConfigCache,
+    display: &(dyn Fn(&Path) -> PathBuf + Sync),
+) -> Vec<(PathBuf, FileOutcome)> {
+    let policy = lambda.config.policy_for(&lambda.dir);
+    let enabled = |id: &str| policy.policy.level(id) != Level::Off;
+    let family_on = registry::all()
+        .iter()
+        .any(|r| r.family == crate::rules::Family::Mypy && enabled(r.id));
+    // A Lambda without Python (a base image) has nothing for mypy to check.
+    let has_python = lambda.files.iter().any(|f| f.kind == FileKind::Python);
+    if !family_on || !has_python {
+        return Vec::new();
+    }
+    let search = mypy::config::find(&lambda.dir, &|path: &Path| configs.load(path));
+    let mut outcomes = Vec::new();
+    for broken in &search.broken {
+        if !configs.first_report(broken) {
+            continue;
+        }
+        let loaded = configs.load(broken);
+        let mypy::config::Loaded::Broken { text, problem } = &*loaded else {
+            continue;
+        };
+        let rule = &mypy::myp001_config_invalid::RULE;
+        let finding =
+            mypy::myp001_config_invalid::unreadable(problem.span.clone(), &problem.message);
+        let shown = display(broken);
+        let outcome = match text {
+            Some(text) => {
+                let index = LineIndex::new(text);
+                FileOutcome {
+                    diagnostics: finish(
+                        vec![(rule, finding)],
+                        text,
+                        &index,
+                        CommentStyle::FullLineHash,
+                        &policy,
+                        &shown,
+                    ),
+                    source: Some(text.clone()),
+                }
+            }
+            None => FileOutcome {
+                diagnostics: whole_file_if_on(
+                    rule,
+                    &policy,
+                    shown.clone(),
+                    finding.message,
+                    finding.help,
+                ),
+                source: None,
+            },
+        };
+        outcomes.push((shown, outcome));
+    }
+    let Some(used) = &search.used else {
+        outcomes.push(config_missing(lambda, &policy, display));
+        return outcomes;
+    };
+    let loaded = configs.load(used);
+    let mypy::config::Loaded::Used(config) = &*loaded else {
+        return outcomes;
+    };
+    let first_party = mypy::first_party(lambda);
+    let context = mypy::Context {
+        lambda,
+        policy: &policy,
+        config,
+        first_party: &first_party,
+    };
+    let mut findings = Vec::new();
+    for rule in registry::all() {
+        if let Check::Mypy(check) = rule.check {
+            if enabled(rule.id) {
+                findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
+            }
+        }
+    }
+    let style = match config.format {
+        mypy::config::Format::Ini => CommentStyle::FullLineHash,
+        mypy::config::Format::Toml => CommentStyle::Hash,
+    };
+    let shown = display(used);
+    let index = LineIndex::new(&config.text);
+    let diagnostics = finish(findings, &config.text, &index, style, &policy, &shown);
+    let source = (!diagnostics.is_empty()).then(|| config.text.clone());
+    outcomes.push((
+        shown,
+        FileOutcome {
+            diagnostics,
+            source,
+        },
+    ));
+    outcomes
+}
+
+/// MYP002 for a Lambda without any mypy configuration: on its pyproject.toml (with a fix that
+/// adds the block) or, without one, on its Dockerfile.
+fn config_missing(
+    lambda: &Lambda,
+    policy: &EffectivePolicy,
+    display: &(dyn Fn(&Path) -> PathBuf + Sync),
+) -> (PathBuf, FileOutcome) {
+    let rule = &mypy::myp002_config_missing::RULE;
+    let mypy_policy = &policy.policy.mypy;
+    let pyproject = lambda.dir.join("pyproject.toml");
+    let message = "no mypy configuration: mypy would run with its lax defaults (no strict checks)";
+    let (path, text, finding) = match std::fs::read_to_string(&pyproject) {
+        Ok(text) => {
+            let block = mypy::myp002_config_missing::pyproject_block(mypy_policy);
+            let lead = if text.is_empty() || text.ends_with("\n\n") {
+                ""
+            } else if text.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            let fix = crate::diagnostic::Fix {
+                description: "add the policy's [tool.mypy] block".into(),
+                edits: vec![crate::diagnostic::Edit {
+                    range: text.len()..text.len(),
+                    replacement: format!("{lead}{block}"),
+                }],
+            };
+            let finding = Finding::new(0..0, message)
+                .help(format!("add to pyproject.toml:\n\n{block}"))
+                .fix(fix);
+            (pyproject, Some(text), finding)
+        }
+        Err(_) => {
+            let finding = Finding::new(0..0, message).help(format!(
+                "add a mypy.ini beside the Dockerfile:\n\n{}",
+                mypy::myp002_config_missing::ini_block(mypy_policy)
+            ));
+            let dockerfile = crate::discover::LAMBDA_MARKERS
+                .iter()
+                .map(|m| lambda.dir.join(m))
+                .find(|p| p.is_file())
+                .unwrap_or_else(|| lambda.dir.clone());
+            (dockerfile, None, finding)
+        }
+    };
+    let shown = display(&path);
+    let Some(text) = text else {
+        let diagnostics =
+            whole_file_if_on(rule, policy, shown.clone(), finding.message, finding.help);
+        return (
+            shown,
+            FileOutcome {
+                diagnostics,
+                source: None,
+            },
+        );
+    };
+    let index = LineIndex::new(&text);
+    let diagnostics = finish(
+        vec![(rule, finding)],
+        &text,
+        &index,
+        CommentStyle::Hash,
+        policy,
+        &shown,
+    );
+    let source = (!diagnostics.is_empty()).then(|| Arc::from(text));
+    (
+        shown,
+        FileOutcome {
+            diagnostics,
+            source,
+        },
+    )
+}
+
+/// Reads the Lambda's Python modules in parallel; parses the handler's module and any module
+/// with a `type:` comment, and runs the Python rules on them.
+fn check_python(
+    lambda: &Lambda,
+    display: &(dyn Fn(&Path) -> PathBuf + Sync),
+) -> Vec<(PathBuf, FileOutcome)> {
+    let policy = lambda.config.policy_for(&lambda.dir);
+    let rules: Vec<&'static Rule> = registry::all()
+        .iter()
+        .copied()
+        .filter(|r| matches!(r.check, Check::Python(_)) && policy.policy.level(r.id) != Level::Off)
+        .collect();
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    let handler = lambda
+        .handler
+        .get()
+        .and_then(|handler| python::handler_module(lambda, handler));
+    lambda
+        .files
+        .par_iter()
+        .filter(|file| file.kind == FileKind::Python)
+        .filter_map(|file| {
+            let shown = display(&file.path);
+            let policy = lambda.config.policy_for(&file.path);
+            let function = handler
+                .filter(|(relative, _)| *relative == file.relative)
+                .map(|(_, function)| function);
+            let text = match read_text(file, &policy) {
+                Ok(text) => text,
+                Err((message, help)) => {
+                    let outcome = unreadable(&policy, &shown, message, help);
+                    return Some((shown, outcome));
+                }
+            };
+            if function.is_none() && !python::needs_tree(text.as_bytes()) {
+                return None;
+            }
+            let tree = python::parse(&text)?;
+            let context = python::Context {
+                path: &file.path,
+                text: &text,
+                tree: &tree,
+                handler: function,
+            };
+            let mut findings = Vec::new();
+            for rule in &rules {
+                if let Check::Python(check) = rule.check {
+                    findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
+                }
+            }
+            drop(tree);
+            let index = LineIndex::new(&text);
+            let diagnostics = finish(findings, &text, &index, CommentStyle::Hash, &policy, &shown);
+            let source = (!diagnostics.is_empty()).then(|| Arc::from(text));
+            Some((
+                shown,
+                FileOutcome {
+                    diagnostics,
+                    source,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Runs the rules that see a Lambda as a whole (coverage).
@@ -267,6 +540,23 @@ fn check_lambda(
         }
     }
     diagnostics
+}
+
+/// [`whole_file`] at the severity `policy` gives the rule, or nothing when it is off.
+fn whole_file_if_on(
+    rule: &Rule,
+    policy: &EffectivePolicy,
+    path: PathBuf,
+    message: String,
+    help: Option<String>,
+) -> Vec<Diagnostic> {
+    policy
+        .policy
+        .level(rule.id)
+        .severity()
+        .map(|severity| whole_file(rule, severity, path, message, help))
+        .into_iter()
+        .collect()
 }
 
 /// A diagnostic about a file as a whole (no span), at line 1.
@@ -335,33 +625,43 @@ fn read_text(
     })
 }
 
+/// LG003 for a file that cannot be read.
+fn unreadable(
+    policy: &EffectivePolicy,
+    shown: &Path,
+    message: String,
+    help: Option<String>,
+) -> FileOutcome {
+    FileOutcome {
+        diagnostics: whole_file_if_on(
+            &crate::rules::core::lg003_unreadable_file::RULE,
+            policy,
+            shown.to_path_buf(),
+            message,
+            help,
+        ),
+        source: None,
+    }
+}
+
 fn check_file(lambda: &Lambda, file: &LambdaFile, shown: &Path) -> FileOutcome {
     let policy = lambda.config.policy_for(&file.path);
-    let unreadable = |message: String, help: Option<String>| {
-        let rule = &crate::rules::core::lg003_unreadable_file::RULE;
-        let diagnostics = policy
-            .policy
-            .level(rule.id)
-            .severity()
-            .map(|severity| whole_file(rule, severity, shown.to_path_buf(), message, help))
-            .into_iter()
-            .collect();
-        FileOutcome {
-            diagnostics,
-            source: None,
-        }
-    };
     let text = match read_text(file, &policy) {
         Ok(text) => text,
-        Err((message, help)) => return unreadable(message, help),
+        Err((message, help)) => return unreadable(&policy, shown, message, help),
     };
     let index = LineIndex::new(&text);
     let (findings, style) = match file.kind {
-        FileKind::Dockerfile => (
-            lint_dockerfile(&file.path, &text, &policy, lambda.build_context()),
-            CommentStyle::FullLineHash,
-        ),
-        FileKind::Other => {
+        FileKind::Dockerfile => {
+            let (findings, handler) =
+                lint_dockerfile_with_handler(&file.path, &text, &policy, lambda.build_context());
+            let is_marker = crate::discover::LAMBDA_MARKERS.contains(&file.relative.as_str());
+            if let (true, Some(handler)) = (is_marker, handler) {
+                let _ = lambda.handler.set(handler);
+            }
+            (findings, CommentStyle::FullLineHash)
+        }
+        FileKind::Python | FileKind::Other => {
             return FileOutcome {
                 diagnostics: Vec::new(),
                 source: None,
@@ -383,13 +683,26 @@ pub fn lint_dockerfile(
     policy: &EffectivePolicy,
     build_context: &BuildContext,
 ) -> Vec<(&'static Rule, Finding)> {
+    lint_dockerfile_with_handler(path, text, policy, build_context).0
+}
+
+/// [`lint_dockerfile`], also returning the handler the final image runs, for the Python rules.
+fn lint_dockerfile_with_handler(
+    path: &Path,
+    text: &str,
+    policy: &EffectivePolicy,
+    build_context: &BuildContext,
+) -> (Vec<(&'static Rule, Finding)>, Option<String>) {
     let dockerfile = match parser::parse(text) {
         Ok(dockerfile) => dockerfile,
         Err(error) => {
-            return vec![(
-                &dockerfile::dkr001_parse_error::RULE,
-                Finding::new(error.span, error.message),
-            )]
+            return (
+                vec![(
+                    &dockerfile::dkr001_parse_error::RULE,
+                    Finding::new(error.span, error.message),
+                )],
+                None,
+            )
         }
     };
     let context = dockerfile::Context {
@@ -407,7 +720,8 @@ pub fn lint_dockerfile(
             }
         }
     }
-    findings
+    let handler = context.handler().ok().map(|word| word.text.clone());
+    (findings, handler)
 }
 
 /// Turns findings into diagnostics: severities from policy, suppressions, positions.

@@ -12,9 +12,11 @@ const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 const RELEASE_DIGEST: &str =
     "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
 
-/// The rules a generated Lambda may break, one diagnostic each.
+/// The rules a generated Lambda may break (PY004 gives three diagnostics: both parameters and
+/// the return type; every other rule one).
 pub const VIOLATIONS: &[&str] = &[
-    "DKR002", "DKR004", "DKR005", "DKR006", "DKR007", "DKR008", "DKR009",
+    "DKR002", "DKR004", "DKR005", "DKR006", "DKR007", "DKR008", "DKR009", "MYP003", "MYP005",
+    "PY002", "PY004",
 ];
 
 /// One generated Lambda: its files (relative path, content) and the rules it breaks.
@@ -47,6 +49,10 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
     let latest_build = !flat_copy && hit(5);
     let multi_stage = !flat_copy && (unapproved_build || latest_build || hit(40));
     let heredoc = hit(30);
+    let old_python = hit(6);
+    let global_ignore = hit(5);
+    let bare_ignore = hit(6);
+    let unannotated = !shell_cmd && hit(5);
     let module = ["app", "service", "handlers", "src_fn"][index % 4];
 
     let mut violations = Vec::new();
@@ -113,17 +119,49 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
     } else {
         text.push_str(&format!("CMD [\"{module}.handler.handler\"]\n"));
     }
-    violations.sort_unstable();
 
-    let handler = format!(
-        "\"\"\"Lambda {index}.\"\"\"\n\nfrom typing import Any\n\n\ndef handler(event: dict[str, Any], context: object) -> dict[str, Any]:\n    return {{\"statusCode\": 200, \"body\": str(len(event))}}\n"
+    let mut pyproject = format!(
+        "[project]\nname = \"lambda-{index}\"\nversion = \"1.0.0\"\n\n[tool.mypy]\n# The team defaults.\npython_version = \"{}\"\nstrict = true\nenable_error_code = [\"ignore-without-code\", \"redundant-expr\", \"truthy-bool\"]\n",
+        if old_python { "3.11" } else { "3.12" }
     );
+    if old_python {
+        violations.push("MYP003");
+    }
+    if global_ignore {
+        violations.push("MYP005");
+        pyproject.push_str("ignore_missing_imports = true\n");
+    }
+    pyproject.push_str(
+        "\n[[tool.mypy.overrides]]\nmodule = [\"aws_xray_sdk.*\"]\nignore_missing_imports = true\n",
+    );
+
+    let signature = if unannotated {
+        violations.extend(["PY004"; 3]);
+        "def handler(event, context):"
+    } else {
+        "def handler(event: dict[str, Any], context: object) -> dict[str, Any]:"
+    };
+    let handler = format!(
+        "\"\"\"Lambda {index}.\"\"\"\n\nfrom typing import Any\n\nfrom {module}.pricing import total\n\n\n{signature}\n    return {{\"statusCode\": 200, \"body\": str(total(event.get(\"lines\", [])))}}\n"
+    );
+    let ignore = if bare_ignore {
+        violations.push("PY002");
+        "# type: ignore"
+    } else {
+        "# type: ignore[no-any-return]"
+    };
+    let pricing = format!(
+        "\"\"\"Order pricing.\"\"\"\n\nfrom decimal import Decimal\nfrom typing import Any\n\nVAT = Decimal(\"0.2\")\n\n\ndef line_total(line: dict[str, Any]) -> Decimal:\n    return Decimal(line[\"price\"]) * int(line[\"quantity\"])\n\n\ndef total(lines: list[dict[str, Any]]) -> Decimal:\n    subtotal = sum((line_total(line) for line in lines), Decimal(0))\n    return subtotal * (1 + VAT)  {ignore}\n"
+    );
+    violations.sort_unstable();
     GeneratedLambda {
         files: vec![
             ("Dockerfile".into(), text),
             ("requirements.txt".into(), "requests==2.32.3\n".into()),
+            ("pyproject.toml".into(), pyproject),
             (format!("{module}/__init__.py"), String::new()),
             (format!("{module}/handler.py"), handler),
+            (format!("{module}/pricing.py"), pricing),
         ],
         violations,
     }

@@ -35,6 +35,8 @@ const SKIPPED_DIRS: &[&str] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileKind {
     Dockerfile,
+    /// A Python module (`*.py`): read in the Lambda pass, where the handler is known.
+    Python,
     /// Anything else in the Lambda: part of its build context.
     Other,
 }
@@ -48,6 +50,8 @@ impl FileKind {
             || lower.ends_with(".dockerfile")
         {
             FileKind::Dockerfile
+        } else if lower.ends_with(".py") {
+            FileKind::Python
         } else {
             FileKind::Other
         }
@@ -93,6 +97,8 @@ pub struct Lambda {
     /// Sorted by path.
     pub files: Vec<LambdaFile>,
     build_context: OnceLock<BuildContext>,
+    /// The handler (`module.function`) the Lambda's Dockerfile names, once it has been read.
+    pub handler: OnceLock<String>,
 }
 
 impl Lambda {
@@ -291,6 +297,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
                 config: config.clone(),
                 files,
                 build_context: OnceLock::new(),
+                handler: OnceLock::new(),
             }
         })
         .collect();

@@ -24,13 +24,17 @@ fn lambda(dockerfile: &[u8]) -> tempfile::TempDir {
     let dir = root.path().join("fn");
     fs::create_dir_all(dir.join("app")).expect("mkdir");
     fs::write(dir.join("Dockerfile"), dockerfile).expect("write");
-    fs::write(
-        dir.join("app/handler.py"),
-        "def handler(event, context):\n    return {}\n",
-    )
-    .expect("write");
+    fs::write(dir.join("app/handler.py"), TYPED_HANDLER).expect("write");
+    fs::write(dir.join("mypy.ini"), TEAM_MYPY_INI).expect("write");
     root
 }
+
+/// A handler module that passes the Python rules.
+const TYPED_HANDLER: &str =
+    "from typing import Any\n\n\ndef handler(event: dict[str, Any], context: object) -> dict[str, Any]:\n    return {}\n";
+
+/// The mypy configuration the default policy asks for.
+const TEAM_MYPY_INI: &str = "[mypy]\npython_version = 3.12\nstrict = True\nwarn_unused_ignores = True\nenable_error_code = ignore-without-code, redundant-expr, truthy-bool\n";
 
 /// `lambda-gate check ROOT` with extra arguments.
 fn check_root(root: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -71,7 +75,7 @@ fn example_project_passes_with_the_embedded_policy() {
         .assert()
         .code(0)
         .stdout(contains(
-            "lambda-gate passed: 1 file, 1 Lambda, 0 errors, 0 warnings",
+            "lambda-gate passed: 7 files, 1 Lambda, 0 errors, 0 warnings",
         ));
 }
 
@@ -505,7 +509,7 @@ fn files_mode_checks_whole_lambdas_and_skips_strangers() {
         ])
         .assert()
         .code(0)
-        .stdout(contains("1 file, 1 Lambda"));
+        .stdout(contains("2 files, 1 Lambda"));
     // Without --files a missing path is still an error.
     gate()
         .current_dir(root.path())

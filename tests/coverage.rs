@@ -149,9 +149,10 @@ fn diff_coverage_on_a_real_git_repository() {
         "FROM 123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base:3.12@sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555\nCOPY app/ ${LAMBDA_TASK_ROOT}/app/\nCMD [\"app.handler.handler\"]\n",
     );
     write(&lambda.join("app/__init__.py"), "");
+    write(&lambda.join("mypy.ini"), "[mypy]\npython_version = 3.12\nstrict = True\nenable_error_code = ignore-without-code, redundant-expr, truthy-bool\n");
     write(
         &lambda.join("app/handler.py"),
-        "def handler(event, context):\n    return {}\n",
+        "def handler(event: dict, context: object) -> dict:\n    return {}\n",
     );
     write(&lambda.join("tests/test_handler.py"), "from app.handler import handler\n\n\ndef test_handler() -> None:\n    assert handler({}, None) == {}\n");
     write(
@@ -184,7 +185,7 @@ fn diff_coverage_on_a_real_git_repository() {
     // New, untested code: 4 of the 5 added lines never run.
     write(
         &lambda.join("app/handler.py"),
-        "def handler(event, context):\n    return {}\n\n\ndef refund(order):\n    total = order['total']\n    if total > 100:\n        return total * 0.9\n    return total\n",
+        "def handler(event: dict, context: object) -> dict:\n    return {}\n\n\ndef refund(order):\n    total = order['total']\n    if total > 100:\n        return total * 0.9\n    return total\n",
     );
     let pytest = [
         "-m",

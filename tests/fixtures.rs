@@ -17,6 +17,8 @@ fn fixture_dir(id: &str) -> PathBuf {
     let family = match id {
         _ if id.starts_with("LG") => "core",
         _ if id.starts_with("COV") => "coverage",
+        _ if id.starts_with("MYP") => "mypy",
+        _ if id.starts_with("PY") => "python",
         _ => "dockerfile",
     };
     Path::new("testdata").join(family).join(id)
@@ -34,11 +36,15 @@ fn set_report_times() {
     for entry in dirs {
         for twin in ["pass", "fail", "unreadable"] {
             let dir = entry.as_ref().expect("entry").path().join(twin);
-            if let Ok(report) = std::fs::File::options()
-                .append(true)
-                .open(dir.join("coverage.xml"))
-            {
-                report.set_modified(now).expect("set report time");
+            for name in [
+                "coverage.xml",
+                "coverage.json",
+                "coverage.lcov",
+                "lcov.info",
+            ] {
+                if let Ok(report) = std::fs::File::options().append(true).open(dir.join(name)) {
+                    report.set_modified(now).expect("set report time");
+                }
             }
             let Ok(handler) = std::fs::File::options()
                 .append(true)
@@ -115,14 +121,15 @@ fn every_rule_has_a_failing_and_a_passing_twin() {
 
 #[test]
 fn fixtures_cover_exactly_the_registry() {
-    for family in ["core", "coverage", "dockerfile"] {
+    for family in ["core", "coverage", "dockerfile", "mypy", "python"] {
         for entry in std::fs::read_dir(Path::new("testdata").join(family)).expect("testdata family")
         {
-            let name = entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned();
+            let entry = entry.expect("entry");
+            // A family may hold a shared mypy.ini beside its rule directories.
+            if !entry.file_type().expect("file type").is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
             assert!(
                 registry::find(&name).is_some(),
                 "testdata/{family}/{name} names no rule"

@@ -55,7 +55,12 @@ fn pre_commit_refuses_a_policy_breaking_commit_and_accepts_a_clean_one() {
     std::fs::create_dir_all(repo.join("quote/app")).unwrap();
     std::fs::write(
         repo.join("quote/app/handler.py"),
-        "def handler(event, context):\n    return {}\n",
+        "def handler(event: dict, context: object) -> dict:\n    return {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("quote/mypy.ini"),
+        "[mypy]\npython_version = 3.12\nstrict = True\nenable_error_code = ignore-without-code, redundant-expr, truthy-bool\n",
     )
     .unwrap();
     std::fs::write(

@@ -61,6 +61,41 @@ impl CoverageLayer {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MypyLayer {
+    pub version: Option<Spanned<String>>,
+    pub python_version: Option<Spanned<String>>,
+    pub require_strict: Option<bool>,
+    pub required_flags: Option<Vec<Spanned<String>>>,
+    pub required_error_codes: Option<Vec<Spanned<String>>>,
+    pub untyped_modules: Option<Vec<Spanned<String>>>,
+}
+
+impl MypyLayer {
+    fn apply(&self, policy: &mut Policy) {
+        let mypy = &mut policy.mypy;
+        if let Some(v) = &self.version {
+            mypy.version = v.get_ref().clone();
+        }
+        if let Some(v) = &self.python_version {
+            mypy.python_version = v.get_ref().clone();
+        }
+        if let Some(v) = self.require_strict {
+            mypy.require_strict = v;
+        }
+        if let Some(v) = &self.required_flags {
+            mypy.required_flags = strings(v);
+        }
+        if let Some(v) = &self.required_error_codes {
+            mypy.required_error_codes = strings(v);
+        }
+        if let Some(v) = &self.untyped_modules {
+            mypy.untyped_modules = strings(v);
+        }
+    }
+}
+
 /// What a per-path override may change.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -71,6 +106,7 @@ pub struct OverrideLayer {
     pub rules: Option<BTreeMap<Spanned<String>, Level>>,
     pub dockerfile: Option<DockerfileLayer>,
     pub coverage: Option<CoverageLayer>,
+    pub mypy: Option<MypyLayer>,
 }
 
 /// A whole configuration file (or `[tool.lambda-gate]`).
@@ -83,6 +119,7 @@ pub struct Layer {
     pub rules: Option<BTreeMap<Spanned<String>, Level>>,
     pub dockerfile: Option<DockerfileLayer>,
     pub coverage: Option<CoverageLayer>,
+    pub mypy: Option<MypyLayer>,
     #[serde(default)]
     pub overrides: Vec<OverrideLayer>,
 }
@@ -138,6 +175,9 @@ impl OverrideLayer {
         if let Some(coverage) = &self.coverage {
             coverage.apply(policy);
         }
+        if let Some(mypy) = &self.mypy {
+            mypy.apply(policy);
+        }
     }
 }
 
@@ -159,6 +199,9 @@ impl Layer {
         }
         if let Some(coverage) = &self.coverage {
             coverage.apply(policy);
+        }
+        if let Some(mypy) = &self.mypy {
+            mypy.apply(policy);
         }
     }
 }

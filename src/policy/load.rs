@@ -202,6 +202,14 @@ pub fn default_policy() -> Policy {
             max_report_size: u64::MAX,
             paths: BTreeMap::new(),
         },
+        mypy: super::MypyPolicy {
+            version: String::new(),
+            python_version: String::new(),
+            require_strict: false,
+            required_flags: Vec::new(),
+            required_error_codes: Vec::new(),
+            untyped_modules: Vec::new(),
+        },
     };
     // The embedded policy is checked by a test; if it ever failed to parse, rules still run
     // at their registry defaults.
@@ -412,8 +420,15 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         }
         Ok(())
     };
+    let check_mypy = |mypy: &Option<super::MypyLayer>| -> Result<(), ConfigError> {
+        let Some(mypy) = mypy else {
+            return Ok(());
+        };
+        crate::rules::mypy::validate_policy(mypy).map_err(|(span, message)| at(span, message))
+    };
     check_platforms(&layer.platforms)?;
     check_rules(&layer.rules)?;
+    check_mypy(&layer.mypy)?;
     check_dockerfile(&layer.dockerfile)?;
     check_coverage(&layer.coverage)?;
     if let Some(size) = &layer.max_file_size {
@@ -440,6 +455,7 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         check_rules(&override_layer.rules)?;
         check_dockerfile(&override_layer.dockerfile)?;
         check_coverage(&override_layer.coverage)?;
+        check_mypy(&override_layer.mypy)?;
     }
     Ok(())
 }

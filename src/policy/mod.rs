@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::Severity;
 use crate::rules::dockerfile::image::normalize_repository_pattern;
 
-pub use layer::{CoverageLayer, DockerfileLayer, Layer, OverrideLayer};
+pub use layer::{CoverageLayer, DockerfileLayer, Layer, MypyLayer, OverrideLayer};
 pub use load::{default_policy, find_config, load, ConfigError, ConfigSource};
 
 /// The embedded default policy.
@@ -100,6 +100,23 @@ pub struct CoveragePolicy {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
+pub struct MypyPolicy {
+    /// The mypy version whose configuration semantics apply.
+    pub version: String,
+    /// `python_version` every Lambda's mypy configuration must name (the release base's).
+    pub python_version: String,
+    /// Every flag `strict = true` turns on must be on globally.
+    pub require_strict: bool,
+    /// Boolean options that must be on globally.
+    pub required_flags: Vec<String>,
+    /// Error codes that must be enabled globally and never disabled for first-party modules.
+    pub required_error_codes: Vec<String>,
+    /// Third-party module patterns allowed `ignore_missing_imports` in a per-module section.
+    pub untyped_modules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Policy {
     /// Platforms the runner builds (`os/arch`).
     pub platforms: Vec<String>,
@@ -111,6 +128,7 @@ pub struct Policy {
     pub rules: BTreeMap<String, Level>,
     pub dockerfile: DockerfilePolicy,
     pub coverage: CoveragePolicy,
+    pub mypy: MypyPolicy,
 }
 
 impl Policy {

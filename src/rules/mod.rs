@@ -3,6 +3,8 @@
 pub mod core;
 pub mod coverage;
 pub mod dockerfile;
+pub mod mypy;
+pub mod python;
 pub mod registry;
 
 use crate::diagnostic::{Finding, Severity};
@@ -14,6 +16,8 @@ pub enum Family {
     /// The gate itself: unreadable files, suppressions.
     Core,
     Dockerfile,
+    Mypy,
+    Python,
     Coverage,
 }
 
@@ -22,6 +26,8 @@ impl Family {
         match self {
             Family::Core => "core",
             Family::Dockerfile => "dockerfile",
+            Family::Mypy => "mypy",
+            Family::Python => "python",
             Family::Coverage => "coverage",
         }
     }
@@ -33,6 +39,10 @@ pub enum Check {
     /// Emitted by the engine itself (parse errors, unreadable files, suppressions).
     Engine,
     Dockerfile(fn(&dockerfile::Context<'_>) -> Vec<Finding>),
+    /// Once per Lambda, with its mypy configuration read.
+    Mypy(fn(&mypy::Context<'_>) -> Vec<Finding>),
+    /// Once per Python module that has a syntax tree.
+    Python(fn(&python::Context<'_>) -> Vec<Finding>),
     /// Once per Lambda, with its coverage report read.
     Coverage(fn(&coverage::Context<'_>) -> Vec<coverage::Located>),
 }

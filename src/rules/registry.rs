@@ -1,6 +1,6 @@
 //! The registry: every rule lambda-gate knows, grouped by family.
 
-use super::{core, coverage, dockerfile, Rule};
+use super::{core, coverage, dockerfile, mypy, python, Rule};
 
 static RULES: &[&Rule] = &[
     &core::lg001_invalid_suppression::RULE,
@@ -16,6 +16,16 @@ static RULES: &[&Rule] = &[
     &dockerfile::dkr007_handler_module_missing::RULE,
     &dockerfile::dkr008_secret_in_build_config::RULE,
     &dockerfile::dkr009_platform_mismatch::RULE,
+    &mypy::myp001_config_invalid::RULE,
+    &mypy::myp002_config_missing::RULE,
+    &mypy::myp003_required_setting::RULE,
+    &mypy::myp004_override_weakens::RULE,
+    &mypy::myp005_ignore_missing_imports::RULE,
+    &mypy::myp006_first_party_excluded::RULE,
+    &python::py001_syntax_error::RULE,
+    &python::py002_type_ignore_without_code::RULE,
+    &python::py003_handler_signature::RULE,
+    &python::py004_handler_unannotated::RULE,
     &coverage::cov001_report_unreadable::RULE,
     &coverage::cov002_coverage_below_threshold::RULE,
     &coverage::cov003_path_coverage_below_threshold::RULE,

@@ -233,10 +233,7 @@ pub fn context<'a>(
 
 /// Whether a Lambda has anything for the coverage rules to look at.
 pub fn applies(lambda: &Lambda) -> bool {
-    lambda
-        .files
-        .iter()
-        .any(|f| f.kind == FileKind::Other && f.relative.ends_with(".py"))
+    lambda.files.iter().any(|f| f.kind == FileKind::Python)
 }
 
 /// The decision and its figures, for messages.

@@ -1,5 +1,5 @@
-def handler(event, context):
-    if event:
+def handler(event: dict, context: object) -> dict:
+    if event: x2 = 2
     x3 = 3
     x4 = 4
     x5 = 5

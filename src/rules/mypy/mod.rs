@@ -1,0 +1,230 @@
+//! The mypy family: each Lambda's mypy configuration, read exactly as the pinned mypy reads
+//! it ([`config`]), judged against the team's defaults (`[mypy]` in the policy).
+
+pub mod config;
+pub mod fix;
+pub mod ini;
+pub mod options;
+
+pub mod myp001_config_invalid;
+pub mod myp002_config_missing;
+pub mod myp003_required_setting;
+pub mod myp004_override_weakens;
+pub mod myp005_ignore_missing_imports;
+pub mod myp006_first_party_excluded;
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use toml::Spanned;
+
+use crate::diagnostic::Span;
+use crate::discover::Lambda;
+use crate::policy::{EffectivePolicy, MypyLayer};
+use config::{Effective, MypyConfig, Origin};
+
+/// Configuration files read during one check, each parsed once however many Lambdas share it.
+#[derive(Default)]
+pub struct ConfigCache {
+    loaded: std::sync::Mutex<HashMap<PathBuf, Arc<OnceLock<Arc<config::Loaded>>>>>,
+    reported: std::sync::Mutex<HashSet<PathBuf>>,
+}
+
+impl ConfigCache {
+    pub fn load(&self, path: &Path) -> Arc<config::Loaded> {
+        let cell = {
+            let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            loaded.entry(path.to_path_buf()).or_default().clone()
+        };
+        cell.get_or_init(|| Arc::new(config::load(path))).clone()
+    }
+
+    /// True the first time it is asked about `path`: a broken file is reported once.
+    pub fn first_report(&self, path: &Path) -> bool {
+        self.reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf())
+    }
+}
+
+/// A first-party module of a Lambda: a Python file that ships in its image.
+#[derive(Debug, Clone)]
+pub struct FirstParty {
+    /// Dotted module name (`app.handler`; a package's `__init__.py` is the package).
+    pub module: String,
+    /// `/`-separated path relative to the Lambda.
+    pub relative: String,
+}
+
+/// What a mypy rule sees.
+pub struct Context<'a> {
+    pub lambda: &'a Lambda,
+    pub policy: &'a EffectivePolicy,
+    pub config: &'a MypyConfig,
+    pub first_party: &'a [FirstParty],
+}
+
+impl Context<'_> {
+    /// The span a finding about a missing global key points at: the global section's header,
+    /// or the start of the file.
+    pub fn global_anchor(&self) -> Span {
+        self.config
+            .global_section
+            .as_ref()
+            .map_or(0..0, |s| s.header_span.clone())
+    }
+
+    /// The options in force for each first-party module, with the module.
+    pub fn first_party_options(&self) -> Vec<(&FirstParty, Effective)> {
+        self.first_party
+            .iter()
+            .map(|module| (module, self.config.for_module(&module.module)))
+            .collect()
+    }
+}
+
+/// Whether `origin` is in a per-module section (not the global one).
+pub fn is_module_section(origin: &Origin) -> bool {
+    origin.section.starts_with("mypy-")
+}
+
+/// The Lambda's first-party modules: its Python files outside tests, as module names.
+pub fn first_party(lambda: &Lambda) -> Vec<FirstParty> {
+    let mut modules = Vec::new();
+    for file in &lambda.files {
+        let Some(stem) = file.relative.strip_suffix(".py") else {
+            continue;
+        };
+        if crate::rules::coverage::is_test_file(&file.relative) || stem.contains(['-', ' ']) {
+            continue;
+        }
+        let stem = stem.strip_prefix("src/").unwrap_or(stem);
+        let module = stem.strip_suffix("/__init__").unwrap_or(stem);
+        if module == "__init__" || module.is_empty() {
+            continue;
+        }
+        modules.push(FirstParty {
+            module: module.replace('/', "."),
+            relative: file.relative.clone(),
+        });
+    }
+    modules
+}
+
+/// Checks the `[mypy]` policy table: the version lambda-gate reproduces, a well-formed
+/// Python version, known flags and error codes.
+pub fn validate_policy(layer: &MypyLayer) -> Result<(), (Range<usize>, String)> {
+    let spanned = |value: &Spanned<String>| (value.span(), value.get_ref().clone());
+    if let Some(version) = &layer.version {
+        let (span, version) = spanned(version);
+        if version != options::MYPY_VERSION {
+            return Err((
+                span,
+                format!(
+                    "lambda-gate reads mypy configuration as mypy {} does; the policy names mypy {version}",
+                    options::MYPY_VERSION
+                ),
+            ));
+        }
+    }
+    if let Some(python) = &layer.python_version {
+        let (span, text) = spanned(python);
+        let valid = text
+            .split_once('.')
+            .is_some_and(|(major, minor)| major == "3" && minor.parse::<u32>().is_ok());
+        if !valid {
+            return Err((
+                span,
+                format!("`python-version` must look like 3.12, not `{text}`"),
+            ));
+        }
+    }
+    for flag in layer.required_flags.iter().flatten() {
+        let (span, name) = spanned(flag);
+        let is_bool = options::OPTIONS
+            .iter()
+            .any(|(n, kind)| *n == name && matches!(kind, options::Kind::Bool(_)));
+        if !is_bool {
+            return Err((span, format!("`{name}` is not a boolean mypy option")));
+        }
+    }
+    for code in layer.required_error_codes.iter().flatten() {
+        let (span, code) = spanned(code);
+        if options::ERROR_CODES.binary_search(&code.as_str()).is_err() {
+            return Err((span, format!("`{code}` is not a mypy error code")));
+        }
+    }
+    Ok(())
+}
+
+/// The value a boolean option must have under `strict`, if `strict` sets it.
+pub fn strict_value(name: &str) -> Option<bool> {
+    options::STRICT_FLAGS
+        .iter()
+        .find(|(flag, _)| *flag == name)
+        .map(|(_, value)| *value)
+}
+
+/// How a boolean option is written when it should take `value`: the inverted spelling flips.
+pub fn written(origin: &Origin, value: bool) -> bool {
+    value != origin.inverted
+}
+
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::diagnostic::Finding;
+
+    /// Runs a rule over a Lambda made of `files` (name, text) under the default policy, and
+    /// returns its findings with the text of the configuration file they point into.
+    pub fn run(
+        check: fn(&Context<'_>) -> Vec<Finding>,
+        files: &[(&str, &str)],
+    ) -> (Vec<Finding>, String) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM a:1\n").unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let loaded = crate::policy::load(&root, None, true).unwrap();
+        let mut workspace = crate::discover::Workspace::default();
+        crate::discover::discover(
+            &root,
+            Arc::new(loaded),
+            crate::discover::WalkOptions::default(),
+            &mut workspace,
+        );
+        let lambda = &workspace.lambdas[0];
+        let policy = lambda.config.policy_for(&lambda.dir);
+        let search = config::find(&root, &|p: &Path| Arc::new(config::load(p)));
+        let used = search.used.expect("a config file");
+        let config::Loaded::Used(config) = config::load(&used) else {
+            panic!("unusable config");
+        };
+        let first_party = first_party(lambda);
+        let context = Context {
+            lambda,
+            policy: &policy,
+            config: &config,
+            first_party: &first_party,
+        };
+        (check(&context), config.text.to_string())
+    }
+
+    /// The configuration text after applying every finding's fix.
+    pub fn fixed(findings: &[Finding], text: &str) -> String {
+        let edits: Vec<_> = findings
+            .iter()
+            .filter_map(|f| f.fix.as_ref())
+            .flat_map(|fix| fix.edits.iter().cloned())
+            .collect();
+        crate::fix::apply_edits(text, &edits)
+    }
+}

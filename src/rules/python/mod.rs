@@ -1,0 +1,170 @@
+//! The Python family: checks on the Lambda's source with tree-sitter-python. A file gets a
+//! syntax tree only when a rule needs one: the handler module always, any other module only
+//! when a byte scan finds a `type:` comment in it.
+
+pub mod py001_syntax_error;
+pub mod py002_type_ignore_without_code;
+pub mod py003_handler_signature;
+pub mod py004_handler_unannotated;
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::discover::Lambda;
+
+/// What a Python rule sees.
+pub struct Context<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub tree: &'a Tree,
+    /// The handler function's name when this file is the handler's module.
+    pub handler: Option<&'a str>,
+}
+
+thread_local! {
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// Parses Python source. `None` only if tree-sitter gives up (it does not on any input it is
+/// given without a timeout, but the API allows it).
+pub fn parse(text: &str) -> Option<Tree> {
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&tree_sitter_python::LANGUAGE.into())
+                .ok()?;
+            *slot = Some(parser);
+        }
+        slot.as_mut()?.parse(text, None)
+    })
+}
+
+/// Whether a file without the handler needs a tree: it mentions `type:` (a type comment).
+pub fn needs_tree(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"type:").is_some()
+}
+
+/// Every node of the tree in document order, without recursion (trees can be 10,000 deep).
+/// `descend` decides whether to visit a node's children.
+pub fn walk<'t>(
+    tree: &'t Tree,
+    mut visit: impl FnMut(Node<'t>),
+    descend: impl Fn(Node<'t>) -> bool,
+) {
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        visit(node);
+        if descend(node) && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
+/// The module file of a handler (`app.handler.lambda_handler` -> `app/handler.py`), among the
+/// Lambda's files, with the function's name.
+pub fn handler_module<'a>(lambda: &'a Lambda, handler: &'a str) -> Option<(&'a str, &'a str)> {
+    let (module, function) = handler.rsplit_once('.')?;
+    let relative = module.replace('.', "/");
+    let candidates = [
+        format!("{relative}.py"),
+        format!("{relative}/__init__.py"),
+        format!("src/{relative}.py"),
+        format!("src/{relative}/__init__.py"),
+    ];
+    candidates.iter().find_map(|candidate| {
+        lambda
+            .files
+            .iter()
+            .find(|f| f.relative == *candidate)
+            .map(|f| (f.relative.as_str(), function))
+    })
+}
+
+/// The top-level definition named `name` in a module: a function (possibly decorated), or
+/// another binding (assignment, import) that cannot be inspected statically.
+pub enum Definition<'t> {
+    Function(Node<'t>),
+    Other(Node<'t>),
+}
+
+pub fn top_level<'t>(tree: &'t Tree, text: &str, name: &str) -> Option<Definition<'t>> {
+    let root = tree.root_node();
+    let mut found = None;
+    let mut cursor = root.walk();
+    for child in root.children(&mut cursor) {
+        let function = match child.kind() {
+            "function_definition" => Some(child),
+            "decorated_definition" => child.child_by_field_name("definition"),
+            _ => None,
+        };
+        if let Some(function) = function.filter(|f| f.kind() == "function_definition") {
+            let named = function
+                .child_by_field_name("name")
+                .is_some_and(|n| &text[n.byte_range()] == name);
+            if named {
+                found = Some(Definition::Function(function));
+            }
+            continue;
+        }
+        if binds(child, text, name) {
+            found = Some(Definition::Other(child));
+        }
+    }
+    found
+}
+
+/// Whether a top-level statement binds `name` other than by `def`.
+fn binds(statement: Node<'_>, text: &str, name: &str) -> bool {
+    let source = &text[statement.byte_range()];
+    match statement.kind() {
+        "expression_statement" => {
+            let Some(assignment) = statement
+                .named_child(0)
+                .filter(|n| n.kind() == "assignment")
+            else {
+                return false;
+            };
+            assignment
+                .child_by_field_name("left")
+                .is_some_and(|left| &text[left.byte_range()] == name)
+        }
+        "import_from_statement" | "import_statement" => source
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| word == name),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::diagnostic::Finding;
+
+    /// Runs a Python rule over `text` as the module of handler `handler` (if any).
+    pub fn run(
+        check: fn(&Context<'_>) -> Vec<Finding>,
+        text: &str,
+        handler: Option<&str>,
+    ) -> Vec<Finding> {
+        let tree = parse(text).expect("tree-sitter parses any input");
+        check(&Context {
+            path: Path::new("module.py"),
+            text,
+            tree: &tree,
+            handler,
+        })
+    }
+}

@@ -1,0 +1,166 @@
+//! PY003 `handler-signature`: the handler the Dockerfile names is defined in its module as a
+//! function Lambda can call with `(event, context)`.
+
+use tree_sitter::Node;
+
+use super::{top_level, Context, Definition};
+use crate::diagnostic::{Finding, Severity};
+use crate::rules::{Check, Family, Rule};
+
+pub static RULE: Rule = Rule {
+    id: "PY003",
+    name: "handler-signature",
+    family: Family::Python,
+    summary: "The handler is not defined, or cannot be called as `handler(event, context)`",
+    default_severity: Severity::Error,
+    fixable: false,
+    doc: crate::rule_doc!("PY003"),
+    check: Check::Python(check),
+};
+
+/// The parameters of a function: (positional without default, positional with default,
+/// has `*args`, keyword-only without default).
+pub struct Shape {
+    pub required: usize,
+    pub optional: usize,
+    pub var_args: bool,
+    pub required_keyword_only: usize,
+}
+
+pub fn shape(function: Node<'_>) -> Shape {
+    let mut shape = Shape {
+        required: 0,
+        optional: 0,
+        var_args: false,
+        required_keyword_only: 0,
+    };
+    let Some(parameters) = function.child_by_field_name("parameters") else {
+        return shape;
+    };
+    let mut keyword_only = false;
+    let mut cursor = parameters.walk();
+    for parameter in parameters.named_children(&mut cursor) {
+        match parameter.kind() {
+            "identifier" | "typed_parameter" if !keyword_only => shape.required += 1,
+            "identifier" | "typed_parameter" => shape.required_keyword_only += 1,
+            "default_parameter" | "typed_default_parameter" if !keyword_only => shape.optional += 1,
+            "list_splat_pattern" | "keyword_separator" => {
+                keyword_only = true;
+                if parameter.kind() == "list_splat_pattern" {
+                    shape.var_args = true;
+                }
+            }
+            _ => {}
+        }
+        // `*args: T` is a typed_parameter holding a list_splat_pattern.
+        if parameter.kind() == "typed_parameter"
+            && parameter
+                .named_child(0)
+                .is_some_and(|c| c.kind() == "list_splat_pattern")
+        {
+            shape.required -= 1;
+            shape.var_args = true;
+            keyword_only = true;
+        }
+        if parameter.kind() == "typed_parameter"
+            && parameter
+                .named_child(0)
+                .is_some_and(|c| c.kind() == "dictionary_splat_pattern")
+        {
+            shape.required -= 1;
+        }
+    }
+    shape
+}
+
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let Some(name) = ctx.handler else {
+        return Vec::new();
+    };
+    let function = match top_level(ctx.tree, ctx.text, name) {
+        None => {
+            return vec![Finding::new(
+                0..0,
+                format!("the handler `{name}` the Dockerfile names is not defined in this module"),
+            )
+            .help(format!("define `def {name}(event, context):` at the top level of the module"))]
+        }
+        Some(Definition::Other(node)) => {
+            return vec![Finding::new(
+                node.byte_range(),
+                format!("could not check handler `{name}`: it is bound by an assignment or import, not a `def` here"),
+            )
+            .undecided()]
+        }
+        Some(Definition::Function(function)) => function,
+    };
+    let head = function.start_byte()
+        ..function
+            .child_by_field_name("parameters")
+            .map_or(function.end_byte(), |p| p.end_byte());
+    let mut findings = Vec::new();
+    if ctx.text[function.byte_range()].starts_with("async") {
+        findings.push(Finding::new(
+            head.clone(),
+            format!("handler `{name}` is `async`: the Lambda Python runtime calls it synchronously and would get a coroutine back"),
+        ));
+    }
+    let shape = shape(function);
+    let takes_two = shape.required <= 2
+        && (shape.required + shape.optional >= 2 || shape.var_args)
+        && shape.required_keyword_only == 0;
+    if !takes_two {
+        findings.push(
+            Finding::new(
+                head,
+                format!(
+                    "handler `{name}` cannot be called as `{name}(event, context)`: it takes {} required positional parameter{}{}",
+                    shape.required,
+                    if shape.required == 1 { "" } else { "s" },
+                    if shape.required_keyword_only > 0 { " and required keyword-only parameters" } else { "" }
+                ),
+            )
+            .help("Lambda passes exactly two positional arguments: the event and the context"),
+        );
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Vec<Finding> {
+        super::super::testing::run(check, text, Some("handler"))
+    }
+
+    #[test]
+    fn two_parameters_pass() {
+        assert!(run("def handler(event, context):\n    pass\n").is_empty());
+        assert!(run(
+            "@wrap\ndef handler(event: dict, context: object = None) -> None:\n    pass\n"
+        )
+        .is_empty());
+        assert!(run("def handler(*args):\n    pass\n").is_empty());
+    }
+
+    #[test]
+    fn wrong_shapes_fail() {
+        assert!(run("def other(event, context):\n    pass\n")[0]
+            .message
+            .contains("not defined"));
+        assert!(run("def handler(event):\n    pass\n")[0]
+            .message
+            .contains("1 required"));
+        assert!(run("def handler(a, b, c):\n    pass\n")[0]
+            .message
+            .contains("3 required"));
+        assert!(run("async def handler(event, context):\n    pass\n")[0]
+            .message
+            .contains("async"));
+        assert!(run("def handler(event, context, *, x):\n    pass\n")[0]
+            .message
+            .contains("keyword-only"));
+        assert!(run("handler = make()\n")[0].undecided);
+    }
+}
