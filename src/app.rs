@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -44,6 +44,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format,
                 },
         } => inspect_coverage(&report, fail_under, precision, format),
+        Command::Inspect {
+            command:
+                InspectCommand::Mypy {
+                    dir,
+                    modules,
+                    format,
+                },
+        } => inspect_mypy(&dir, &modules, format),
         Command::Policy {
             command: PolicyCommand::Show { path, config },
         } => {
@@ -241,6 +249,116 @@ fn explain(id: &str) -> anyhow::Result<ExitCode> {
 }
 
 /// `inspect coverage`: what lambda-gate read from a report and how it decides.
+/// `inspect mypy`: the configuration as lambda-gate computes it; the differential test compares
+/// this with mypy's own `Options`.
+fn inspect_mypy(dir: &Path, modules: &[String], format: ListFormat) -> anyhow::Result<ExitCode> {
+    use crate::rules::mypy::config::{self, Effective, Loaded, WATCHED};
+    let metadata =
+        std::fs::metadata(dir).with_context(|| format!("cannot inspect `{}`", dir.display()))?;
+    if !metadata.is_dir() {
+        anyhow::bail!("`{}` is not a directory", dir.display());
+    }
+    let start = std::fs::canonicalize(dir)?;
+    let search = config::find(&start, &|path: &Path| {
+        std::sync::Arc::new(config::load(path))
+    });
+    let relative = |path: &Path| relative_path(&start, path);
+    let loaded = search.used.as_ref().map(|path| config::load(path));
+    let used = match &loaded {
+        Some(Loaded::Used(used)) => Some(used),
+        _ => None,
+    };
+    let options = |effective: &Effective| -> serde_json::Map<String, serde_json::Value> {
+        WATCHED
+            .iter()
+            .map(|name| ((*name).to_string(), effective.json(name)))
+            .collect()
+    };
+    let global = used.map(|c| c.global()).unwrap_or_default();
+    let module_options: serde_json::Map<String, serde_json::Value> = modules
+        .iter()
+        .map(|module| {
+            let effective = used.map(|c| c.for_module(module)).unwrap_or_default();
+            (module.clone(), options(&effective).into())
+        })
+        .collect();
+    let mut problems: Vec<serde_json::Value> = Vec::new();
+    for path in &search.broken {
+        if let Loaded::Broken { text, problem } = config::load(path) {
+            let line = text.as_deref().map_or(1, |t| {
+                crate::diagnostic::LineIndex::new(t).line_of(problem.span.start) + 1
+            });
+            problems.push(serde_json::json!({
+                "file": relative(path), "line": line, "message": problem.message, "skipped": true
+            }));
+        }
+    }
+    if let Some(config) = used {
+        let index = crate::diagnostic::LineIndex::new(&config.text);
+        for problem in &config.problems {
+            problems.push(serde_json::json!({
+                "file": relative(&config.path),
+                "line": index.line_of(problem.span.start) + 1,
+                "message": problem.message,
+                "skipped": false,
+            }));
+        }
+    }
+    let value = serde_json::json!({
+        "config_file": search.used.as_deref().map(relative),
+        "global": options(&global),
+        "modules": module_options,
+        "problems": problems,
+    });
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &value)?;
+            writeln!(out)?;
+        }
+        _ => {
+            match search.used.as_deref() {
+                Some(path) => writeln!(out, "config file: {}", relative(path))?,
+                None => writeln!(out, "config file: none (mypy runs with its defaults)")?,
+            }
+            for problem in &problems {
+                writeln!(
+                    out,
+                    "problem: {}:{}: {}",
+                    problem["file"].as_str().unwrap_or_default(),
+                    problem["line"],
+                    problem["message"].as_str().unwrap_or_default()
+                )?;
+            }
+            writeln!(out, "\n[global]")?;
+            for (name, value) in options(&global) {
+                writeln!(out, "{name} = {value}")?;
+            }
+            for (module, values) in &module_options {
+                writeln!(out, "\n[{module}]")?;
+                for (name, value) in values.as_object().into_iter().flatten() {
+                    writeln!(out, "{name} = {value}")?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(EXIT_CLEAN))
+}
+
+/// `target` relative to the directory `from`, with `..` where it lies above (as `os.path.relpath`).
+fn relative_path(from: &Path, target: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = target.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
 fn inspect_coverage(
     path: &std::path::Path,
     fail_under: Option<f64>,

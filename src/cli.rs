@@ -65,6 +65,17 @@ pub enum InspectCommand {
         #[arg(long, value_enum, default_value = "human")]
         format: ListFormat,
     },
+    /// The mypy configuration mypy would use from DIR: the file, the global options and the
+    /// options in force for each --module, as the pinned mypy computes them.
+    Mypy {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// A module to show the effective options of (repeatable), e.g. `app.handler`.
+        #[arg(long = "module", value_name = "NAME")]
+        modules: Vec<String>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,16 @@ fn main() -> ExitCode {
     let cli = lambda_gate::cli::Cli::parse();
     match lambda_gate::app::run(cli) {
         Ok(code) => code,
+        // A reader that stops early (`| head`) is not an error.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(lambda_gate::app::EXIT_CLEAN)
+        }
         Err(error) => {
             lambda_gate::app::print_error(&error);
             ExitCode::from(lambda_gate::app::EXIT_ERROR)
