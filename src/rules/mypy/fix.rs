@@ -104,3 +104,82 @@ pub fn checked(config: &MypyConfig, description: String, edits: Vec<Edit>) -> Op
     };
     parses.then_some(Fix { description, edits })
 }
+
+/// Adds `items` to the list an origin wrote, leaving what is there (and its comments) as it
+/// is: appended after the last INI line, or as new elements of a TOML array.
+pub fn extend_list(config: &MypyConfig, origin: &Origin, items: &[String]) -> Option<Edit> {
+    let text = &config.text;
+    let written = &text[origin.value_span.clone()];
+    match config.format {
+        Format::Ini => {
+            let separator = if written.trim_end().ends_with(',') || written.trim().is_empty() {
+                " "
+            } else {
+                ", "
+            };
+            let at = origin.value_span.end;
+            Some(Edit {
+                range: at..at,
+                replacement: format!("{separator}{}", items.join(", ")),
+            })
+        }
+        Format::Toml => {
+            let document = toml_edit::Document::parse(text.to_string()).ok()?;
+            let array = document
+                .get("tool")?
+                .get("mypy")?
+                .get(&origin.key)?
+                .as_array()?;
+            let rendered: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    toml_edit::Value::from(item.as_str())
+                        .to_string()
+                        .trim()
+                        .to_string()
+                })
+                .collect();
+            let Some(last) = array.iter().last() else {
+                return Some(replace_value(
+                    config,
+                    origin,
+                    &FixValue::List(items.to_vec()),
+                ));
+            };
+            let last_end = last.span()?.end;
+            let close = origin.value_span.end.checked_sub(1)?;
+            let closing_line = text[..close].rfind('\n').map_or(0, |i| i + 1);
+            let multiline =
+                text[last_end..close].contains('\n') && text[closing_line..close].trim().is_empty();
+            if !multiline {
+                let at = last_end;
+                return Some(Edit {
+                    range: at..at,
+                    replacement: rendered.iter().map(|r| format!(", {r}")).collect(),
+                });
+            }
+            // One element a line, before the closing bracket, indented like the last one;
+            // the last element gets its trailing comma if it has none.
+            let last_line = text[..last_end].rfind('\n').map_or(0, |i| i + 1);
+            let indent: String = text[last_line..]
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect();
+            let has_comma = text[last_end..close].trim_start().starts_with(',');
+            let lines: String = rendered.iter().map(|r| format!("{indent}{r},\n")).collect();
+            if has_comma {
+                Some(Edit {
+                    range: closing_line..closing_line,
+                    replacement: lines,
+                })
+            } else {
+                // Two edits would be cleaner, but a fix is one replacement of this span.
+                let between = &text[last_end..closing_line];
+                Some(Edit {
+                    range: last_end..closing_line,
+                    replacement: format!(",{between}{lines}"),
+                })
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! release base's `python_version`.
 
 use super::config::Value;
-use super::fix::{checked, insert_global, replace_value, FixValue};
+use super::fix::{checked, extend_list, insert_global, replace_value, FixValue};
 use super::{is_module_section, options, written, Context};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
@@ -151,16 +151,27 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .filter(|s| !is_module_section(&s.origin));
         let finding = match existing {
             Some(setting) => {
-                let mut codes = match &setting.value {
-                    Value::List(items) => items.clone(),
-                    _ => Vec::new(),
+                // A TOML string (`"a, b"`) is rewritten whole; lists are extended in place.
+                let toml_string = config.format == super::config::Format::Toml
+                    && !config.text[setting.origin.value_span.clone()].starts_with('[');
+                let edit = match &setting.value {
+                    Value::List(_) if !toml_string => {
+                        extend_list(config, &setting.origin, &missing)
+                    }
+                    _ => None,
                 };
-                codes.extend(missing.iter().cloned());
-                let value = FixValue::List(codes);
+                let edit = edit.unwrap_or_else(|| {
+                    let mut codes = match &setting.value {
+                        Value::List(items) => items.clone(),
+                        _ => Vec::new(),
+                    };
+                    codes.extend(missing.iter().cloned());
+                    replace_value(config, &setting.origin, &FixValue::List(codes))
+                });
                 Finding::new(setting.origin.value_span.clone(), message).fix(checked(
                     config,
                     format!("enable {}", missing.join(", ")),
-                    vec![replace_value(config, &setting.origin, &value)],
+                    vec![edit],
                 ))
             }
             None => {
