@@ -442,12 +442,10 @@ fn check_python(
     display: &(dyn Fn(&Path) -> PathBuf + Sync),
 ) -> Vec<(PathBuf, FileOutcome)> {
     let policy = lambda.config.policy_for(&lambda.dir);
-    let rules: Vec<&'static Rule> = registry::all()
+    let any_on = registry::all()
         .iter()
-        .copied()
-        .filter(|r| matches!(r.check, Check::Python(_)) && policy.policy.level(r.id) != Level::Off)
-        .collect();
-    if rules.is_empty() {
+        .any(|r| matches!(r.check, Check::Python(_)) && policy.policy.level(r.id) != Level::Off);
+    if !any_on {
         return Vec::new();
     }
     let handler = lambda
@@ -474,20 +472,9 @@ fn check_python(
             if function.is_none() && !python::needs_tree(text.as_bytes()) {
                 return None;
             }
-            let tree = python::parse(&text)?;
-            let context = python::Context {
-                path: &file.path,
-                text: &text,
-                tree: &tree,
-                handler: function,
-            };
-            let mut findings = Vec::new();
-            for rule in &rules {
-                if let Check::Python(check) = rule.check {
-                    findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
-                }
-            }
-            drop(tree);
+            let findings = python::lint(&file.path, &text, function, &|rule: &Rule| {
+                policy.policy.level(rule.id) != Level::Off
+            });
             let index = LineIndex::new(&text);
             let diagnostics = finish(findings, &text, &index, CommentStyle::Hash, &policy, &shown);
             let source = (!diagnostics.is_empty()).then(|| Arc::from(text));

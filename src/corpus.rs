@@ -144,11 +144,14 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
     let handler = format!(
         "\"\"\"Lambda {index}.\"\"\"\n\nfrom typing import Any\n\nfrom {module}.pricing import total\n\n\n{signature}\n    return {{\"statusCode\": 200, \"body\": str(total(event.get(\"lines\", [])))}}\n"
     );
+    // Most modules have no type comment at all, so the gate never parses them.
     let ignore = if bare_ignore {
         violations.push("PY002");
         "# type: ignore"
-    } else {
+    } else if hit(10) {
         "# type: ignore[no-any-return]"
+    } else {
+        ""
     };
     let pricing = format!(
         "\"\"\"Order pricing.\"\"\"\n\nfrom decimal import Decimal\nfrom typing import Any\n\nVAT = Decimal(\"0.2\")\n\n\ndef line_total(line: dict[str, Any]) -> Decimal:\n    return Decimal(line[\"price\"]) * int(line[\"quantity\"])\n\n\ndef total(lines: list[dict[str, Any]]) -> Decimal:\n    subtotal = sum((line_total(line) for line in lines), Decimal(0))\n    return subtotal * (1 + VAT)  {ignore}\n"
@@ -162,10 +165,69 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
             (format!("{module}/__init__.py"), String::new()),
             (format!("{module}/handler.py"), handler),
             (format!("{module}/pricing.py"), pricing),
+            (format!("{module}/models.py"), MODELS.to_string()),
         ],
         violations,
     }
 }
+
+/// A typical module of a Lambda: data classes and parsing, annotated, no type comments.
+const MODELS: &str = r#""""The order model and its parsing from API Gateway events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+
+class Currency(str, Enum):
+    EUR = "EUR"
+    GBP = "GBP"
+    USD = "USD"
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+    price: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.price * self.quantity
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    currency: Currency
+    lines: list[Line] = field(default_factory=list)
+    content_type: str = "application/json"
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Order:
+        body = event.get("body") or "{}"
+        data: dict[str, Any] = json.loads(body) if isinstance(body, str) else body
+        lines = [
+            Line(sku=str(item["sku"]), quantity=int(item["quantity"]), price=Decimal(str(item["price"])))
+            for item in data.get("lines", [])
+        ]
+        return cls(
+            order_id=str(data["order_id"]),
+            currency=Currency(data.get("currency", "EUR")),
+            lines=lines,
+        )
+
+    def to_response(self) -> dict[str, Any]:
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": self.content_type},
+            "body": json.dumps({"order_id": self.order_id, "lines": len(self.lines)}),
+        }
+"#;
 
 /// Expected diagnostics per rule for a corpus.
 pub type GroundTruth = BTreeMap<&'static str, usize>;

@@ -151,3 +151,67 @@ fn mutated_coverage_reports_never_panic() {
         }
     }
 }
+
+fn seeds_in(dir: &str) -> Vec<String> {
+    let mut seeds: Vec<String> = std::fs::read_dir(dir)
+        .expect("seeds")
+        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("seed"))
+        .collect();
+    seeds.sort();
+    seeds
+}
+
+#[test]
+fn mutated_mypy_configurations_never_panic_and_spans_are_valid() {
+    use lambda_gate::rules::mypy::config::{from_text, Loaded};
+    let seeds = seeds_in("fuzz/seeds/mypy");
+    assert!(seeds.len() >= 30);
+    let mut rng = fastrand::Rng::with_seed(24);
+    for round in 0..5000 {
+        let text = mutate(&mut rng, &seeds[round % seeds.len()]);
+        for name in ["mypy.ini", "pyproject.toml"] {
+            match from_text(Path::new(name), std::sync::Arc::from(text.as_str())) {
+                Loaded::Used(config) => {
+                    for problem in &config.problems {
+                        assert!(
+                            text.get(problem.span.clone()).is_some(),
+                            "{problem:?} in {text:?}"
+                        );
+                    }
+                    let _ = config.for_module("app.handler");
+                }
+                Loaded::Broken { problem, .. } => {
+                    assert!(
+                        text.get(problem.span.clone()).is_some(),
+                        "{problem:?} in {text:?}"
+                    )
+                }
+                Loaded::NotMypy => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn mutated_python_never_panics_and_spans_are_valid() {
+    let seeds = seeds_in("fuzz/seeds/python");
+    assert!(seeds.len() >= 10);
+    let mut rng = fastrand::Rng::with_seed(3);
+    for round in 0..5000 {
+        let text = mutate(&mut rng, &seeds[round % seeds.len()]);
+        let findings = lambda_gate::rules::python::lint(
+            Path::new("handler.py"),
+            &text,
+            Some("handler"),
+            &|_| true,
+        );
+        for (rule, finding) in findings {
+            assert!(
+                text.get(finding.span.clone()).is_some(),
+                "{}: {:?} in {text:?}",
+                rule.id,
+                finding.span
+            );
+        }
+    }
+}

@@ -237,10 +237,6 @@ pub enum Loaded {
 
 /// Reads and parses one candidate file, as `_parse_individual_file` does.
 pub fn load(path: &Path) -> Loaded {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -268,6 +264,15 @@ pub fn load(path: &Path) -> Loaded {
             };
         }
     };
+    from_text(path, text)
+}
+
+/// Parses a configuration file's text, named by `path`, as mypy would.
+pub fn from_text(path: &Path, text: Arc<str>) -> Loaded {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let shared = SHARED_CONFIG_NAMES.contains(&name.as_str());
     let format = if name.to_lowercase().ends_with(".toml") {
         Format::Toml
@@ -1248,24 +1253,36 @@ impl MypyConfig {
     }
 }
 
-/// mypy's `compile_glob`: `.*` matches zero or more components, a leading `*` anything.
+/// mypy's `compile_glob` (`foo.*.bar` -> `foo(\..*)?\.bar`): a leading `*` matches anything,
+/// a later `.*` zero or more components. Matched directly: these run for every module of
+/// every Lambda, and compiling a regex each time would dominate a sweep.
 pub fn glob_matches(glob: &str, module: &str) -> bool {
     let parts: Vec<&str> = glob.split('.').collect();
-    let mut expression = String::from("^");
-    expression.push_str(&if parts[0] == "*" {
-        ".*".to_string()
-    } else {
-        regex::escape(parts[0])
-    });
-    for part in &parts[1..] {
-        if *part == "*" {
-            expression.push_str(r"(\..*)?");
-        } else {
-            expression.push_str(&regex::escape(&format!(".{part}")));
+    matches_from(&parts, 0, module)
+}
+
+fn matches_from(parts: &[&str], index: usize, rest: &str) -> bool {
+    let Some(part) = parts.get(index) else {
+        return rest.is_empty();
+    };
+    let next = |rest: &str| matches_from(parts, index + 1, rest);
+    match (index, *part) {
+        (0, "*") => (0..=rest.len())
+            .filter(|k| rest.is_char_boundary(*k))
+            .any(|k| next(&rest[k..])),
+        (0, literal) => rest.strip_prefix(literal).is_some_and(next),
+        (_, "*") => {
+            next(rest)
+                || (rest.starts_with('.')
+                    && (1..=rest.len())
+                        .filter(|k| rest.is_char_boundary(*k))
+                        .any(|k| next(&rest[k..])))
         }
+        (_, literal) => rest
+            .strip_prefix('.')
+            .and_then(|r| r.strip_prefix(literal))
+            .is_some_and(next),
     }
-    expression.push_str(r"\z");
-    regex::Regex::new(&expression).is_ok_and(|re| re.is_match(module))
 }
 
 /// What mypy finds for a directory.
@@ -1422,6 +1439,21 @@ mod tests {
             load(&dir.path().join("pyproject.toml")),
             Loaded::NotMypy
         ));
+    }
+
+    #[test]
+    fn globs_match_as_mypy_compiles_them() {
+        assert!(glob_matches("app.*", "app"));
+        assert!(glob_matches("app.*", "app.x.y"));
+        assert!(!glob_matches("app.*", "application"));
+        assert!(glob_matches("*.core", "x.y.core"));
+        assert!(glob_matches("*.core", ".core"));
+        assert!(glob_matches("x.*.core", "x.core"));
+        assert!(glob_matches("x.*.core", "x.a.b.core"));
+        assert!(!glob_matches("x.*.core", "x.acore"));
+        assert!(glob_matches("*", "anything.at.all"));
+        assert!(glob_matches("app.handler", "app.handler"));
+        assert!(!glob_matches("app.handler", "app.handler.x"));
     }
 
     #[test]

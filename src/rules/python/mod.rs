@@ -12,7 +12,9 @@ use std::path::Path;
 
 use tree_sitter::{Node, Parser, Tree};
 
+use crate::diagnostic::Finding;
 use crate::discover::Lambda;
+use crate::rules::{registry, Check, Rule};
 
 /// What a Python rule sees.
 pub struct Context<'a> {
@@ -21,6 +23,34 @@ pub struct Context<'a> {
     pub tree: &'a Tree,
     /// The handler function's name when this file is the handler's module.
     pub handler: Option<&'a str>,
+}
+
+/// Parses `text` and runs the Python rules `enabled` selects. `handler` names the handler
+/// function when the module is the handler's.
+pub fn lint(
+    path: &Path,
+    text: &str,
+    handler: Option<&str>,
+    enabled: &dyn Fn(&Rule) -> bool,
+) -> Vec<(&'static Rule, Finding)> {
+    let Some(tree) = parse(text) else {
+        return Vec::new();
+    };
+    let context = Context {
+        path,
+        text,
+        tree: &tree,
+        handler,
+    };
+    let mut findings = Vec::new();
+    for rule in registry::all() {
+        if let Check::Python(check) = rule.check {
+            if enabled(rule) {
+                findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
+            }
+        }
+    }
+    findings
 }
 
 thread_local! {
@@ -43,9 +73,19 @@ pub fn parse(text: &str) -> Option<Tree> {
     })
 }
 
-/// Whether a file without the handler needs a tree: it mentions `type:` (a type comment).
+/// Whether a file without the handler needs a tree: it has something that reads as a type
+/// comment, `#` then optional blanks then `type:` (an annotation such as `event_type: str`
+/// does not count).
 pub fn needs_tree(bytes: &[u8]) -> bool {
-    memchr::memmem::find(bytes, b"type:").is_some()
+    memchr::memmem::find_iter(bytes, b"type:").any(|at| {
+        let before = &bytes[..at];
+        let blanks = before
+            .iter()
+            .rev()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
+        before.len() > blanks && before[before.len() - blanks - 1] == b'#'
+    })
 }
 
 /// Every node of the tree in document order, without recursion (trees can be 10,000 deep).
@@ -149,9 +189,19 @@ fn binds(statement: Node<'_>, text: &str, name: &str) -> bool {
 }
 
 #[cfg(test)]
+mod tests {
+    #[test]
+    fn only_type_comments_need_a_tree() {
+        assert!(super::needs_tree(b"x = f()  # type: ignore\n"));
+        assert!(super::needs_tree(b"x = []  #type:List[int]\n"));
+        assert!(!super::needs_tree(b"def f(event_type: str) -> None: ...\n"));
+        assert!(!super::needs_tree(b"type: int\n"));
+    }
+}
+
+#[cfg(test)]
 pub mod testing {
     use super::*;
-    use crate::diagnostic::Finding;
 
     /// Runs a Python rule over `text` as the module of handler `handler` (if any).
     pub fn run(

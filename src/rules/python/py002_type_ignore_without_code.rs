@@ -1,6 +1,6 @@
 //! PY002 `type-ignore-without-code`: a `# type: ignore` comment names no error code.
 
-use super::{walk, Context};
+use super::Context;
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -42,26 +42,29 @@ pub fn bare_ignore(comment: &str) -> Option<usize> {
 }
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    // Only where the byte scan sees `type:` can a type comment be: look up the node there
+    // instead of walking the whole tree.
     let mut findings = Vec::new();
-    walk(
-        ctx.tree,
-        |node| {
-            if node.kind() != "comment" {
-                return;
-            }
-            let text = &ctx.text[node.byte_range()];
-            if let Some(at) = bare_ignore(text) {
-                findings.push(
-                    Finding::new(
-                        node.start_byte() + at..node.end_byte(),
-                        "`# type: ignore` without an error code silences every error on the line",
-                    )
-                    .help("name the code mypy reports, e.g. `# type: ignore[attr-defined]`"),
-                );
-            }
-        },
-        |_| true,
-    );
+    let mut seen = Vec::new();
+    for at in memchr::memmem::find_iter(ctx.text.as_bytes(), b"type:") {
+        let Some(node) = ctx.tree.root_node().descendant_for_byte_range(at, at + 5) else {
+            continue;
+        };
+        if node.kind() != "comment" || seen.contains(&node.start_byte()) {
+            continue;
+        }
+        seen.push(node.start_byte());
+        let text = &ctx.text[node.byte_range()];
+        if let Some(offset) = bare_ignore(text) {
+            findings.push(
+                Finding::new(
+                    node.start_byte() + offset..node.end_byte(),
+                    "`# type: ignore` without an error code silences every error on the line",
+                )
+                .help("name the code mypy reports, e.g. `# type: ignore[attr-defined]`"),
+            );
+        }
+    }
     findings
 }
 

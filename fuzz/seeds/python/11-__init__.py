@@ -1,0 +1,1 @@
+"""example-project: prices an order and answers through API Gateway."""

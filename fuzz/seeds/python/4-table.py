@@ -1,0 +1,3 @@
+from app.prices import load
+
+TABLE = load()  # type: ignore
