@@ -420,14 +420,15 @@ fn sections_from_toml(text: &str) -> Result<Option<Vec<Section>>, Problem> {
         return Ok(Some(sections));
     };
     let conflict = |message: String, span: Span| Problem { span, message };
-    let tables: Vec<(Span, Vec<Entry>, Option<&toml_edit::Item>)> = match overrides {
+    // Each override: its span, its entries other than `module`, and `module`.
+    let tables: Vec<(Span, Vec<Entry>, Option<Raw>)> = match overrides {
         toml_edit::Item::ArrayOfTables(array) => array
             .iter()
             .map(|table| {
                 (
                     table.span().unwrap_or(0..0),
                     toml_entries(text, table, &["module"]),
-                    table.get("module"),
+                    table.get("module").map(raw_of_item),
                 )
             })
             .collect(),
@@ -443,27 +444,8 @@ fn sections_from_toml(text: &str) -> Result<Option<Vec<Section>>, Problem> {
                 tables.push((
                     table.span().unwrap_or(0..0),
                     toml_entries(text, table, &["module"]),
-                    None,
+                    table.get("module").map(raw_of),
                 ));
-            }
-            // Inline tables hold their `module` as a value.
-            for (index, value) in array.iter().enumerate() {
-                if let Some(table) = value.as_inline_table() {
-                    if let Some(module) = table.get("module") {
-                        let raw = raw_of(module);
-                        tables[index].2 = None;
-                        tables[index].1.insert(
-                            0,
-                            Entry {
-                                key: "\u{0}module".into(),
-                                key_span: module.span().unwrap_or(0..0),
-                                raw,
-                                value_span: module.span().unwrap_or(0..0),
-                                lines: 0..0,
-                            },
-                        );
-                    }
-                }
             }
             tables
         }
@@ -474,14 +456,7 @@ fn sections_from_toml(text: &str) -> Result<Option<Vec<Section>>, Problem> {
             ))
         }
     };
-    for (span, mut entries, module_item) in tables {
-        let module = match module_item {
-            Some(item) => Some(raw_of_item(item)),
-            None => match entries.first() {
-                Some(first) if first.key == "\u{0}module" => Some(entries.remove(0).raw),
-                _ => None,
-            },
-        };
+    for (span, entries, module) in tables {
         let modules = match module {
             None => {
                 return Err(conflict(
@@ -1454,6 +1429,16 @@ mod tests {
         assert!(glob_matches("*", "anything.at.all"));
         assert!(glob_matches("app.handler", "app.handler"));
         assert!(!glob_matches("app.handler", "app.handler.x"));
+    }
+
+    #[test]
+    fn overrides_as_an_inline_array_of_tables() {
+        let c = config(
+            "pyproject.toml",
+            "[tool.mypy]\nstrict = true\noverrides = [{module = [\"app.*\"], ignore_errors = true}]\n",
+        );
+        assert!(c.for_module("app.x").flag("ignore_errors"));
+        assert!(!c.for_module("other").flag("ignore_errors"));
     }
 
     #[test]
