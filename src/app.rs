@@ -259,12 +259,12 @@ fn inspect_mypy(dir: &Path, modules: &[String], format: ListFormat) -> anyhow::R
         anyhow::bail!("`{}` is not a directory", dir.display());
     }
     let start = std::fs::canonicalize(dir)?;
-    let search = config::find(&start, &|path: &Path| {
-        std::sync::Arc::new(config::load(path))
-    });
+    // Each candidate is read once, through the cache the gate uses.
+    let configs = crate::rules::mypy::ConfigCache::default();
+    let search = config::find(&start, &|path: &Path| configs.load(path));
     let relative = |path: &Path| relative_path(&start, path);
-    let loaded = search.used.as_ref().map(|path| config::load(path));
-    let used = match &loaded {
+    let loaded = search.used.as_ref().map(|path| configs.load(path));
+    let used = match loaded.as_deref() {
         Some(Loaded::Used(used)) => Some(used),
         _ => None,
     };
@@ -274,7 +274,7 @@ fn inspect_mypy(dir: &Path, modules: &[String], format: ListFormat) -> anyhow::R
             .map(|name| ((*name).to_string(), effective.json(name)))
             .collect()
     };
-    let global = used.map(|c| c.global()).unwrap_or_default();
+    let global = used.map(|c| c.global().clone()).unwrap_or_default();
     let module_options: serde_json::Map<String, serde_json::Value> = modules
         .iter()
         .map(|module| {
@@ -284,7 +284,7 @@ fn inspect_mypy(dir: &Path, modules: &[String], format: ListFormat) -> anyhow::R
         .collect();
     let mut problems: Vec<serde_json::Value> = Vec::new();
     for path in &search.broken {
-        if let Loaded::Broken { text, problem } = config::load(path) {
+        if let Loaded::Broken { text, problem } = &*configs.load(path) {
             let line = text.as_deref().map_or(1, |t| {
                 crate::diagnostic::LineIndex::new(t).line_of(problem.span.start) + 1
             });

@@ -372,19 +372,9 @@ fn config_missing(
     let (path, text, finding) = match std::fs::read_to_string(&pyproject) {
         Ok(text) => {
             let block = mypy::myp002_config_missing::pyproject_block(mypy_policy);
-            let lead = if text.is_empty() || text.ends_with("\n\n") {
-                ""
-            } else if text.ends_with('\n') {
-                "\n"
-            } else {
-                "\n\n"
-            };
             let fix = crate::diagnostic::Fix {
                 description: "add the policy's [tool.mypy] block".into(),
-                edits: vec![crate::diagnostic::Edit {
-                    range: text.len()..text.len(),
-                    replacement: format!("{lead}{block}"),
-                }],
+                edits: vec![mypy::fix::append_block(&text, &block)],
             };
             let finding = Finding::new(0..0, message)
                 .help(format!("add to pyproject.toml:\n\n{block}"))

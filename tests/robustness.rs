@@ -42,11 +42,12 @@ const INTERESTING: &[&str] = &[
     "=",
 ];
 
-fn seeds() -> Vec<String> {
-    let mut seeds = Vec::new();
-    for entry in std::fs::read_dir("fuzz/seeds/dockerfile").expect("seeds") {
-        seeds.push(std::fs::read_to_string(entry.expect("entry").path()).expect("seed"));
-    }
+/// The seed corpus of a fuzz target, sorted so mutation runs are deterministic.
+fn seeds_in(dir: &str) -> Vec<String> {
+    let mut seeds: Vec<String> = std::fs::read_dir(dir)
+        .expect("seeds")
+        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("seed"))
+        .collect();
     seeds.sort();
     seeds
 }
@@ -86,7 +87,7 @@ fn mutated_dockerfiles_never_panic_and_spans_are_valid() {
     let policy = EffectivePolicy::compile(default_policy()).unwrap();
     let context = BuildContext::from_files(vec!["app/handler.py".into(), "app/__init__.py".into()]);
     let mut rng = fastrand::Rng::with_seed(2026);
-    let seeds = seeds();
+    let seeds = seeds_in("fuzz/seeds/dockerfile");
     assert!(seeds.len() >= 10);
     for round in 0..20_000 {
         let text = mutate(&mut rng, &seeds[round % seeds.len()]);
@@ -128,11 +129,7 @@ fn deep_continuations_and_long_lines_are_linear() {
 #[test]
 fn mutated_coverage_reports_never_panic() {
     use lambda_gate::rules::coverage::{cobertura, coverage_json, lcov};
-    let mut seeds = Vec::new();
-    for entry in std::fs::read_dir("fuzz/seeds/coverage").expect("seeds") {
-        seeds.push(std::fs::read_to_string(entry.expect("entry").path()).expect("seed"));
-    }
-    seeds.sort();
+    let seeds = seeds_in("fuzz/seeds/coverage");
     let mut rng = fastrand::Rng::with_seed(7);
     for round in 0..5000 {
         let text = mutate(&mut rng, &seeds[round % seeds.len()]);
@@ -150,15 +147,6 @@ fn mutated_coverage_reports_never_panic() {
             }
         }
     }
-}
-
-fn seeds_in(dir: &str) -> Vec<String> {
-    let mut seeds: Vec<String> = std::fs::read_dir(dir)
-        .expect("seeds")
-        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("seed"))
-        .collect();
-    seeds.sort();
-    seeds
 }
 
 #[test]

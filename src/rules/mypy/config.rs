@@ -213,19 +213,28 @@ pub struct MypyConfig {
     pub format: Format,
     /// `[mypy]` / `[tool.mypy]`, if the file has one.
     pub global_section: Option<Section>,
-    pub sections: Vec<Section>,
     /// Options the file sets globally (after `strict`, including `strict` in module sections).
     pub global: BTreeMap<String, Setting>,
     /// Per-module patterns in mypy's `per_module_options` order, each with its updates.
     pub per_module: Vec<(String, Updates)>,
     pub problems: Vec<Problem>,
+    /// The global options and every section's resolved options, computed on first use: the
+    /// rules ask for many modules of every Lambda that shares this file.
+    resolved: std::sync::OnceLock<Resolved>,
+}
+
+#[derive(Debug)]
+struct Resolved {
+    global: Effective,
+    /// Concrete and `foo.*` sections, resolved as mypy's `build_per_module_cache` does.
+    sections: BTreeMap<String, Effective>,
 }
 
 /// A configuration file that was found, and whether mypy would use it.
 #[derive(Debug)]
 pub enum Loaded {
     /// mypy uses it.
-    Used(MypyConfig),
+    Used(Box<MypyConfig>),
     /// A shared file (pyproject.toml, setup.cfg) without a mypy section: mypy looks further.
     NotMypy,
     /// mypy cannot read it and looks further (or crashes, for encoding errors).
@@ -297,7 +306,7 @@ pub fn from_text(path: &Path, text: Arc<str>) -> Loaded {
     if shared && !has_mypy {
         return Loaded::NotMypy;
     }
-    Loaded::Used(resolve(path, text, format, sections))
+    Loaded::Used(Box::new(resolve(path, text, format, sections)))
 }
 
 /// INI sections as configparser exposes them (each with `[DEFAULT]` showing through).
@@ -1046,17 +1055,16 @@ fn resolve(path: &Path, text: Arc<str>, format: Format, sections: Vec<Section>) 
             }
         }
     }
-    let config = MypyConfig {
+    let mut config = MypyConfig {
         path: path.to_path_buf(),
         text,
         format,
         global_section,
-        sections,
         global,
         per_module,
         problems,
+        resolved: std::sync::OnceLock::new(),
     };
-    let mut config = config;
     config.check_error_codes();
     config
 }
@@ -1151,80 +1159,90 @@ impl MypyConfig {
     }
 
     /// The global options (mypy's `process_error_codes` applied).
-    pub fn global(&self) -> Effective {
-        let mut effective = Effective {
-            values: self.global.clone(),
-            ..Effective::default()
-        };
-        let known = |c: &&String| options::ERROR_CODES.binary_search(&c.as_str()).is_ok();
-        effective.disabled = list(self.global.get("disable_error_code"))
-            .iter()
-            .filter(known)
-            .cloned()
-            .collect();
-        effective.enabled = list(self.global.get("enable_error_code"))
-            .iter()
-            .filter(known)
-            .cloned()
-            .collect();
-        let enabled = effective.enabled.clone();
-        effective.disabled.retain(|c| !enabled.contains(c));
-        effective
+    pub fn global(&self) -> &Effective {
+        &self.resolved().global
     }
 
     /// The options in force for `module`: mypy's `clone_for_module`, with its precedence
     /// (concrete names, then `foo.*` wildcards inheriting from their parents, then patterns
     /// with `*` inside, in file order).
     pub fn for_module(&self, module: &str) -> Effective {
-        let global = self.global();
-        let unstructured: Vec<&(String, Updates)> = self
-            .per_module
-            .iter()
-            .filter(|(glob, _)| glob[..glob.len().saturating_sub(1)].contains('*'))
-            .collect();
-        let structured: Vec<&(String, Updates)> = self
-            .per_module
-            .iter()
-            .filter(|(glob, _)| !glob[..glob.len().saturating_sub(1)].contains('*'))
-            .collect();
-        let mut wildcards: Vec<&(String, Updates)> = structured
-            .iter()
-            .copied()
-            .filter(|(glob, _)| glob.ends_with(".*"))
-            .collect();
-        wildcards.sort_by(|a, b| a.0.cmp(&b.0));
-        let concrete = structured
-            .iter()
-            .copied()
-            .filter(|(g, _)| !g.ends_with(".*"));
-        let mut cache: BTreeMap<&str, Effective> = BTreeMap::new();
-        let clone_for = |cache: &BTreeMap<&str, Effective>, name: &str| -> Effective {
-            if let Some(hit) = cache.get(name) {
-                return hit.clone();
-            }
-            let parts: Vec<&str> = name.split('.').collect();
-            let mut options = global.clone();
-            for i in (1..=parts.len()).rev() {
-                let key = format!("{}.*", parts[..i].join("."));
-                if let Some(hit) = cache.get(key.as_str()) {
-                    options = hit.clone();
-                    break;
-                }
-            }
-            if !name.ends_with(".*") {
-                for (glob, updates) in &unstructured {
-                    if glob_matches(glob, name) {
-                        options = options.apply(updates);
-                    }
-                }
-            }
-            options
-        };
-        for (glob, updates) in wildcards.into_iter().chain(concrete) {
-            let options = clone_for(&cache, glob).apply(updates);
-            cache.insert(glob.as_str(), options);
+        let resolved = self.resolved();
+        if let Some(hit) = resolved.sections.get(module) {
+            return hit.clone();
         }
-        clone_for(&cache, module)
+        self.inherit(&resolved.global, &resolved.sections, module)
+    }
+
+    fn is_unstructured(glob: &str) -> bool {
+        glob[..glob.len().saturating_sub(1)].contains('*')
+    }
+
+    /// A name's options from the nearest `parent.*` section, then every unstructured glob
+    /// that matches it (not for `foo.*` names themselves).
+    fn inherit(
+        &self,
+        global: &Effective,
+        sections: &BTreeMap<String, Effective>,
+        name: &str,
+    ) -> Effective {
+        let parts: Vec<&str> = name.split('.').collect();
+        let mut options = (1..=parts.len())
+            .rev()
+            .find_map(|i| sections.get(&format!("{}.*", parts[..i].join("."))))
+            .unwrap_or(global)
+            .clone();
+        if !name.ends_with(".*") {
+            for (glob, updates) in &self.per_module {
+                if Self::is_unstructured(glob) && glob_matches(glob, name) {
+                    options = options.apply(updates);
+                }
+            }
+        }
+        options
+    }
+
+    fn resolved(&self) -> &Resolved {
+        self.resolved.get_or_init(|| {
+            let mut global = Effective {
+                values: self.global.clone(),
+                ..Effective::default()
+            };
+            let known = |c: &&String| options::ERROR_CODES.binary_search(&c.as_str()).is_ok();
+            global.disabled = list(self.global.get("disable_error_code"))
+                .iter()
+                .filter(known)
+                .cloned()
+                .collect();
+            global.enabled = list(self.global.get("enable_error_code"))
+                .iter()
+                .filter(known)
+                .cloned()
+                .collect();
+            let enabled = global.enabled.clone();
+            global.disabled.retain(|c| !enabled.contains(c));
+            // `foo.*` before `foo.bar.*` (sorted), all wildcards before concrete names.
+            let structured = self
+                .per_module
+                .iter()
+                .filter(|(g, _)| !Self::is_unstructured(g));
+            let mut wildcards: Vec<&(String, Updates)> = structured
+                .clone()
+                .filter(|(g, _)| g.ends_with(".*"))
+                .collect();
+            wildcards.sort_by(|a, b| a.0.cmp(&b.0));
+            let concrete = structured.filter(|(g, _)| !g.ends_with(".*"));
+            let mut sections = BTreeMap::new();
+            for (glob, updates) in wildcards.into_iter().chain(concrete) {
+                let options = match sections.get(glob) {
+                    Some(hit) => Effective::clone(hit),
+                    None => self.inherit(&global, &sections, glob),
+                }
+                .apply(updates);
+                sections.insert(glob.clone(), options);
+            }
+            Resolved { global, sections }
+        })
     }
 }
 
@@ -1308,7 +1326,7 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         match load(&path) {
-            Loaded::Used(config) => config,
+            Loaded::Used(config) => *config,
             other => panic!("not used: {other:?}"),
         }
     }

@@ -68,15 +68,6 @@ pub fn append_module_section(
     key: &str,
     value: &FixValue,
 ) -> Edit {
-    let text = &config.text;
-    let end = text.len();
-    let lead = if text.is_empty() || text.ends_with("\n\n") {
-        ""
-    } else if text.ends_with('\n') {
-        "\n"
-    } else {
-        "\n\n"
-    };
     let block = match config.format {
         Format::Ini => format!(
             "[mypy-{}]\n{key} = {}\n",
@@ -89,8 +80,20 @@ pub fn append_module_section(
             render(Format::Toml, value)
         ),
     };
+    append_block(&config.text, &block)
+}
+
+/// Appends `block` at the end of `text`, after one blank line.
+pub fn append_block(text: &str, block: &str) -> Edit {
+    let lead = if text.is_empty() || text.ends_with("\n\n") {
+        ""
+    } else if text.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
     Edit {
-        range: end..end,
+        range: text.len()..text.len(),
         replacement: format!("{lead}{block}"),
     }
 }
