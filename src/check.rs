@@ -198,6 +198,12 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
             let diff = diff.and_then(|(base, all)| all.get(index).map(|lines| (base, lines)));
             let mut outcomes = check_mypy(lambda, &configs, &display);
             outcomes.extend(check_python(lambda, &display));
+            outcomes.extend(check_terraform(
+                &lambda.config,
+                &lambda.files,
+                &lambda.dir,
+                &display,
+            ));
             outcomes.push((
                 PathBuf::new(),
                 FileOutcome {
@@ -214,11 +220,31 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
         .map(|l| {
             l.files
                 .iter()
-                .filter(|f| f.kind == FileKind::Python)
+                .filter(|f| matches!(f.kind, FileKind::Python | FileKind::Terraform))
                 .count()
         })
         .sum::<usize>();
-    for (path, outcome) in lambda_outcomes {
+    // Shared Terraform (outside every Lambda), each file once even if paths overlapped.
+    let mut shared: Vec<(&Arc<Config>, &LambdaFile)> = workspace
+        .shared_terraform
+        .iter()
+        .flat_map(|tree| tree.files.iter().map(move |file| (&tree.config, file)))
+        .collect();
+    shared.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+    shared.dedup_by(|a, b| a.1.path == b.1.path);
+    result.files_checked += shared.len();
+    let shared_outcomes: Vec<(PathBuf, FileOutcome)> = shared
+        .chunk_by(|a, b| a.1.path.parent() == b.1.path.parent())
+        .collect::<Vec<_>>()
+        .par_iter()
+        .flat_map_iter(|group| {
+            let (config, first) = group[0];
+            let dir = first.path.parent().unwrap_or(Path::new("/"));
+            let files: Vec<LambdaFile> = group.iter().map(|(_, f)| (*f).clone()).collect();
+            check_terraform(config, &files, dir, &display)
+        })
+        .collect();
+    for (path, outcome) in lambda_outcomes.into_iter().chain(shared_outcomes) {
         if let Some(source) = outcome.source {
             result.sources.insert(path, source);
         }
@@ -465,18 +491,116 @@ fn check_python(
             let findings = python::lint(&file.path, &text, function, &|rule: &Rule| {
                 policy.policy.level(rule.id) != Level::Off
             });
-            let index = LineIndex::new(&text);
-            let diagnostics = finish(findings, &text, &index, CommentStyle::Hash, &policy, &shown);
-            let source = (!diagnostics.is_empty()).then(|| Arc::from(text));
-            Some((
-                shown,
-                FileOutcome {
-                    diagnostics,
-                    source,
-                },
-            ))
+            let outcome = finish_text(findings, text, CommentStyle::Hash, &policy, &shown);
+            Some((shown, outcome))
         })
         .collect()
+}
+
+/// Reads and parses every Terraform file among `files` (each once), groups them by directory
+/// into Terraform modules and runs the Terraform rules on each module.
+fn check_terraform(
+    config: &Config,
+    files: &[LambdaFile],
+    base: &Path,
+    display: &(dyn Fn(&Path) -> PathBuf + Sync),
+) -> Vec<(PathBuf, FileOutcome)> {
+    let policy = config.policy_for(base);
+    let any_on = registry::all().iter().any(|r| {
+        r.family == crate::rules::Family::Terraform && policy.policy.level(r.id) != Level::Off
+    });
+    let mut terraform: Vec<&LambdaFile> = files
+        .iter()
+        .filter(|f| f.kind == FileKind::Terraform)
+        .collect();
+    if !any_on || terraform.is_empty() {
+        return Vec::new();
+    }
+    terraform.sort_by(|a, b| (a.path.parent(), &a.path).cmp(&(b.path.parent(), &b.path)));
+    // A relative module source must stay inside the repository the Lambda is in; outside a
+    // repository, inside the directory the check runs from.
+    let cwd = std::env::current_dir()
+        .ok()
+        .filter(|cwd| base.starts_with(cwd));
+    let root = base
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf)
+        .or(cwd)
+        .unwrap_or_else(|| config.root.clone());
+    let mut outcomes = Vec::new();
+    for group in terraform.chunk_by(|a, b| a.path.parent() == b.path.parent()) {
+        let dir = group[0].path.parent().unwrap_or(base);
+        let policy = config.policy_for(dir);
+        let mut parsed: Vec<crate::rules::terraform::TfFile> = Vec::new();
+        let mut texts: Vec<(PathBuf, String)> = Vec::new();
+        for file in group {
+            let shown = display(&file.path);
+            let file_policy = config.policy_for(&file.path);
+            let text = match read_text(file, &file_policy) {
+                Ok(text) => text,
+                Err((message, help)) => {
+                    outcomes.push((
+                        shown.clone(),
+                        unreadable(&file_policy, &shown, message, help),
+                    ));
+                    continue;
+                }
+            };
+            match crate::rules::terraform::parse(&text) {
+                Ok(body) => {
+                    parsed.push(crate::rules::terraform::TfFile {
+                        path: file.path.clone(),
+                        body,
+                        is_vars: file.path.extension().is_some_and(|e| e == "tfvars"),
+                    });
+                    texts.push((shown, text));
+                }
+                Err(error) => {
+                    let rule = &crate::rules::terraform::tf001_syntax_error::RULE;
+                    let finding = Finding::new(
+                        error.span,
+                        format!("invalid HCL: {}", error.message),
+                    )
+                    .help(
+                        "fix the syntax; the other Terraform rules skip this file until it parses",
+                    );
+                    let outcome = finish_text(
+                        vec![(rule, finding)],
+                        text,
+                        CommentStyle::Hash,
+                        &file_policy,
+                        &shown,
+                    );
+                    outcomes.push((shown, outcome));
+                }
+            }
+        }
+        if parsed.is_empty() {
+            continue;
+        }
+        let module = crate::rules::terraform::Module::new(dir, &parsed);
+        let context = crate::rules::terraform::Context {
+            module: &module,
+            policy: &policy,
+            root: &root,
+        };
+        let found = crate::rules::terraform::lint(&context, &|rule: &Rule| {
+            policy.policy.level(rule.id) != Level::Off
+        });
+        let mut per_file: Vec<Vec<(&'static Rule, Finding)>> = vec![Vec::new(); parsed.len()];
+        for (rule, located) in found {
+            if let Some(slot) = per_file.get_mut(located.file) {
+                slot.push((rule, located.finding));
+            }
+        }
+        for ((file, findings), (shown, text)) in parsed.iter().zip(per_file).zip(texts) {
+            let file_policy = config.policy_for(&file.path);
+            let outcome = finish_text(findings, text, CommentStyle::Hash, &file_policy, &shown);
+            outcomes.push((shown, outcome));
+        }
+    }
+    outcomes
 }
 
 /// Runs the rules that see a Lambda as a whole (coverage).
@@ -638,7 +762,7 @@ fn check_file(lambda: &Lambda, file: &LambdaFile, shown: &Path) -> FileOutcome {
             }
             (findings, CommentStyle::FullLineHash)
         }
-        FileKind::Python | FileKind::Other => {
+        FileKind::Python | FileKind::Terraform | FileKind::Other => {
             return FileOutcome {
                 diagnostics: Vec::new(),
                 source: None,
@@ -699,6 +823,23 @@ fn lint_dockerfile_with_handler(
     }
     let handler = context.handler().ok().map(|word| word.text.clone());
     (findings, handler)
+}
+
+/// [`finish`] for a file read as text: keeps the text only when there is something to show.
+fn finish_text(
+    findings: Vec<(&'static Rule, Finding)>,
+    text: String,
+    style: CommentStyle,
+    policy: &EffectivePolicy,
+    path: &Path,
+) -> FileOutcome {
+    let index = LineIndex::new(&text);
+    let diagnostics = finish(findings, &text, &index, style, policy, path);
+    let source = (!diagnostics.is_empty()).then(|| Arc::from(text));
+    FileOutcome {
+        diagnostics,
+        source,
+    }
 }
 
 /// Turns findings into diagnostics: severities from policy, suppressions, positions.

@@ -37,6 +37,9 @@ pub enum FileKind {
     Dockerfile,
     /// A Python module (`*.py`): read in the Lambda pass, where the handler is known.
     Python,
+    /// Terraform configuration (`*.tf`) or the variable files Terraform loads itself: read
+    /// per directory, as one Terraform module.
+    Terraform,
     /// Anything else in the Lambda: part of its build context.
     Other,
 }
@@ -52,6 +55,8 @@ impl FileKind {
             FileKind::Dockerfile
         } else if lower.ends_with(".py") {
             FileKind::Python
+        } else if crate::rules::terraform::is_terraform_file(&lower) {
+            FileKind::Terraform
         } else {
             FileKind::Other
         }
@@ -121,9 +126,19 @@ pub struct WalkProblem {
     pub config: Arc<Config>,
 }
 
+/// Terraform files outside every Lambda (shared modules such as `terraform/modules/*`), checked
+/// with the Terraform rules too.
+#[derive(Debug)]
+pub struct SharedTerraform {
+    pub config: Arc<Config>,
+    /// Sorted by path; `relative` is relative to the walked root.
+    pub files: Vec<LambdaFile>,
+}
+
 #[derive(Debug, Default)]
 pub struct Workspace {
     pub lambdas: Vec<Lambda>,
+    pub shared_terraform: Vec<SharedTerraform>,
     pub problems: Vec<WalkProblem>,
 }
 
@@ -267,6 +282,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             });
         }
     }
+    let mut shared: Vec<LambdaFile> = Vec::new();
     for file in found {
         let Some((dir, slot)) = file
             .path
@@ -274,6 +290,14 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             .skip(1)
             .find_map(|dir| index.get(dir.as_os_str()).map(|slot| (dir, *slot)))
         else {
+            if file.kind == FileKind::Terraform {
+                shared.push(LambdaFile {
+                    relative: file.path.to_string_lossy().into_owned(),
+                    path: file.path,
+                    kind: file.kind,
+                    size: file.size,
+                });
+            }
             continue;
         };
         let relative = file
@@ -303,4 +327,11 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
         .collect();
     lambdas.sort_by(|a, b| a.dir.as_os_str().cmp(b.dir.as_os_str()));
     workspace.lambdas.extend(lambdas);
+    if !shared.is_empty() {
+        shared.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        workspace.shared_terraform.push(SharedTerraform {
+            config,
+            files: shared,
+        });
+    }
 }

@@ -75,7 +75,7 @@ fn example_project_passes_with_the_embedded_policy() {
         .assert()
         .code(0)
         .stdout(contains(
-            "lambda-gate passed: 7 files, 1 Lambda, 0 errors, 0 warnings",
+            "lambda-gate passed: 8 files, 1 Lambda, 0 errors, 0 warnings",
         ));
 }
 

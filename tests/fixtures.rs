@@ -19,6 +19,7 @@ fn fixture_dir(id: &str) -> PathBuf {
         _ if id.starts_with("COV") => "coverage",
         _ if id.starts_with("MYP") => "mypy",
         _ if id.starts_with("PY") => "python",
+        _ if id.starts_with("TF") => "terraform",
         _ => "dockerfile",
     };
     Path::new("testdata").join(family).join(id)
@@ -121,7 +122,14 @@ fn every_rule_has_a_failing_and_a_passing_twin() {
 
 #[test]
 fn fixtures_cover_exactly_the_registry() {
-    for family in ["core", "coverage", "dockerfile", "mypy", "python"] {
+    for family in [
+        "core",
+        "coverage",
+        "dockerfile",
+        "mypy",
+        "python",
+        "terraform",
+    ] {
         for entry in std::fs::read_dir(Path::new("testdata").join(family)).expect("testdata family")
         {
             let entry = entry.expect("entry");

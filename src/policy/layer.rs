@@ -96,6 +96,25 @@ impl MypyLayer {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TerraformLayer {
+    pub lambda_module_sources: Option<Vec<Spanned<String>>>,
+    pub moving_tags: Option<Vec<Spanned<String>>>,
+}
+
+impl TerraformLayer {
+    fn apply(&self, policy: &mut Policy) {
+        let terraform = &mut policy.terraform;
+        if let Some(v) = &self.lambda_module_sources {
+            terraform.lambda_module_sources = strings(v);
+        }
+        if let Some(v) = &self.moving_tags {
+            terraform.moving_tags = strings(v);
+        }
+    }
+}
+
 /// What a per-path override may change.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -107,6 +126,7 @@ pub struct OverrideLayer {
     pub dockerfile: Option<DockerfileLayer>,
     pub coverage: Option<CoverageLayer>,
     pub mypy: Option<MypyLayer>,
+    pub terraform: Option<TerraformLayer>,
 }
 
 /// A whole configuration file (or `[tool.lambda-gate]`).
@@ -120,6 +140,7 @@ pub struct Layer {
     pub dockerfile: Option<DockerfileLayer>,
     pub coverage: Option<CoverageLayer>,
     pub mypy: Option<MypyLayer>,
+    pub terraform: Option<TerraformLayer>,
     #[serde(default)]
     pub overrides: Vec<OverrideLayer>,
 }
@@ -178,6 +199,9 @@ impl OverrideLayer {
         if let Some(mypy) = &self.mypy {
             mypy.apply(policy);
         }
+        if let Some(terraform) = &self.terraform {
+            terraform.apply(policy);
+        }
     }
 }
 
@@ -202,6 +226,9 @@ impl Layer {
         }
         if let Some(mypy) = &self.mypy {
             mypy.apply(policy);
+        }
+        if let Some(terraform) = &self.terraform {
+            terraform.apply(policy);
         }
     }
 }

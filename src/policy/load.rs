@@ -210,6 +210,10 @@ pub fn default_policy() -> Policy {
             required_error_codes: Vec::new(),
             untyped_modules: Vec::new(),
         },
+        terraform: super::TerraformPolicy {
+            lambda_module_sources: Vec::new(),
+            moving_tags: Vec::new(),
+        },
     };
     // The embedded policy is checked by a test; if it ever failed to parse, rules still run
     // at their registry defaults.
@@ -426,9 +430,27 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         };
         crate::rules::mypy::validate_policy(mypy).map_err(|(span, message)| at(span, message))
     };
+    let check_terraform = |terraform: &Option<super::TerraformLayer>| -> Result<(), ConfigError> {
+        let Some(terraform) = terraform else {
+            return Ok(());
+        };
+        for tag in terraform.moving_tags.iter().flatten() {
+            glob(path, text, tag)?;
+        }
+        for source in terraform.lambda_module_sources.iter().flatten() {
+            if source.get_ref().contains('?') {
+                return Err(at(
+                    source.span(),
+                    "a Lambda module source is written without `?ref=`: the rule checks the pin itself".into(),
+                ));
+            }
+        }
+        Ok(())
+    };
     check_platforms(&layer.platforms)?;
     check_rules(&layer.rules)?;
     check_mypy(&layer.mypy)?;
+    check_terraform(&layer.terraform)?;
     check_dockerfile(&layer.dockerfile)?;
     check_coverage(&layer.coverage)?;
     if let Some(size) = &layer.max_file_size {
@@ -456,6 +478,7 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         check_dockerfile(&override_layer.dockerfile)?;
         check_coverage(&override_layer.coverage)?;
         check_mypy(&override_layer.mypy)?;
+        check_terraform(&override_layer.terraform)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::Severity;
 use crate::rules::dockerfile::image::normalize_repository_pattern;
 
-pub use layer::{CoverageLayer, DockerfileLayer, Layer, MypyLayer, OverrideLayer};
+pub use layer::{CoverageLayer, DockerfileLayer, Layer, MypyLayer, OverrideLayer, TerraformLayer};
 pub use load::{default_policy, find_config, load, ConfigError, ConfigSource};
 
 /// The embedded default policy.
@@ -117,6 +117,16 @@ pub struct MypyPolicy {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
+pub struct TerraformPolicy {
+    /// Approved sources of the Lambda module (before any `?ref=`); relative paths inside the
+    /// repository are always allowed.
+    pub lambda_module_sources: Vec<String>,
+    /// ECR tags that may move (the pipeline's promotion tags); every other tag is immutable.
+    pub moving_tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Policy {
     /// Platforms the runner builds (`os/arch`).
     pub platforms: Vec<String>,
@@ -129,6 +139,7 @@ pub struct Policy {
     pub dockerfile: DockerfilePolicy,
     pub coverage: CoveragePolicy,
     pub mypy: MypyPolicy,
+    pub terraform: TerraformPolicy,
 }
 
 impl Policy {

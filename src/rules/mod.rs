@@ -6,6 +6,7 @@ pub mod dockerfile;
 pub mod mypy;
 pub mod python;
 pub mod registry;
+pub mod terraform;
 
 use crate::diagnostic::{Finding, Severity};
 
@@ -18,6 +19,7 @@ pub enum Family {
     Dockerfile,
     Mypy,
     Python,
+    Terraform,
     Coverage,
 }
 
@@ -28,6 +30,7 @@ impl Family {
             Family::Dockerfile => "dockerfile",
             Family::Mypy => "mypy",
             Family::Python => "python",
+            Family::Terraform => "terraform",
             Family::Coverage => "coverage",
         }
     }
@@ -43,6 +46,8 @@ pub enum Check {
     Mypy(fn(&mypy::Context<'_>) -> Vec<Finding>),
     /// Once per Python module that has a syntax tree.
     Python(fn(&python::Context<'_>) -> Vec<Finding>),
+    /// Once per Terraform module (a directory of `*.tf` files), with every file parsed.
+    Terraform(fn(&terraform::Context<'_>) -> Vec<terraform::Located>),
     /// Once per Lambda, with its coverage report read.
     Coverage(fn(&coverage::Context<'_>) -> Vec<coverage::Located>),
 }

@@ -1,6 +1,6 @@
 //! The registry: every rule lambda-gate knows, grouped by family.
 
-use super::{core, coverage, dockerfile, mypy, python, Rule};
+use super::{core, coverage, dockerfile, mypy, python, terraform, Rule};
 
 static RULES: &[&Rule] = &[
     &core::lg001_invalid_suppression::RULE,
@@ -26,6 +26,18 @@ static RULES: &[&Rule] = &[
     &python::py002_type_ignore_without_code::RULE,
     &python::py003_handler_signature::RULE,
     &python::py004_handler_unannotated::RULE,
+    &terraform::tf001_syntax_error::RULE,
+    &terraform::tf002_lambda_module_source::RULE,
+    &terraform::tf003_image_not_by_digest::RULE,
+    &terraform::tf004_architectures::RULE,
+    &terraform::tf005_alarms_disabled::RULE,
+    &terraform::tf006_log_retention::RULE,
+    &terraform::tf007_tracing_off::RULE,
+    &terraform::tf008_ecr_tag_mutability::RULE,
+    &terraform::tf009_ecr_scan_on_push::RULE,
+    &terraform::tf010_ecr_lifecycle_policy::RULE,
+    &terraform::tf011_variable_undocumented::RULE,
+    &terraform::tf012_version_unpinned::RULE,
     &coverage::cov001_report_unreadable::RULE,
     &coverage::cov002_coverage_below_threshold::RULE,
     &coverage::cov003_path_coverage_below_threshold::RULE,

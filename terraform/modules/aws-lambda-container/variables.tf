@@ -74,12 +74,30 @@ variable "untagged_image_expiry_days" {
 
 variable "tagged_images_to_keep" {
   type        = number
-  description = "How many images with version tags the repository keeps."
-  default     = 50
+  description = "How many images with version or commit tags (`v*`, `sha-*`) the repository keeps. Each build is 1 + one per architecture images (the index and its children), so 150 keeps the last 50 two-architecture builds."
+  default     = 150
 }
 
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."
   default     = {}
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "KMS key that encrypts the repository's images; null uses the AWS-managed ECR key."
+  default     = null
+}
+
+variable "log_kms_key_arn" {
+  type        = string
+  description = "Customer-managed KMS key for the log group (its key policy must allow CloudWatch Logs); null uses CloudWatch's own encryption."
+  default     = null
+}
+
+variable "dead_letter_target_arn" {
+  type        = string
+  description = "SQS queue or SNS topic for events of asynchronous invocations that failed every retry; null sets none."
+  default     = null
 }

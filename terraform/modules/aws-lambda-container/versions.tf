@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.80.0, < 7.0.0"
+      version = ">= 6.8.0, < 7.0.0" # image_tag_mutability_exclusion_filter
     }
   }
 }

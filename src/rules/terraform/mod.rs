@@ -1,0 +1,397 @@
+//! The Terraform family: each directory of `*.tf` files is a Terraform module, parsed once with
+//! hcl-rs (its span-keeping `hcl::edit` parser) and checked as a whole, so a rule sees the
+//! module's variables, locals and every resource together. Values are evaluated statically
+//! ([`eval`]); what cannot be is reported as undecided, never guessed.
+
+pub mod eval;
+pub mod tf001_syntax_error;
+pub mod tf002_lambda_module_source;
+pub mod tf003_image_not_by_digest;
+pub mod tf004_architectures;
+pub mod tf005_alarms_disabled;
+pub mod tf006_log_retention;
+pub mod tf007_tracing_off;
+pub mod tf008_ecr_tag_mutability;
+pub mod tf009_ecr_scan_on_push;
+pub mod tf010_ecr_lifecycle_policy;
+pub mod tf011_variable_undocumented;
+pub mod tf012_version_unpinned;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use hcl::edit::expr::Expression;
+use hcl::edit::structure::{Attribute, Block, Body};
+use hcl::edit::Span as _;
+
+use crate::diagnostic::Finding;
+use crate::policy::EffectivePolicy;
+use crate::rules::{registry, Check, Rule};
+
+pub use eval::{eval, Value};
+
+/// One parsed Terraform file.
+pub struct TfFile {
+    pub path: std::path::PathBuf,
+    pub body: Body,
+    /// A variable definitions file (`*.tfvars`): values, not configuration.
+    pub is_vars: bool,
+}
+
+/// Whether a file name is one Terraform reads: configuration (`*.tf`) or the variable
+/// definitions it loads by itself (`terraform.tfvars`, `*.auto.tfvars`).
+pub fn is_terraform_file(name: &str) -> bool {
+    name.ends_with(".tf") || name == "terraform.tfvars" || name.ends_with(".auto.tfvars")
+}
+
+/// A parse failure, with the byte offset it happened at.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub span: Range<usize>,
+    pub message: String,
+}
+
+/// Parses one file's text.
+pub fn parse(text: &str) -> Result<Body, ParseError> {
+    hcl::edit::parser::parse_body(text).map_err(|error| {
+        let start = crate::diagnostic::floor_char_boundary(text, error.location().offset());
+        let end = text[start..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8());
+        let message = error.message().trim().replace('\n', "; ");
+        ParseError {
+            span: start..end,
+            message: if message.is_empty() {
+                "invalid HCL".into()
+            } else {
+                message
+            },
+        }
+    })
+}
+
+/// A Terraform module: the parsed files of one directory, with its variables and locals indexed.
+pub struct Module<'a> {
+    pub dir: &'a Path,
+    pub files: &'a [TfFile],
+    variables: HashMap<&'a str, &'a Block>,
+    /// Values from `terraform.tfvars` then `*.auto.tfvars` (later files win), as Terraform loads them.
+    assigned: HashMap<&'a str, &'a Expression>,
+    locals: HashMap<&'a str, &'a Expression>,
+}
+
+impl<'a> Module<'a> {
+    pub fn new(dir: &'a Path, files: &'a [TfFile]) -> Self {
+        let mut variables = HashMap::new();
+        let mut assigned = HashMap::new();
+        let mut locals = HashMap::new();
+        let mut vars_files: Vec<&TfFile> = files.iter().filter(|f| f.is_vars).collect();
+        // terraform.tfvars first, then *.auto.tfvars in lexical order.
+        vars_files.sort_by_key(|f| {
+            let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned());
+            (name.as_deref() != Some("terraform.tfvars"), name)
+        });
+        for file in vars_files {
+            for attribute in file.body.attributes() {
+                assigned.insert(attribute.key.value().as_str(), &attribute.value);
+            }
+        }
+        for file in files.iter().filter(|f| !f.is_vars) {
+            for block in file.body.blocks() {
+                match block.ident.value().as_str() {
+                    "variable" => {
+                        if let Some(name) = block.labels.first() {
+                            variables.insert(name.as_str(), block);
+                        }
+                    }
+                    "locals" => {
+                        for attribute in block.body.attributes() {
+                            locals.insert(attribute.key.value().as_str(), &attribute.value);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Module {
+            dir,
+            files,
+            variables,
+            assigned,
+            locals,
+        }
+    }
+
+    /// The expression a variable takes: a tfvars value, else its default.
+    pub fn variable_value(&self, name: &str) -> Option<&'a Expression> {
+        if let Some(value) = self.assigned.get(name) {
+            return Some(value);
+        }
+        self.variables
+            .get(name)?
+            .body
+            .get_attribute("default")
+            .map(|a| &a.value)
+    }
+
+    pub fn local(&self, name: &str) -> Option<&'a Expression> {
+        self.locals.get(name).copied()
+    }
+
+    /// Every top-level block named `ident` in the module's configuration files.
+    pub fn blocks(&self, ident: &'a str) -> impl Iterator<Item = (usize, &'a Block)> + 'a {
+        self.files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.is_vars)
+            .flat_map(move |(index, file)| {
+                file.body
+                    .blocks()
+                    .filter(move |b| b.ident.value().as_str() == ident)
+                    .map(move |b| (index, b))
+            })
+    }
+
+    /// Every `resource "<kind>" "<name>"` block.
+    pub fn resources(&self, kind: &'a str) -> impl Iterator<Item = (usize, &'a Block)> + 'a {
+        self.blocks("resource")
+            .filter(move |(_, b)| b.labels.first().is_some_and(|l| l.as_str() == kind))
+    }
+
+    /// The `module` blocks that deploy a Lambda function ([`is_lambda_module_call`]).
+    pub fn lambda_module_calls(&self) -> Vec<(usize, &'a Block)> {
+        self.blocks("module")
+            .filter(|(_, block)| {
+                let source = block
+                    .body
+                    .get_attribute("source")
+                    .and_then(|a| self.eval(&a.value).as_str().map(|s| s.into_owned()));
+                is_lambda_module_call(block, source.as_deref())
+            })
+            .collect()
+    }
+
+    /// Evaluates an expression in this module.
+    pub fn eval(&self, expr: &Expression) -> Value {
+        eval(self, expr)
+    }
+}
+
+/// What a Terraform rule sees.
+pub struct Context<'a> {
+    pub module: &'a Module<'a>,
+    pub policy: &'a EffectivePolicy,
+    /// The repository (or checked tree) a relative module source must stay inside.
+    pub root: &'a Path,
+}
+
+/// A finding in one of the module's files (an index into [`Module::files`]).
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub file: usize,
+    pub finding: Finding,
+}
+
+impl Located {
+    pub fn new(file: usize, finding: Finding) -> Self {
+        Located { file, finding }
+    }
+}
+
+/// Runs every Terraform rule `enabled` selects on a module.
+pub fn lint(
+    context: &Context<'_>,
+    enabled: &dyn Fn(&Rule) -> bool,
+) -> Vec<(&'static Rule, Located)> {
+    let mut findings = Vec::new();
+    for rule in registry::all() {
+        if let Check::Terraform(check) = rule.check {
+            if enabled(rule) {
+                findings.extend(check(context).into_iter().map(|f| (*rule, f)));
+            }
+        }
+    }
+    findings
+}
+
+/// The span of a block's head: `resource "aws_ecr_repository" "this"`.
+pub fn head_span(block: &Block) -> Range<usize> {
+    let start = block.ident.span().map_or(0, |s| s.start);
+    let end = block
+        .labels
+        .last()
+        .and_then(|l| l.span())
+        .or_else(|| block.ident.span())
+        .map_or(start, |s| s.end);
+    start..end
+}
+
+/// The span of an attribute, or of the block head when the attribute is missing.
+pub fn attribute_span(block: &Block, attribute: Option<&Attribute>) -> Range<usize> {
+    attribute
+        .and_then(|a| a.span())
+        .unwrap_or_else(|| head_span(block))
+}
+
+/// The span of an expression (falls back to `fallback`).
+pub fn expr_span(expr: &Expression, fallback: Range<usize>) -> Range<usize> {
+    expr.span().unwrap_or(fallback)
+}
+
+/// `aws_lambda_function.this` / `module.quote`: how Terraform addresses a block.
+pub fn address(block: &Block) -> String {
+    let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
+    match (block.ident.value().as_str(), labels.as_slice()) {
+        ("resource", [kind, name]) => format!("{kind}.{name}"),
+        ("data", [kind, name]) => format!("data.{kind}.{name}"),
+        (ident, [name, ..]) => format!("{ident}.{name}"),
+        (ident, []) => ident.to_string(),
+    }
+}
+
+/// The finding for a value a rule cannot decide: reported at `info`, never failing the gate.
+pub fn undecided(span: Range<usize>, what: &str, value: &Value) -> Finding {
+    let why = value
+        .unknown_reason()
+        .unwrap_or_else(|| "a value of an unexpected type".into());
+    Finding::new(
+        span,
+        format!("{what} could not be evaluated statically ({why})"),
+    )
+    .undecided()
+}
+
+/// The first nested block named `ident` in `body`.
+pub fn nested<'b>(body: &'b Body, ident: &str) -> Option<&'b Block> {
+    body.blocks().find(|b| b.ident.value().as_str() == ident)
+}
+
+/// Whether a module call deploys a Lambda function: it passes `image_uri`, or its source names
+/// a Lambda module.
+pub fn is_lambda_module_call(block: &Block, source: Option<&str>) -> bool {
+    block.body.get_attribute("image_uri").is_some()
+        || source.is_some_and(|s| module_name(s).contains("lambda"))
+}
+
+/// The module's own name from its source: the last path segment (before `?`), or the name
+/// segment of a registry address (`ns/NAME/provider`).
+pub fn module_name(source: &str) -> &str {
+    let base = source.split('?').next().unwrap_or(source);
+    let base = base.trim_end_matches('/');
+    if let Some((_, subdir)) = base
+        .rsplit_once("//")
+        .filter(|(scheme, _)| !scheme.ends_with(':'))
+    {
+        return subdir.rsplit('/').next().unwrap_or(subdir);
+    }
+    let segments: Vec<&str> = base.split('/').collect();
+    if is_registry_source(source) && segments.len() >= 3 {
+        return segments[segments.len() - 2];
+    }
+    segments
+        .last()
+        .map(|s| s.trim_end_matches(".git"))
+        .unwrap_or(base)
+}
+
+/// A Terraform registry address: `[host/]namespace/name/provider`, no scheme, not a path.
+pub fn is_registry_source(source: &str) -> bool {
+    if source.contains("::")
+        || source.contains("://")
+        || source.starts_with('.')
+        || source.starts_with('/')
+    {
+        return false;
+    }
+    let segments = source.split('/').count();
+    let host_like = source.split('/').next().is_some_and(|h| h.contains('.'));
+    (segments == 3 && !host_like) || (segments == 4 && host_like)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Parses `files` (name, text) as one module and runs `check` under the default policy.
+    pub fn run_files(
+        check: fn(&Context<'_>) -> Vec<Located>,
+        files: &[(&str, &str)],
+    ) -> Vec<Finding> {
+        let parsed: Vec<TfFile> = files
+            .iter()
+            .map(|(name, text)| TfFile {
+                path: Path::new("/repo/lambda/terraform").join(name),
+                body: parse(text).unwrap_or_else(|e| panic!("{name}: {}", e.message)),
+                is_vars: name.ends_with(".tfvars"),
+            })
+            .collect();
+        let dir = Path::new("/repo/lambda/terraform");
+        let module = Module::new(dir, &parsed);
+        let policy = crate::policy::EffectivePolicy::compile(crate::policy::default_policy())
+            .expect("the default policy compiles");
+        let context = Context {
+            module: &module,
+            policy: &policy,
+            root: Path::new("/repo"),
+        };
+        check(&context).into_iter().map(|l| l.finding).collect()
+    }
+
+    pub fn run(check: fn(&Context<'_>) -> Vec<Located>, text: &str) -> Vec<Finding> {
+        run_files(check, &[("main.tf", text)])
+    }
+
+    /// Messages of the decided findings only.
+    pub fn decided(findings: &[Finding]) -> Vec<&str> {
+        findings
+            .iter()
+            .filter(|f| !f.undecided)
+            .map(|f| f.message.as_str())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_from_every_source_form() {
+        assert_eq!(
+            module_name("../../terraform/modules/aws-lambda-container"),
+            "aws-lambda-container"
+        );
+        assert_eq!(
+            module_name("git::https://git.example.com/platform/lambda-gate.git//terraform/modules/aws-lambda-container?ref=v1.2.0"),
+            "aws-lambda-container"
+        );
+        assert_eq!(
+            module_name("example/lambda-container/aws"),
+            "lambda-container"
+        );
+        assert_eq!(
+            module_name("app.terraform.io/example/lambda-container/aws"),
+            "lambda-container"
+        );
+        assert_eq!(
+            module_name("git::https://git.example.com/vpc.git?ref=v1"),
+            "vpc"
+        );
+    }
+
+    #[test]
+    fn parse_errors_have_positions() {
+        let error = parse("resource \"a\" \"b\" {\n  x = \n}\n").expect_err("error");
+        assert!(error.span.start > 0, "{error:?}");
+        let error = parse("x = <<EOT\nnever closed\n").expect_err("error");
+        assert!(!error.message.is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_a_parse_error_not_a_crash() {
+        let text = format!("x = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&text).is_err());
+    }
+}

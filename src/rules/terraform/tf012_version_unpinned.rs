@@ -1,0 +1,189 @@
+//! TF012 `version-unpinned`: Terraform and every provider are pinned to a bounded range.
+
+use std::collections::BTreeSet;
+
+use super::{attribute_span, head_span, undecided, Context, Located, Value};
+use crate::diagnostic::{Finding, Severity};
+use crate::rules::{Check, Family, Rule};
+
+pub static RULE: Rule = Rule {
+    id: "TF012",
+    name: "version-unpinned",
+    family: Family::Terraform,
+    summary: "`required_version` or a provider's version is missing or has no upper bound",
+    default_severity: Severity::Error,
+    fixable: false,
+    doc: crate::rule_doc!("TF012"),
+    check: Check::Terraform(check),
+};
+
+pub fn check(ctx: &Context<'_>) -> Vec<Located> {
+    let module = ctx.module;
+    let Some(first) = module.files.iter().position(|f| !f.is_vars) else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    let terraform_blocks: Vec<_> = module.blocks("terraform").collect();
+    let required_version = terraform_blocks.iter().find_map(|(file, block)| {
+        block
+            .body
+            .get_attribute("required_version")
+            .map(|a| (*file, block, a))
+    });
+    match required_version {
+        Some((file, block, attribute)) => {
+            judge(
+                file,
+                attribute_span(block, Some(attribute)),
+                "`required_version`",
+                &module.eval(&attribute.value),
+                &mut findings,
+            );
+        }
+        None => {
+            let (file, span) = terraform_blocks
+                .first()
+                .map_or((first, 0..0), |(f, b)| (*f, head_span(b)));
+            findings.push(Located::new(
+                file,
+                Finding::new(span, "this module does not pin `required_version`: any Terraform release may plan it")
+                    .help("add `terraform { required_version = \">= 1.6.0, < 2.0.0\" }`"),
+            ));
+        }
+    }
+    // Providers the module declares, and where.
+    let mut declared: BTreeSet<String> = BTreeSet::new();
+    for (file, block) in &terraform_blocks {
+        for providers in block.body.get_blocks("required_providers") {
+            for attribute in providers.body.attributes() {
+                let name = attribute.key.value().to_string();
+                let span = attribute_span(providers, Some(attribute));
+                declared.insert(name.clone());
+                let value = module.eval(&attribute.value);
+                let version = match &value {
+                    Value::Object(_) => value.get("version").cloned(),
+                    // The pre-0.13 shorthand `aws = "~> 5.0"`.
+                    other if other.as_str().is_some() => Some(other.clone()),
+                    _ => None,
+                };
+                match version {
+                    Some(version) => judge(*file, span, &format!("the `{name}` provider's version"), &version, &mut findings),
+                    None if value.is_known() => findings.push(Located::new(
+                        *file,
+                        Finding::new(span, format!("the `{name}` provider has no `version`: `terraform init` takes the newest release"))
+                            .help("add `version = \">= 5.80.0, < 7.0.0\"` (a range with an upper bound)"),
+                    )),
+                    None => findings.push(Located::new(*file, undecided(span, &format!("the `{name}` provider requirement"), &value))),
+                }
+            }
+        }
+    }
+    // Every provider a resource or data source uses must be declared.
+    let mut reported: Vec<String> = Vec::new();
+    for kind in ["resource", "data"] {
+        for (file, block) in module.blocks(kind) {
+            let provider = match block
+                .body
+                .get_attribute("provider")
+                .and_then(|a| super::eval::reference(&a.value))
+            {
+                Some(path) => path.first().map(|p| p.to_string()),
+                None => block
+                    .labels
+                    .first()
+                    .and_then(|l| l.as_str().split('_').next())
+                    .map(str::to_string),
+            };
+            let Some(provider) = provider else { continue };
+            // `terraform_data` and `terraform_remote_state` are built in.
+            if provider == "terraform"
+                || declared.contains(&provider)
+                || reported.contains(&provider)
+            {
+                continue;
+            }
+            reported.push(provider.clone());
+            findings.push(Located::new(
+                file,
+                Finding::new(head_span(block), format!("the `{provider}` provider is used but not in `required_providers`, so its version is not pinned"))
+                    .help(format!("declare it: `required_providers {{ {provider} = {{ source = \"hashicorp/{provider}\", version = \"...\" }} }}`")),
+            ));
+        }
+    }
+    findings
+}
+
+fn judge(
+    file: usize,
+    span: std::ops::Range<usize>,
+    what: &str,
+    value: &Value,
+    findings: &mut Vec<Located>,
+) {
+    match value.as_str() {
+        Some(constraint) if has_upper_bound(&constraint) => {}
+        Some(constraint) => findings.push(Located::new(
+            file,
+            Finding::new(span, format!("{what} `{constraint}` has no upper bound: the next major release is accepted unreviewed"))
+                .help("bound it, e.g. `>= 5.80.0, < 7.0.0` or `~> 5.80`"),
+        )),
+        None => findings.push(Located::new(file, undecided(span, what, value))),
+    }
+}
+
+/// Whether a version constraint excludes releases above some version: `<`, `<=`, `~>`, or an
+/// exact version.
+pub fn has_upper_bound(constraint: &str) -> bool {
+    constraint.split(',').map(str::trim).any(|part| {
+        part.starts_with('<')
+            || part.starts_with("~>")
+            || part.starts_with('=')
+            || part
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_digit() || b == b'v')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{decided, run};
+    use super::*;
+
+    const PINNED: &str = "terraform {\n  required_version = \">= 1.6.0, < 2.0.0\"\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.80\"\n    }\n  }\n}\nresource \"aws_s3_bucket\" \"b\" {}\n";
+
+    #[test]
+    fn bounded_versions_pass() {
+        assert!(run(check, PINNED).is_empty());
+        for constraint in ["< 2.0.0", "~> 1.6", "1.6.3", "= 1.6.3", ">= 1.6, <= 1.9"] {
+            assert!(has_upper_bound(constraint), "{constraint}");
+        }
+        for constraint in [">= 1.6", "> 1.0", "!= 1.2.0", ""] {
+            assert!(!has_upper_bound(constraint), "{constraint}");
+        }
+    }
+
+    #[test]
+    fn missing_or_open_versions_fail() {
+        assert_eq!(
+            decided(&run(check, &PINNED.replace(", < 2.0.0", ""))).len(),
+            1
+        );
+        assert_eq!(
+            decided(&run(
+                check,
+                &PINNED.replace("      version = \"~> 5.80\"\n", "")
+            ))
+            .len(),
+            1
+        );
+        assert_eq!(
+            decided(&run(check, "resource \"aws_s3_bucket\" \"b\" {}\n")).len(),
+            2
+        );
+        let undeclared = format!(
+            "{PINNED}resource \"random_id\" \"x\" {{}}\nresource \"random_pet\" \"y\" {{}}\n"
+        );
+        assert_eq!(decided(&run(check, &undeclared)).len(), 1);
+    }
+}

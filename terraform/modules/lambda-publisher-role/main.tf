@@ -1,0 +1,57 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  repositories = "arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:repository/${var.repository_name_prefix}*"
+  parameters   = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter${var.ssm_parameter_path}/*"
+}
+
+resource "aws_iam_role" "this" {
+  name                 = var.name
+  assume_role_policy   = var.trust_policy_json
+  max_session_duration = var.max_session_duration
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+data "aws_iam_policy_document" "publish" {
+  # ECR issues registry credentials per account: this action has no resource to scope to.
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  # Push (layers, manifests, the image index), look up what exists (skip a build whose inputs
+  # are already pushed), and promote (BatchGetImage then PutImage with the same manifest).
+  statement {
+    sid = "PushAndPromote"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:InitiateLayerUpload",
+      "ecr:UploadLayerPart",
+      "ecr:CompleteLayerUpload",
+      "ecr:PutImage",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:DescribeImages",
+      "ecr:DescribeRepositories",
+      "ecr:ListImages",
+    ]
+    resources = [local.repositories]
+  }
+
+  # Record (and read back) the digest each environment runs.
+  statement {
+    sid       = "RecordDeployedDigests"
+    actions   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:GetParameters"]
+    resources = [local.parameters]
+  }
+}
+
+resource "aws_iam_role_policy" "publish" {
+  name   = "publish-lambda-images"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.publish.json
+}

@@ -1,0 +1,49 @@
+variable "name" {
+  type        = string
+  description = "Name of the role the pipeline (Jenkins) assumes to push and promote Lambda images."
+}
+
+variable "trust_policy_json" {
+  type        = string
+  description = "Assume-role (trust) policy: who may assume the role, e.g. the Jenkins agents' instance role or an OIDC provider, with their conditions."
+}
+
+variable "repository_name_prefix" {
+  type        = string
+  description = "The role may push and promote only in ECR repositories whose name starts with this prefix."
+  default     = "lambda-"
+
+  validation {
+    condition     = length(var.repository_name_prefix) > 0 && !strcontains(var.repository_name_prefix, "*")
+    error_message = "repository_name_prefix must be a non-empty literal prefix (no wildcards)."
+  }
+}
+
+variable "ssm_parameter_path" {
+  type        = string
+  description = "Path under which the role records each environment's deployed digest (SSM parameters `<path>/<function>/<environment>`)."
+  default     = "/lambda-deploy"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", var.ssm_parameter_path))
+    error_message = "ssm_parameter_path must be an absolute SSM path without a trailing slash, e.g. /lambda-deploy."
+  }
+}
+
+variable "max_session_duration" {
+  type        = number
+  description = "Longest session, in seconds, a pipeline run may hold the role."
+  default     = 3600
+}
+
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "Permissions boundary for the role; null sets none."
+  default     = null
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to the role."
+  default     = {}
+}
