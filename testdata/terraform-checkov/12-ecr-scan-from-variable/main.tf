@@ -1,0 +1,12 @@
+variable "scan" {
+  type        = bool
+  description = "Scan on push."
+  default     = false
+}
+resource "aws_ecr_repository" "r" {
+  name = "r"
+  image_tag_mutability = "IMMUTABLE"
+  image_scanning_configuration {
+    scan_on_push = var.scan
+  }
+}

@@ -1,0 +1,11 @@
+# differs: CKV_AWS_50 aws_lambda_function.f: PassThrough records a trace only when the caller sampled one; checkov accepts it
+resource "aws_lambda_function" "f" {
+  function_name = "f"
+  role          = "arn:aws:iam::123456789012:role/x"
+  package_type  = "Image"
+  image_uri     = "r.example/x@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  architectures = ["arm64"]
+  tracing_config {
+    mode = "PassThrough"
+  }
+}

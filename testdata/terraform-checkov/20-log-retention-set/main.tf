@@ -1,0 +1,4 @@
+resource "aws_cloudwatch_log_group" "g" {
+  name = "/aws/lambda/g"
+  retention_in_days = 30
+}

@@ -1,0 +1,7 @@
+locals {
+  weeks = 2
+}
+resource "aws_cloudwatch_log_group" "g" {
+  name = "/aws/lambda/g"
+  retention_in_days = local.weeks * 7
+}

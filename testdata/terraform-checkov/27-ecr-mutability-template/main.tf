@@ -1,0 +1,10 @@
+locals {
+  kind = "IMMUTABLE"
+}
+resource "aws_ecr_repository" "r" {
+  name = "r"
+  image_tag_mutability = "${local.kind}"
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+}

@@ -1,0 +1,9 @@
+resource "aws_cloudwatch_log_group" "g" {
+  name = "/aws/lambda/g"
+  retention_in_days = 7
+  tags = {
+    note = <<-EOT
+      kept a week
+    EOT
+  }
+}
