@@ -197,6 +197,15 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
         .flat_map_iter(|(index, lambda)| {
             let diff = diff.and_then(|(base, all)| all.get(index).map(|lines| (base, lines)));
             let mut outcomes = check_mypy(lambda, &configs, &display);
+            // A configuration inside this Lambda is read by no other one, unless a Lambda is
+            // nested below it: then it stays cached for that one.
+            let nested = workspace
+                .lambdas
+                .get(index + 1)
+                .is_some_and(|next| next.dir.starts_with(&lambda.dir));
+            if !nested {
+                configs.evict_below(&lambda.dir);
+            }
             outcomes.extend(check_python(lambda, &display));
             outcomes.extend(check_terraform(
                 &lambda.config,

@@ -16,7 +16,7 @@ const RELEASE_DIGEST: &str =
 /// the return type; every other rule one).
 pub const VIOLATIONS: &[&str] = &[
     "DKR002", "DKR004", "DKR005", "DKR006", "DKR007", "DKR008", "DKR009", "MYP003", "MYP005",
-    "PY002", "PY004",
+    "PY002", "PY004", "TF003", "TF005", "TF006", "TF011",
 ];
 
 /// One generated Lambda: its files (relative path, content) and the rules it breaks.
@@ -156,6 +156,7 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
     let pricing = format!(
         "\"\"\"Order pricing.\"\"\"\n\nfrom decimal import Decimal\nfrom typing import Any\n\nVAT = Decimal(\"0.2\")\n\n\ndef line_total(line: dict[str, Any]) -> Decimal:\n    return Decimal(line[\"price\"]) * int(line[\"quantity\"])\n\n\ndef total(lines: list[dict[str, Any]]) -> Decimal:\n    subtotal = sum((line_total(line) for line in lines), Decimal(0))\n    return subtotal * (1 + VAT)  {ignore}\n"
     );
+    let terraform = terraform(index, &mut hit, &mut violations);
     violations.sort_unstable();
     GeneratedLambda {
         files: vec![
@@ -166,9 +167,50 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
             (format!("{module}/handler.py"), handler),
             (format!("{module}/pricing.py"), pricing),
             (format!("{module}/models.py"), MODELS.to_string()),
+            ("terraform/main.tf".into(), terraform),
         ],
         violations,
     }
+}
+
+/// The Lambda's Terraform: the pinned Lambda module, an image by digest, its inputs.
+fn terraform(
+    index: usize,
+    hit: &mut impl FnMut(u8) -> bool,
+    violations: &mut Vec<&'static str>,
+) -> String {
+    let mut flag = |percent: u8, rule: &'static str| {
+        let broken = hit(percent);
+        if broken {
+            violations.push(rule);
+        }
+        broken
+    };
+    let by_tag = flag(5, "TF003");
+    let alarms_off = flag(4, "TF005");
+    let no_retention = flag(4, "TF006");
+    let undocumented = flag(5, "TF011");
+    let image = if by_tag {
+        format!("{REGISTRY}/orders-{index}:latest")
+    } else {
+        format!("{REGISTRY}/orders-{index}@${{var.image_digest}}")
+    };
+    let description = if undocumented {
+        String::new()
+    } else {
+        "  description = \"Digest of the arm64 image to deploy.\"\n".to_string()
+    };
+    let mut text = format!(
+        "terraform {{\n  required_version = \">= 1.6.0, < 2.0.0\"\n\n  required_providers {{\n    aws = {{\n      source  = \"hashicorp/aws\"\n      version = \">= 6.8.0, < 7.0.0\"\n    }}\n  }}\n}}\n\nvariable \"image_digest\" {{\n  type        = string\n{description}}}\n\nlocals {{\n  name = \"orders-{index}\"\n}}\n\nmodule \"function\" {{\n  source = \"git::https://git.example.com/platform/lambda-gate.git//terraform/modules/aws-lambda-container?ref=v1.4.2\"\n\n  name         = local.name\n  image_uri    = \"{image}\"\n  architecture = \"arm64\"\n  timeout      = 10\n  memory_size  = 256\n"
+    );
+    if alarms_off {
+        text.push_str("  alarms_enabled = false\n");
+    }
+    if no_retention {
+        text.push_str("  log_retention_days = 0\n");
+    }
+    text.push_str("  environment = {\n    TABLE = \"${local.name}-orders\"\n  }\n}\n");
+    text
 }
 
 /// A typical module of a Lambda: data classes and parsing, annotated, no type comments.

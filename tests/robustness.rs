@@ -203,3 +203,46 @@ fn mutated_python_never_panics_and_spans_are_valid() {
         }
     }
 }
+
+#[test]
+fn mutated_terraform_never_panics_and_spans_are_valid() {
+    use lambda_gate::rules::terraform::{lint, parse, Context, Module, TfFile};
+    let seeds = seeds_in("fuzz/seeds/terraform");
+    assert!(seeds.len() >= 10);
+    let policy = EffectivePolicy::compile(default_policy()).unwrap();
+    let dir = Path::new("/repo/lambda/terraform");
+    let mut rng = fastrand::Rng::with_seed(4);
+    let mut parsed = 0;
+    for round in 0..5000 {
+        let text = mutate(&mut rng, &seeds[round % seeds.len()]);
+        let body = match parse(&text) {
+            Ok(body) => body,
+            Err(error) => {
+                assert!(text.get(error.span.clone()).is_some(), "{:?}", error.span);
+                continue;
+            }
+        };
+        parsed += 1;
+        let files = [TfFile {
+            path: dir.join("main.tf"),
+            body,
+            is_vars: false,
+        }];
+        let module = Module::new(dir, &files);
+        let context = Context {
+            module: &module,
+            policy: &policy,
+            root: Path::new("/repo"),
+        };
+        for (rule, located) in lint(&context, &|_| true) {
+            let span = located.finding.span;
+            assert!(
+                text.get(span.clone()).is_some(),
+                "{}: {span:?} in {text:?}",
+                rule.id
+            );
+        }
+    }
+    // The mutations must leave enough valid HCL for the rules to run on.
+    assert!(parsed > 200, "only {parsed} of 5000 mutations parsed");
+}

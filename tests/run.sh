@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python tools (pytest, pytest-cov, mypy)"
+step "Python tools (pytest, pytest-cov, mypy, coverage, pre-commit, checkov)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
 
 step "Rust: formatting and lints"

@@ -41,6 +41,15 @@ impl ConfigCache {
         cell.get_or_init(|| Arc::new(config::load(path))).clone()
     }
 
+    /// Forgets the files below `dir` once no other Lambda can read them, so a run over thousands of Lambdas does not
+    /// hold every configuration until the end.
+    pub fn evict_below(&self, dir: &Path) {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|path, _| !path.starts_with(dir));
+    }
+
     /// True the first time it is asked about `path`: a broken file is reported once.
     pub fn first_report(&self, path: &Path) -> bool {
         self.reported

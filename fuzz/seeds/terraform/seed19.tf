@@ -1,0 +1,6 @@
+module "quote" {
+  source       = "../../../../terraform/modules/aws-lambda-container"
+  name         = "quote"
+  image_uri    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/quote@sha256:4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f"
+  architecture = "arm64"
+}
