@@ -90,8 +90,13 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
             .with_context(|| format!("cannot resolve `{}`", path.display()))?;
         // A file stands for the whole Lambda it belongs to: cross-file rules need all of it.
         let root = if metadata.is_file() {
+            let is_terraform = absolute
+                .file_name()
+                .is_some_and(|name| FileKind::of(&name.to_string_lossy()) == FileKind::Terraform);
             match lambda_dir_of(&absolute) {
                 Some(dir) => dir,
+                // Shared Terraform: its directory is the Terraform module it belongs to.
+                None if is_terraform => absolute.parent().unwrap_or(&absolute).to_path_buf(),
                 None if options.changed_files => continue,
                 None => absolute.clone(),
             }

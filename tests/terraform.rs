@@ -309,3 +309,57 @@ fn bad_terraform_gets_positioned_diagnostics() {
     assert!(last["line"].as_u64().unwrap() > 100_000, "{last}");
     assert_eq!(report["summary"]["files"], 6);
 }
+
+/// A changed shared `.tf` (outside every Lambda) is checked with its whole module, and a
+/// suppression comment with a reason silences exactly the rule it names.
+#[test]
+fn changed_shared_terraform_is_checked_and_suppressions_apply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = dir.path().join("modules/registry");
+    std::fs::create_dir_all(&module).expect("module dir");
+    std::fs::write(dir.path().join("lambda-gate.toml"), "").expect("policy");
+    std::fs::write(
+        module.join("versions.tf"),
+        "terraform {\n  required_version = \"~> 1.6\"\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 6.8\"\n    }\n  }\n}\n",
+    )
+    .expect("versions");
+    let main = module.join("main.tf");
+    let repository = |suppression: &str| {
+        format!(
+            "resource \"aws_ecr_repository\" \"r\" {{\n  name                 = \"r\"\n  image_tag_mutability = \"IMMUTABLE\"\n  image_scanning_configuration {{\n    {suppression}\n    scan_on_push = false\n  }}\n}}\n\nresource \"aws_ecr_lifecycle_policy\" \"r\" {{\n  repository = aws_ecr_repository.r.name\n  policy     = \"{{}}\"\n}}\n"
+        )
+    };
+    std::fs::write(&main, repository("")).expect("main");
+    let run = || {
+        Command::cargo_bin("lambda-gate")
+            .expect("binary")
+            .current_dir(dir.path())
+            .args([
+                "check",
+                "--format",
+                "json",
+                "--files",
+                "modules/registry/main.tf",
+            ])
+            .output()
+            .expect("runs")
+    };
+    let output = run();
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let rules: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(rules, vec!["TF009"], "{report:#}");
+    assert_eq!(report["summary"]["files"], 2, "the whole module is read");
+
+    std::fs::write(
+        &main,
+        repository("# lambda-gate: ignore[TF009] the registry scans with Inspector rules"),
+    )
+    .expect("main");
+    let output = run();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+}
