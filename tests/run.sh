@@ -5,8 +5,16 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python tools (pytest, pytest-cov, mypy, coverage, pre-commit, checkov)"
+step "Python tools (pytest, pytest-cov, mypy, coverage, pre-commit)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
+
+step "checkov (its own virtual environment: it pins packages the other tools need newer)"
+CHECKOV_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/lambda-gate-tests/checkov"
+if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$(sed -n 's/^checkov==//p' tests/checkov-requirements.txt)"; then
+  python3 -m venv "$CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/checkov-requirements.txt
+fi
+export LAMBDA_GATE_CHECKOV="$CHECKOV_VENV/bin/checkov"
 
 step "Rust: formatting and lints"
 cargo fmt --all -- --check

@@ -21,7 +21,9 @@ type Verdicts = BTreeMap<(String, String, String), (bool, (u64, u64))>;
 
 /// Runs the real checkov (offline) over `dir`; `checks` limits it to those ids.
 fn checkov(dir: &Path, checks: Option<&str>) -> Vec<Value> {
-    let mut command = Command::new("checkov");
+    // tests/run.sh installs checkov in its own virtual environment and names it here.
+    let program = std::env::var_os("LAMBDA_GATE_CHECKOV").unwrap_or_else(|| "checkov".into());
+    let mut command = Command::new(program);
     command
         .env("BC_SKIP_MAPPING", "TRUE")
         .args([
@@ -38,7 +40,7 @@ fn checkov(dir: &Path, checks: Option<&str>) -> Vec<Value> {
     }
     let output = command
         .output()
-        .expect("checkov (tests/run.sh installs it from PyPI)");
+        .expect("checkov (tests/run.sh installs it and sets LAMBDA_GATE_CHECKOV)");
     let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "checkov printed no JSON ({e}): {}\n{}",
