@@ -29,13 +29,7 @@ impl ImageRef {
         }
         let (name_tag, digest) = match text.split_once('@') {
             Some((name, digest)) => {
-                let valid = digest.strip_prefix("sha256:").is_some_and(|hex| {
-                    hex.len() == 64
-                        && hex
-                            .bytes()
-                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                });
-                if !valid {
+                if !crate::digest::is_sha256_digest(digest) {
                     return Err(invalid(
                         "the digest must be `sha256:` and 64 lower-case hex digits",
                     ));

@@ -43,7 +43,7 @@ fn judge(value: &Value, span: std::ops::Range<usize>) -> Option<Finding> {
     };
     match value {
         Value::String(reference) => match reference.split_once('@') {
-            Some((_, digest)) if is_digest(digest) => None,
+            Some((_, digest)) if crate::digest::is_sha256_digest(digest) => None,
             Some((_, digest)) => Some(
                 Finding::new(span, format!("`{digest}` is not a sha256 digest"))
                     .help("a digest is `sha256:` and 64 lowercase hex digits"),
@@ -69,12 +69,6 @@ fn judge(value: &Value, span: std::ops::Range<usize>) -> Option<Finding> {
         }
         other => Some(undecided(span, "the image reference", other)),
     }
-}
-
-fn is_digest(digest: &str) -> bool {
-    digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    })
 }
 
 #[cfg(test)]
