@@ -203,7 +203,8 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
             let diff = diff.and_then(|(base, all)| all.get(index).map(|lines| (base, lines)));
             let mut outcomes = check_mypy(lambda, &configs, &display);
             // A configuration inside this Lambda is read by no other one, unless a Lambda is
-            // nested below it: then it stays cached for that one.
+            // nested below it: then it stays cached for that one. Lambdas are sorted by
+            // directory, so a nested one comes right after.
             let nested = workspace
                 .lambdas
                 .get(index + 1)
@@ -212,10 +213,16 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
                 configs.evict_below(&lambda.dir);
             }
             outcomes.extend(check_python(lambda, &display));
+            let terraform: Vec<&LambdaFile> = lambda
+                .files
+                .iter()
+                .filter(|f| f.kind == FileKind::Terraform)
+                .collect();
             outcomes.extend(check_terraform(
                 &lambda.config,
-                &lambda.files,
+                terraform,
                 &lambda.dir,
+                cwd.as_deref(),
                 &display,
             ));
             outcomes.push((
@@ -254,8 +261,8 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
         .flat_map_iter(|group| {
             let (config, first) = group[0];
             let dir = first.path.parent().unwrap_or(Path::new("/"));
-            let files: Vec<LambdaFile> = group.iter().map(|(_, f)| (*f).clone()).collect();
-            check_terraform(config, &files, dir, &display)
+            let files: Vec<&LambdaFile> = group.iter().map(|(_, f)| *f).collect();
+            check_terraform(config, files, dir, cwd.as_deref(), &display)
         })
         .collect();
     for (path, outcome) in lambda_outcomes.into_iter().chain(shared_outcomes) {
@@ -511,43 +518,35 @@ fn check_python(
         .collect()
 }
 
-/// Reads and parses every Terraform file among `files` (each once), groups them by directory
-/// into Terraform modules and runs the Terraform rules on each module.
+/// Reads and parses each Terraform file once, groups them by directory into Terraform modules
+/// and runs the Terraform rules on each module. `cwd` is where the check runs from.
 fn check_terraform(
     config: &Config,
-    files: &[LambdaFile],
+    mut terraform: Vec<&LambdaFile>,
     base: &Path,
+    cwd: Option<&Path>,
     display: &(dyn Fn(&Path) -> PathBuf + Sync),
 ) -> Vec<(PathBuf, FileOutcome)> {
     let policy = config.policy_for(base);
     let any_on = registry::all().iter().any(|r| {
         r.family == crate::rules::Family::Terraform && policy.policy.level(r.id) != Level::Off
     });
-    let mut terraform: Vec<&LambdaFile> = files
-        .iter()
-        .filter(|f| f.kind == FileKind::Terraform)
-        .collect();
     if !any_on || terraform.is_empty() {
         return Vec::new();
     }
     terraform.sort_by(|a, b| (a.path.parent(), &a.path).cmp(&(b.path.parent(), &b.path)));
-    // A relative module source must stay inside the repository the Lambda is in; outside a
-    // repository, inside the directory the check runs from.
-    let cwd = std::env::current_dir()
-        .ok()
-        .filter(|cwd| base.starts_with(cwd));
-    let root = base
-        .ancestors()
-        .find(|dir| dir.join(".git").exists())
-        .map(Path::to_path_buf)
-        .or(cwd)
-        .unwrap_or_else(|| config.root.clone());
+    // Outside a repository, a relative module source must stay inside the directory the
+    // check runs from (else the configuration root).
+    let outside_repository = cwd
+        .filter(|cwd| base.starts_with(cwd))
+        .unwrap_or(&config.root);
     let mut outcomes = Vec::new();
     for group in terraform.chunk_by(|a, b| a.path.parent() == b.path.parent()) {
         let dir = group[0].path.parent().unwrap_or(base);
         let policy = config.policy_for(dir);
         let mut parsed: Vec<crate::rules::terraform::TfFile> = Vec::new();
-        let mut texts: Vec<(PathBuf, String)> = Vec::new();
+        // Beside each parsed file: how it is shown, its text and its policy.
+        let mut read: Vec<(PathBuf, String, Arc<EffectivePolicy>)> = Vec::new();
         for file in group {
             let shown = display(&file.path);
             let file_policy = config.policy_for(&file.path);
@@ -568,7 +567,7 @@ fn check_terraform(
                         body,
                         is_vars: file.path.extension().is_some_and(|e| e == "tfvars"),
                     });
-                    texts.push((shown, text));
+                    read.push((shown, text, file_policy));
                 }
                 Err(error) => {
                     let rule = &crate::rules::terraform::tf001_syntax_error::RULE;
@@ -597,7 +596,7 @@ fn check_terraform(
         let context = crate::rules::terraform::Context {
             module: &module,
             policy: &policy,
-            root: &root,
+            outside_repository,
         };
         let found = crate::rules::terraform::lint(&context, &|rule: &Rule| {
             policy.policy.level(rule.id) != Level::Off
@@ -608,8 +607,7 @@ fn check_terraform(
                 slot.push((rule, located.finding));
             }
         }
-        for ((file, findings), (shown, text)) in parsed.iter().zip(per_file).zip(texts) {
-            let file_policy = config.policy_for(&file.path);
+        for (findings, (shown, text, file_policy)) in per_file.into_iter().zip(read) {
             let outcome = finish_text(findings, text, CommentStyle::Hash, &file_policy, &shown);
             outcomes.push((shown, outcome));
         }

@@ -131,7 +131,7 @@ pub struct WalkProblem {
 #[derive(Debug)]
 pub struct SharedTerraform {
     pub config: Arc<Config>,
-    /// Sorted by path; `relative` is relative to the walked root.
+    /// Sorted by path; `relative` is the path as walked (no Lambda to be relative to).
     pub files: Vec<LambdaFile>,
 }
 
@@ -292,7 +292,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
         else {
             if file.kind == FileKind::Terraform {
                 shared.push(LambdaFile {
-                    relative: file.path.to_string_lossy().into_owned(),
+                    relative: file.path.to_string_lossy().replace('\\', "/"),
                     path: file.path,
                     kind: file.kind,
                     size: file.size,

@@ -232,7 +232,7 @@ fn mutated_terraform_never_panics_and_spans_are_valid() {
         let context = Context {
             module: &module,
             policy: &policy,
-            root: Path::new("/repo"),
+            outside_repository: Path::new("/repo"),
         };
         for (rule, located) in lint(&context, &|_| true) {
             let span = located.finding.span;

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let dir = Path::new("/repo/lambda/terraform");
     let files = [TfFile { path: dir.join("main.tf"), body, is_vars: false }];
     let module = Module::new(dir, &files);
-    let context = Context { module: &module, policy: policy(), root: Path::new("/repo") };
+    let context = Context { module: &module, policy: policy(), outside_repository: Path::new("/repo") };
     for (rule, located) in lint(&context, &|_| true) {
         assert_eq!(located.file, 0);
         assert!(text.get(located.finding.span.clone()).is_some(), "{}: {:?}", rule.id, located.finding.span);

@@ -80,6 +80,7 @@ pub struct Module<'a> {
     /// Values from `terraform.tfvars` then `*.auto.tfvars` (later files win), as Terraform loads them.
     assigned: HashMap<&'a str, &'a Expression>,
     locals: HashMap<&'a str, &'a Expression>,
+    lambda_calls: std::sync::OnceLock<Vec<(usize, &'a Block)>>,
 }
 
 impl<'a> Module<'a> {
@@ -121,6 +122,7 @@ impl<'a> Module<'a> {
             variables,
             assigned,
             locals,
+            lambda_calls: std::sync::OnceLock::new(),
         }
     }
 
@@ -160,17 +162,20 @@ impl<'a> Module<'a> {
             .filter(move |(_, b)| b.labels.first().is_some_and(|l| l.as_str() == kind))
     }
 
-    /// The `module` blocks that deploy a Lambda function ([`is_lambda_module_call`]).
-    pub fn lambda_module_calls(&self) -> Vec<(usize, &'a Block)> {
-        self.blocks("module")
-            .filter(|(_, block)| {
-                let source = block
-                    .body
-                    .get_attribute("source")
-                    .and_then(|a| self.eval(&a.value).as_str().map(|s| s.into_owned()));
-                is_lambda_module_call(block, source.as_deref())
-            })
-            .collect()
+    /// The `module` blocks that deploy a Lambda function ([`is_lambda_module_call`]), found
+    /// once per module however many rules ask.
+    pub fn lambda_module_calls(&self) -> &[(usize, &'a Block)] {
+        self.lambda_calls.get_or_init(|| {
+            self.blocks("module")
+                .filter(|(_, block)| {
+                    let source = block
+                        .body
+                        .get_attribute("source")
+                        .and_then(|a| self.eval(&a.value).as_str().map(|s| s.into_owned()));
+                    is_lambda_module_call(block, source.as_deref())
+                })
+                .collect()
+        })
     }
 
     /// Evaluates an expression in this module.
@@ -183,8 +188,22 @@ impl<'a> Module<'a> {
 pub struct Context<'a> {
     pub module: &'a Module<'a>,
     pub policy: &'a EffectivePolicy,
-    /// The repository (or checked tree) a relative module source must stay inside.
-    pub root: &'a Path,
+    /// Where a relative module source must stay inside when the module is in no repository:
+    /// the directory the check runs from, else the configuration root.
+    pub outside_repository: &'a Path,
+}
+
+impl Context<'_> {
+    /// The repository (the nearest directory with `.git`) a relative module source must stay
+    /// inside. Looked up only when a rule needs it: most modules have no relative source.
+    pub fn repository_root(&self) -> std::path::PathBuf {
+        self.module
+            .dir
+            .ancestors()
+            .find(|dir| dir.join(".git").exists())
+            .unwrap_or(self.outside_repository)
+            .to_path_buf()
+    }
 }
 
 /// A finding in one of the module's files (an index into [`Module::files`]).
@@ -238,17 +257,6 @@ pub fn attribute_span(block: &Block, attribute: Option<&Attribute>) -> Range<usi
 /// The span of an expression (falls back to `fallback`).
 pub fn expr_span(expr: &Expression, fallback: Range<usize>) -> Range<usize> {
     expr.span().unwrap_or(fallback)
-}
-
-/// `aws_lambda_function.this` / `module.quote`: how Terraform addresses a block.
-pub fn address(block: &Block) -> String {
-    let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
-    match (block.ident.value().as_str(), labels.as_slice()) {
-        ("resource", [kind, name]) => format!("{kind}.{name}"),
-        ("data", [kind, name]) => format!("data.{kind}.{name}"),
-        (ident, [name, ..]) => format!("{ident}.{name}"),
-        (ident, []) => ident.to_string(),
-    }
 }
 
 /// The finding for a value a rule cannot decide: reported at `info`, never failing the gate.
@@ -334,7 +342,7 @@ pub(crate) mod testing {
         let context = Context {
             module: &module,
             policy: &policy,
-            root: Path::new("/repo"),
+            outside_repository: Path::new("/repo"),
         };
         check(&context).into_iter().map(|l| l.finding).collect()
     }

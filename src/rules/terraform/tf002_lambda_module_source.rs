@@ -2,9 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{
-    expr_span, head_span, is_lambda_module_call, is_registry_source, undecided, Context, Located,
-};
+use super::{expr_span, head_span, is_registry_source, undecided, Context, Located};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -21,24 +19,19 @@ pub static RULE: Rule = Rule {
 
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let mut findings = Vec::new();
-    for (file, block) in ctx.module.blocks("module") {
+    for &(file, block) in ctx.module.lambda_module_calls() {
         let Some(attribute) = block.body.get_attribute("source") else {
             continue;
         };
         let span = expr_span(&attribute.value, head_span(block));
         let value = ctx.module.eval(&attribute.value);
         let Some(source) = value.as_str().map(|s| s.into_owned()) else {
-            if is_lambda_module_call(block, None) {
-                findings.push(Located::new(
-                    file,
-                    undecided(span, "the module source", &value),
-                ));
-            }
+            findings.push(Located::new(
+                file,
+                undecided(span, "the module source", &value),
+            ));
             continue;
         };
-        if !is_lambda_module_call(block, Some(&source)) {
-            continue;
-        }
         if let Some(problem) = judge(ctx, &source, block) {
             findings.push(Located::new(file, problem.at(span)));
         }
@@ -61,7 +54,7 @@ impl Problem {
 fn judge(ctx: &Context<'_>, source: &str, block: &hcl::edit::structure::Block) -> Option<Problem> {
     if source.starts_with("./") || source.starts_with("../") {
         let target = normalize(&ctx.module.dir.join(source));
-        return (!target.starts_with(ctx.root)).then(|| Problem {
+        return (!target.starts_with(ctx.repository_root())).then(|| Problem {
             message: format!("the Lambda module `{source}` is outside this repository"),
             help: "use the approved module by its pinned remote source".into(),
         });

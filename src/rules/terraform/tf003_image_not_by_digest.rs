@@ -19,7 +19,7 @@ pub static RULE: Rule = Rule {
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let mut findings = Vec::new();
     let functions = ctx.module.resources("aws_lambda_function");
-    for (file, block) in functions.chain(ctx.module.lambda_module_calls()) {
+    for (file, block) in functions.chain(ctx.module.lambda_module_calls().iter().copied()) {
         let Some(attribute) = block.body.get_attribute("image_uri") else {
             continue;
         };

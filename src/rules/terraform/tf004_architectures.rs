@@ -43,7 +43,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             )),
         }
     }
-    for (file, block) in ctx.module.lambda_module_calls() {
+    for &(file, block) in ctx.module.lambda_module_calls() {
         let attribute = block
             .body
             .get_attribute("architecture")

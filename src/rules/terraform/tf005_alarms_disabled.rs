@@ -18,7 +18,7 @@ pub static RULE: Rule = Rule {
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let module = ctx.module;
     let mut findings = Vec::new();
-    for (file, block) in module.lambda_module_calls() {
+    for &(file, block) in module.lambda_module_calls() {
         let Some(attribute) = block.body.get_attribute("alarms_enabled") else {
             continue;
         };

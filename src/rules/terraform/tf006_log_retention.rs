@@ -23,8 +23,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
         .map(|(f, b)| (f, b, "retention_in_days", true));
     let calls = module
         .lambda_module_calls()
-        .into_iter()
-        .map(|(f, b)| (f, b, "log_retention_days", false));
+        .iter()
+        .map(|&(f, b)| (f, b, "log_retention_days", false));
     for (file, block, key, required) in groups.chain(calls) {
         let attribute = block.body.get_attribute(key);
         let span = attribute_span(block, attribute);

@@ -54,7 +54,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             None => findings.push(Located::new(file, undecided(span, "the tracing mode", &value))),
         }
     }
-    for (file, block) in module.lambda_module_calls() {
+    for &(file, block) in module.lambda_module_calls() {
         for key in ["tracing_enabled", "tracing_mode"] {
             let Some(attribute) = block.body.get_attribute(key) else {
                 continue;
