@@ -1,17 +1,18 @@
 //! What each subcommand does; `main.rs` only parses and maps the result to an exit code.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
 use crate::check::{check, CheckOptions, CheckResult};
-use crate::cli::{CheckArgs, Cli, ColorChoice, Command, InspectCommand, ListFormat, PolicyCommand};
-use crate::diagnostic::Edit;
+use crate::cli::{
+    CheckArgs, Cli, ColorChoice, Command, InspectCommand, ListFormat, PolicyCommand, SweepArgs,
+    SweepCommand, SweepFormat, SweepOutput,
+};
 use crate::discover::WalkOptions;
-use crate::fix::{apply_edits, unified_diff};
+use crate::fix::{fixed_files, unified_diff};
 use crate::policy::{self, ConfigError};
 use crate::report::{self, render_config_error, Format, RenderOptions};
 use crate::rules::registry;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format,
                 },
         } => inspect_mypy(&dir, &modules, format),
+        Command::Sweep(args) => run_sweep(*args),
         Command::Policy {
             command: PolicyCommand::Show { path, config },
         } => {
@@ -98,6 +100,7 @@ fn options(args: &CheckArgs) -> CheckOptions {
         },
         diff_base: args.diff_base.clone(),
         changed_files: args.files,
+        display_base: None,
     }
 }
 
@@ -111,7 +114,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = options(&args);
     let mut result = check(&options)?;
     if args.fix {
-        let changes = fixed_files(&result)?;
+        let changes = fixed_files(&result, Path::new("."))?;
         if args.diff {
             let mut out = std::io::stdout().lock();
             for (path, (before, after)) in &changes {
@@ -165,38 +168,144 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&result))
 }
 
-pub fn exit_code(result: &CheckResult) -> ExitCode {
-    ExitCode::from(if result.passed() {
+/// `sweep` and `sweep merge`.
+fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    use crate::sweep::{
+        self,
+        baseline::{Baseline, Trend},
+        report::{BaselineUse, SweepReport},
+    };
+    if let Some(SweepCommand::Merge { reports, output }) = args.command {
+        let reports = reports
+            .iter()
+            .map(|path| SweepReport::read(path))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let merged = SweepReport::merge(reports)?;
+        write_sweep_outputs(&merged, &output)?;
+        return Ok(sweep_exit_code(&merged));
+    }
+    if let Some(threads) = args.threads {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
+    let source = match (&args.root, &args.repos) {
+        (Some(root), _) => sweep::Source::Root(root.clone()),
+        (None, Some(file)) => sweep::Source::List {
+            file: file.clone(),
+            cache: match &args.cache {
+                Some(cache) => cache.clone(),
+                None => sweep::default_cache()?,
+            },
+        },
+        (None, None) => anyhow::bail!("give --root DIR or --repos FILE"),
+    };
+    // Read what the sweep compares against first: a bad path fails before any work.
+    let baseline = args.baseline.as_deref().map(Baseline::read).transpose()?;
+    let old = args.compare.as_deref().map(SweepReport::read).transpose()?;
+    let options = sweep::SweepOptions {
+        source,
+        shard: args.shard,
+        config: args.config.clone(),
+        follow_links: args.follow_links,
+        clone_jobs: args.clone_jobs,
+        fix: match (args.fix, &args.branch) {
+            (false, _) => sweep::FixMode::None,
+            (true, None) => sweep::FixMode::DryRun,
+            (true, Some(branch)) => sweep::FixMode::Branch(branch.clone()),
+        },
+    };
+    let progress: Box<dyn sweep::Progress> = if args.output.quiet {
+        Box::new(sweep::Silent)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(sweep::progress::Bar::new())
+    } else {
+        Box::new(sweep::progress::Lines::new())
+    };
+    let mut report = sweep::sweep(&options, progress.as_ref())?;
+    if let Some(path) = &args.write_baseline {
+        let recorded = Baseline::of(&report);
+        recorded.write(path)?;
+        eprintln!(
+            "baseline: {} violations recorded in `{}`",
+            recorded.len(),
+            path.display()
+        );
+    }
+    if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
+        let hidden = baseline.apply(&mut report);
+        report.baseline = Some(BaselineUse {
+            file: path.display().to_string(),
+            hidden,
+        });
+    }
+    if let Some(old) = &old {
+        report.trend = Some(Trend::between(old, &report));
+    }
+    write_sweep_outputs(&report, &args.output)?;
+    Ok(sweep_exit_code(&report))
+}
+
+fn sweep_exit_code(report: &crate::sweep::report::SweepReport) -> ExitCode {
+    ExitCode::from(if report.passed() {
         EXIT_CLEAN
     } else {
         EXIT_VIOLATIONS
     })
 }
 
-/// Every file with fixes: its text before and after the fixes.
-fn fixed_files(result: &CheckResult) -> anyhow::Result<BTreeMap<PathBuf, (String, String)>> {
-    let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
-    for diagnostic in &result.diagnostics {
-        if let Some(fix) = &diagnostic.fix {
-            edits
-                .entry(diagnostic.path.clone())
-                .or_default()
-                .extend(fix.edits.iter().cloned());
+/// The report in `--format` on standard output (or `--output`), and in every other format a
+/// file was given for.
+fn write_sweep_outputs(
+    report: &crate::sweep::report::SweepReport,
+    output: &SweepOutput,
+) -> anyhow::Result<()> {
+    let write = |format: SweepFormat, out: &mut dyn Write| -> std::io::Result<()> {
+        match format {
+            SweepFormat::Human => report::sweep_text::render_human(report, out),
+            SweepFormat::Markdown => report::sweep_text::render_markdown(report, out),
+            SweepFormat::Html => report::html::render(report, out),
+            SweepFormat::Json => {
+                serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::other)?;
+                writeln!(out)
+            }
+        }
+    };
+    let to_file = |format: SweepFormat, path: &Path| -> anyhow::Result<()> {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write `{}`", path.display()))?,
+        );
+        write(format, &mut file)?;
+        file.flush()
+            .with_context(|| format!("cannot write `{}`", path.display()))
+    };
+    for (format, path) in [
+        (SweepFormat::Json, &output.json),
+        (SweepFormat::Html, &output.html),
+        (SweepFormat::Markdown, &output.markdown),
+    ] {
+        if let Some(path) = path {
+            to_file(format, path)?;
         }
     }
-    let mut changes = BTreeMap::new();
-    for (path, edits) in edits {
-        let before = match result.sources.get(&path) {
-            Some(text) => text.to_string(),
-            None => std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?,
-        };
-        let after = apply_edits(&before, &edits);
-        if after != before {
-            changes.insert(path, (before, after));
+    match &output.output {
+        Some(path) => to_file(output.format, path)?,
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(output.format, &mut out)?;
+            out.flush()?;
         }
     }
-    Ok(changes)
+    Ok(())
+}
+
+pub fn exit_code(result: &CheckResult) -> ExitCode {
+    ExitCode::from(if result.passed() {
+        EXIT_CLEAN
+    } else {
+        EXIT_VIOLATIONS
+    })
 }
 
 fn list_rules(format: ListFormat) -> anyhow::Result<ExitCode> {

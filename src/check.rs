@@ -34,6 +34,9 @@ pub struct CheckOptions {
     pub diff_base: Option<String>,
     /// `--files`: the paths are changed files; those outside any Lambda, or gone, are skipped.
     pub changed_files: bool,
+    /// Show paths relative to this directory (default: the working directory). A sweep
+    /// shows them relative to each repository.
+    pub display_base: Option<PathBuf>,
 }
 
 /// The outcome of a check.
@@ -45,6 +48,8 @@ pub struct CheckResult {
     pub sources: BTreeMap<PathBuf, Arc<str>>,
     pub files_checked: usize,
     pub lambdas: usize,
+    /// Every Lambda's directory, shown as diagnostics' paths are, sorted.
+    pub lambda_dirs: Vec<PathBuf>,
     pub elapsed: Duration,
 }
 
@@ -145,7 +150,11 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
         .diff_base
         .as_deref()
         .map(|base| (base, diffs.as_slice()));
-    let mut result = check_workspace(&workspace, diff);
+    let base = match &options.display_base {
+        Some(base) => Some(base.clone()),
+        None => std::env::current_dir().ok(),
+    };
+    let mut result = check_workspace(&workspace, diff, base.as_deref());
     result.elapsed = started.elapsed();
     Ok(result)
 }
@@ -154,10 +163,10 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
 pub type Diffs<'a> = Option<(&'a str, &'a [HashMap<String, Vec<u32>>])>;
 
 /// Checks every file of every Lambda in `workspace`, in parallel, then each Lambda as a whole.
-pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
-    let cwd = std::env::current_dir().ok();
+/// Paths are shown relative to `base` (where the check runs from) when they lie below it.
+pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>, base: Option<&Path>) -> CheckResult {
     let display = |path: &Path| -> PathBuf {
-        match cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()) {
+        match base.and_then(|base| path.strip_prefix(base).ok()) {
             Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
             Some(relative) => relative.to_path_buf(),
             None => path.to_path_buf(),
@@ -186,6 +195,7 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
     let mut result = CheckResult {
         files_checked: work.len(),
         lambdas: workspace.lambdas.len(),
+        lambda_dirs: workspace.lambdas.iter().map(|l| display(&l.dir)).collect(),
         ..CheckResult::default()
     };
     for (path, outcome) in outcomes {
@@ -222,7 +232,7 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
                 &lambda.config,
                 terraform,
                 &lambda.dir,
-                cwd.as_deref(),
+                base,
                 &display,
             ));
             outcomes.push((
@@ -262,7 +272,7 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>) -> CheckResult {
             let (config, first) = group[0];
             let dir = first.path.parent().unwrap_or(Path::new("/"));
             let files: Vec<&LambdaFile> = group.iter().map(|(_, f)| *f).collect();
-            check_terraform(config, files, dir, cwd.as_deref(), &display)
+            check_terraform(config, files, dir, base, &display)
         })
         .collect();
     for (path, outcome) in lambda_outcomes.into_iter().chain(shared_outcomes) {
@@ -519,7 +529,8 @@ fn check_python(
 }
 
 /// Reads and parses each Terraform file once, groups them by directory into Terraform modules
-/// and runs the Terraform rules on each module. `cwd` is where the check runs from.
+/// and runs the Terraform rules on each module. `cwd` is where the check runs from (or the
+/// repository a sweep checks).
 fn check_terraform(
     config: &Config,
     mut terraform: Vec<&LambdaFile>,

@@ -49,6 +49,109 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Check every Lambda of many repositories: the git checkouts below --root, or the git URLs
+    /// of --repos (cloned shallow into a cache). Reports like a dashboard.
+    Sweep(Box<SweepArgs>),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    group(clap::ArgGroup::new("repositories").required(true).args(["root", "repos"])),
+    after_help = "Exit codes: 0 every Lambda passes and every repository was read, 1 violations or repositories that could not be swept, 2 usage or configuration error."
+)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
+    /// Sweep every git repository below DIR.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Sweep the git URLs listed in FILE (one a line, `#` comments), cloned shallow into the
+    /// cache and fetched on later runs.
+    #[arg(long, value_name = "FILE")]
+    pub repos: Option<PathBuf>,
+    /// Where --repos clones go (default: $XDG_CACHE_HOME/lambda-gate/sweep).
+    #[arg(long, value_name = "DIR", requires = "repos")]
+    pub cache: Option<PathBuf>,
+    /// Sweep only shard K of N (1-based): a stable split by repository name, for N agents.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::sweep::Shard>,
+    /// One policy for every repository, instead of each repository's own.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Follow symbolic links to directories (loops are detected and reported).
+    #[arg(long, short = 'L')]
+    pub follow_links: bool,
+    /// Parallel clones and fetches.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub clone_jobs: usize,
+    /// Worker threads for checking (default: one per core).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Leave out the violations recorded in this baseline (see --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current violation as the baseline.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Show what got better or worse since an earlier sweep's JSON report.
+    #[arg(long, value_name = "OLD.json")]
+    pub compare: Option<PathBuf>,
+    /// Apply the autofixes of every fixable rule. Without --branch: a dry run that shows the diff.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: commit the fixes of each repository on a new local branch NAME (never pushed).
+    #[arg(long, value_name = "NAME", requires = "fix")]
+    pub branch: Option<String>,
+    #[command(flatten)]
+    pub output: SweepOutput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Combine the JSON reports of a sweep's shards into one report.
+    Merge {
+        /// The shard reports (`sweep --shard K/N --format json`).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[command(flatten)]
+        output: SweepOutput,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SweepOutput {
+    /// The report on standard output (or --output).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: SweepFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write the HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the Markdown summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// No progress on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SweepFormat {
+    /// The terminal summary.
+    Human,
+    /// One record per repository and Lambda (schema_version 1).
+    Json,
+    /// One self-contained page: summary, per-rule chart, sortable table, drill-down.
+    Html,
+    /// For a Jenkins job description.
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

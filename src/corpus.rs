@@ -16,7 +16,7 @@ const RELEASE_DIGEST: &str =
 /// the return type; every other rule one).
 pub const VIOLATIONS: &[&str] = &[
     "DKR002", "DKR004", "DKR005", "DKR006", "DKR007", "DKR008", "DKR009", "MYP003", "MYP005",
-    "PY002", "PY004", "TF003", "TF005", "TF006", "TF011",
+    "PY002", "PY004", "TF003", "TF005", "TF006", "TF011", "COV002",
 ];
 
 /// One generated Lambda: its files (relative path, content) and the rules it breaks.
@@ -157,6 +157,11 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
         "\"\"\"Order pricing.\"\"\"\n\nfrom decimal import Decimal\nfrom typing import Any\n\nVAT = Decimal(\"0.2\")\n\n\ndef line_total(line: dict[str, Any]) -> Decimal:\n    return Decimal(line[\"price\"]) * int(line[\"quantity\"])\n\n\ndef total(lines: list[dict[str, Any]]) -> Decimal:\n    subtotal = sum((line_total(line) for line in lines), Decimal(0))\n    return subtotal * (1 + VAT)  {ignore}\n"
     );
     let terraform = terraform(index, &mut hit, &mut violations);
+    let low_coverage = hit(5);
+    if low_coverage {
+        violations.push("COV002");
+    }
+    let coverage = coverage_xml(module, low_coverage);
     violations.sort_unstable();
     GeneratedLambda {
         files: vec![
@@ -168,6 +173,8 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
             (format!("{module}/pricing.py"), pricing),
             (format!("{module}/models.py"), MODELS.to_string()),
             ("terraform/main.tf".into(), terraform),
+            // Last, so that the report is not older than the modules it covers (COV006).
+            ("coverage.xml".into(), coverage),
         ],
         violations,
     }
@@ -211,6 +218,40 @@ fn terraform(
     }
     text.push_str("  environment = {\n    TABLE = \"${local.name}-orders\"\n  }\n}\n");
     text
+}
+
+/// A Cobertura report as coverage.py writes it for the Lambda's modules: 95 % covered with
+/// branches, or 48 % when `low` (below the default threshold of 80).
+fn coverage_xml(module: &str, low: bool) -> String {
+    let mut classes = String::new();
+    let (mut statements, mut covered) = (0, 0);
+    for (file, lines, missed) in [
+        ("handler", 8, 1),
+        ("pricing", 10, 1),
+        ("models", 40, if low { 31 } else { 1 }),
+    ] {
+        classes.push_str(&format!(
+            "\t\t\t\t<class name=\"{file}.py\" filename=\"{module}/{file}.py\" complexity=\"0\" line-rate=\"0\" branch-rate=\"0\">\n\t\t\t\t\t<methods/>\n\t\t\t\t\t<lines>\n"
+        ));
+        for line in 1..=lines {
+            let hits = u8::from(line <= lines - missed);
+            if line == 2 {
+                let taken = if low { 1 } else { 2 };
+                classes.push_str(&format!("\t\t\t\t\t\t<line number=\"{line}\" hits=\"{hits}\" branch=\"true\" condition-coverage=\"{}% ({taken}/2)\"/>\n", taken * 50));
+            } else {
+                classes.push_str(&format!(
+                    "\t\t\t\t\t\t<line number=\"{line}\" hits=\"{hits}\"/>\n"
+                ));
+            }
+        }
+        classes.push_str("\t\t\t\t\t</lines>\n\t\t\t\t</class>\n");
+        statements += lines;
+        covered += lines - missed;
+    }
+    let (branches, branches_covered) = (6, if low { 3 } else { 6 });
+    format!(
+        "<?xml version=\"1.0\" ?>\n<coverage version=\"7.6.1\" timestamp=\"1732400000000\" lines-valid=\"{statements}\" lines-covered=\"{covered}\" line-rate=\"0\" branches-valid=\"{branches}\" branches-covered=\"{branches_covered}\" branch-rate=\"0\" complexity=\"0\">\n\t<sources>\n\t\t<source>/ci/workspace/fn</source>\n\t</sources>\n\t<packages>\n\t\t<package name=\"{module}\" line-rate=\"0\" branch-rate=\"0\" complexity=\"0\">\n\t\t\t<classes>\n{classes}\t\t\t</classes>\n\t\t</package>\n\t</packages>\n</coverage>\n"
+    )
 }
 
 /// A typical module of a Lambda: data classes and parsing, annotated, no type comments.
@@ -292,4 +333,207 @@ pub fn write_tree(out: &Path, count: usize, seed: u64) -> io::Result<GroundTruth
         }
     }
     Ok(truth)
+}
+
+/// What a generated organisation holds: the counts a sweep of it must report.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct OrgTruth {
+    pub repositories: usize,
+    pub lambdas: usize,
+    /// Lambdas with at least one violation at error severity.
+    pub lambdas_failed: usize,
+    /// Repositories the sweep cannot read (the list's URL of a repository that does not exist).
+    pub repositories_unreadable: usize,
+    /// Violations per rule when the sweep follows symbolic links (`-L`: the loops are LG004).
+    pub violations: BTreeMap<String, usize>,
+    /// Lambdas per repository.
+    pub lambdas_by_repository: BTreeMap<String, usize>,
+}
+
+/// What is deliberately broken in repository `index` of a generated organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Breakage {
+    None,
+    /// A Python module that is not UTF-8 (LG003).
+    NotUtf8,
+    /// A Python module with a syntax error (PY001).
+    Syntax,
+    /// A symbolic link from a Lambda to its parent directory (LG004 with `-L`).
+    SymlinkLoop,
+    /// A repository with no Lambda at all.
+    Empty,
+}
+
+fn breakage(index: usize) -> Breakage {
+    match index % 23 {
+        3 => Breakage::NotUtf8,
+        7 => Breakage::Syntax,
+        11 => Breakage::SymlinkLoop,
+        19 => Breakage::Empty,
+        _ => Breakage::None,
+    }
+}
+
+/// Writes an organisation of `repositories` git repositories under `out/org/`, each with
+/// 1 to 9 generated Lambdas under `functions/` (a Dockerfile, pyproject.toml with the mypy
+/// configuration, Python modules, Terraform and coverage.xml), some broken on purpose, each
+/// committed. Also writes `out/repos.txt` (their `file://` URLs and one that cannot be
+/// cloned) and `out/truth.json`.
+pub fn write_org(out: &Path, repositories: usize, seed: u64) -> io::Result<OrgTruth> {
+    use rayon::prelude::*;
+    let root = out.join("org");
+    std::fs::create_dir_all(&root)?;
+    let root = std::fs::canonicalize(&root)?;
+    // Each repository's first Lambda number, so that Lambdas are numbered across the org.
+    let mut first = Vec::with_capacity(repositories);
+    let mut next = 0;
+    for index in 0..repositories {
+        first.push(next);
+        next += lambda_count(seed, index);
+    }
+    let truths: Vec<OrgTruth> = (0..repositories)
+        .into_par_iter()
+        .map(|index| write_repository(&root, seed, index, first[index]))
+        .collect::<io::Result<_>>()?;
+    let mut truth = OrgTruth::default();
+    let mut list = String::from("# A generated organisation: one git URL a line.\n");
+    for (index, repository) in truths.into_iter().enumerate() {
+        list.push_str(&format!("file://{}/{}\n", root.display(), repo_name(index)));
+        truth.repositories += 1;
+        truth.lambdas += repository.lambdas;
+        truth.lambdas_failed += repository.lambdas_failed;
+        truth
+            .lambdas_by_repository
+            .extend(repository.lambdas_by_repository);
+        for (rule, count) in repository.violations {
+            *truth.violations.entry(rule).or_default() += count;
+        }
+    }
+    list.push_str(&format!(
+        "file://{}/repo-that-does-not-exist\n",
+        root.display()
+    ));
+    truth.repositories += 1;
+    truth.repositories_unreadable = 1;
+    std::fs::write(out.join("repos.txt"), list)?;
+    let json = serde_json::to_string_pretty(&truth).map_err(io::Error::other)?;
+    std::fs::write(out.join("truth.json"), json + "\n")?;
+    Ok(truth)
+}
+
+fn repo_name(index: usize) -> String {
+    format!("repo-{index:05}")
+}
+
+fn lambda_count(seed: u64, index: usize) -> usize {
+    if breakage(index) == Breakage::Empty {
+        return 0;
+    }
+    let mut rng = fastrand::Rng::with_seed(seed.rotate_left(17) ^ index as u64);
+    rng.usize(1..10)
+}
+
+/// Writes and commits one repository; returns its share of the truth.
+fn write_repository(root: &Path, seed: u64, index: usize, first: usize) -> io::Result<OrgTruth> {
+    let name = repo_name(index);
+    let dir = root.join(&name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("README.md"),
+        format!("# {name}\n\nThe team's Lambdas, one directory each under `functions/`.\n"),
+    )?;
+    let count = lambda_count(seed, index);
+    let mut truth = OrgTruth {
+        repositories: 1,
+        lambdas: count,
+        ..OrgTruth::default()
+    };
+    truth
+        .lambdas_by_repository
+        .insert(format!("org/{name}"), count);
+    let breakage = breakage(index);
+    for n in 0..count {
+        let generated = lambda(seed, first + n);
+        let lambda_dir = dir.join(format!("functions/fn-{n:02}"));
+        let mut violations: Vec<&str> = generated.violations.clone();
+        for (path, content) in &generated.files {
+            let path = lambda_dir.join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, content)?;
+        }
+        if n == 0 {
+            match breakage {
+                Breakage::NotUtf8 => {
+                    std::fs::write(lambda_dir.join("legacy.py"), b"# caf\xe9 \xff\xfe\nx = 1\n")?;
+                    violations.push("LG003");
+                }
+                Breakage::Syntax => {
+                    // In the handler module, which the gate always parses.
+                    let (module, handler) = generated
+                        .files
+                        .iter()
+                        .find(|(path, _)| path.ends_with("/handler.py"))
+                        .ok_or_else(|| io::Error::other("a generated Lambda has a handler"))?;
+                    std::fs::write(
+                        lambda_dir.join(module),
+                        format!("{handler}\n\ndef broken(:\n    return 1\n"),
+                    )?;
+                    violations.push("PY001");
+                }
+                Breakage::SymlinkLoop => {
+                    #[cfg(unix)]
+                    std::os::unix::fs::symlink("..", lambda_dir.join("loop"))?;
+                    violations.push("LG004");
+                }
+                Breakage::None | Breakage::Empty => {}
+            }
+        }
+        let fails = violations.iter().any(|rule| *rule != "LG004");
+        truth.lambdas_failed += usize::from(fails);
+        for rule in violations {
+            *truth.violations.entry(rule.to_string()).or_default() += 1;
+        }
+    }
+    commit_all(&dir)?;
+    Ok(truth)
+}
+
+/// `git init` and one commit of everything, with a fixed author and date.
+fn commit_all(dir: &Path) -> io::Result<()> {
+    let run = |args: &[&str]| -> io::Result<()> {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "Platform Team")
+            .env("GIT_AUTHOR_EMAIL", "platform@example.com")
+            .env("GIT_COMMITTER_NAME", "Platform Team")
+            .env("GIT_COMMITTER_EMAIL", "platform@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "git {} failed in {}",
+                args.join(" "),
+                dir.display()
+            )))
+        }
+    };
+    run(&["init", "--quiet", "--initial-branch=main"])?;
+    run(&["add", "--all"])?;
+    run(&[
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "--message",
+        "Lambdas of the team",
+    ])
 }

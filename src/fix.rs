@@ -1,5 +1,11 @@
 //! Applying fixes: non-overlapping edits, first come first served.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::check::CheckResult;
 use crate::diagnostic::Edit;
 
 /// Applies `edits` to `text`. Edits are sorted by position; one that overlaps an earlier one
@@ -28,6 +34,36 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
         .context_radius(3)
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string()
+}
+
+/// Every file with fixes, as the diagnostics show it: its text before and after the fixes.
+/// Shown paths are relative to `base` (where the check ran from) when not absolute.
+pub fn fixed_files(
+    result: &CheckResult,
+    base: &Path,
+) -> anyhow::Result<BTreeMap<PathBuf, (String, String)>> {
+    let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
+    for diagnostic in &result.diagnostics {
+        if let Some(fix) = &diagnostic.fix {
+            edits
+                .entry(diagnostic.path.clone())
+                .or_default()
+                .extend(fix.edits.iter().cloned());
+        }
+    }
+    let mut changes = BTreeMap::new();
+    for (path, edits) in edits {
+        let before = match result.sources.get(&path) {
+            Some(text) => text.to_string(),
+            None => std::fs::read_to_string(base.join(&path))
+                .with_context(|| format!("cannot read `{}`", path.display()))?,
+        };
+        let after = apply_edits(&before, &edits);
+        if after != before {
+            changes.insert(path, (before, after));
+        }
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]

@@ -18,3 +18,4 @@ pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod suppression;
+pub mod sweep;

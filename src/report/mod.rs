@@ -1,10 +1,12 @@
 //! Output formats, one file each.
 
 mod github;
+pub mod html;
 mod human;
 mod json;
 mod junit;
 mod sarif;
+pub mod sweep_text;
 
 use std::io::{self, Write};
 

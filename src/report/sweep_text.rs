@@ -1,0 +1,256 @@
+//! A sweep's terminal summary and its Markdown (for a Jenkins job description): the same
+//! sections, written for each medium.
+
+use std::io::{self, Write};
+
+use crate::rules::registry;
+use crate::sweep::report::{RepositoryRecord, SweepReport, Summary};
+
+fn rule_name(id: &str) -> &'static str {
+    registry::find(id).map_or("", |rule| rule.name)
+}
+
+fn signed(delta: i64) -> String {
+    if delta > 0 {
+        format!("+{delta}")
+    } else {
+        delta.to_string()
+    }
+}
+
+/// The rules with violations, the most frequent first.
+fn most_frequent_first(summary: &Summary) -> Vec<(&String, &usize)> {
+    let mut rules: Vec<_> = summary.by_rule.iter().collect();
+    rules.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    rules
+}
+
+/// The repositories that could not be swept.
+fn unreadable(report: &SweepReport) -> Vec<&RepositoryRecord> {
+    report
+        .repositories
+        .iter()
+        .filter(|r| r.error.is_some())
+        .collect()
+}
+
+/// The terminal summary: totals, unreadable repositories, violations per rule, the worst
+/// repositories, then baseline, trend and fixes when the sweep had them.
+pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary;
+    let shard = report
+        .shard
+        .as_deref()
+        .map(|shard| format!(" (shard {shard})"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "Swept {} repositories{shard}: {} Lambdas, {} passed, {} failed; {} errors, {} warnings in {} files",
+        s.repositories, s.lambdas, s.lambdas_passed, s.lambdas_failed, s.errors, s.warnings, s.files_checked
+    )?;
+    let unreadable = unreadable(report);
+    if !unreadable.is_empty() {
+        writeln!(
+            out,
+            "\n{} repositories could not be swept:",
+            unreadable.len()
+        )?;
+        for repository in unreadable {
+            writeln!(
+                out,
+                "  {}: {}",
+                repository.name,
+                repository.error.as_deref().unwrap_or_default()
+            )?;
+        }
+    }
+    if !s.by_rule.is_empty() {
+        writeln!(out, "\nViolations by rule:")?;
+        for (rule, count) in most_frequent_first(s) {
+            writeln!(out, "  {rule:<7} {:<30} {count:>7}", rule_name(rule))?;
+        }
+    }
+    if !s.worst.is_empty() {
+        writeln!(out, "\nWorst repositories:")?;
+        for repository in &s.worst {
+            writeln!(
+                out,
+                "  {:<40} {:>5} errors, {} failing Lambdas",
+                repository.name, repository.errors, repository.lambdas_failed
+            )?;
+        }
+    }
+    if let Some(baseline) = &report.baseline {
+        writeln!(
+            out,
+            "\nBaseline `{}`: {} known violations not reported",
+            baseline.file, baseline.hidden
+        )?;
+    }
+    if let Some(trend) = &report.trend {
+        writeln!(
+            out,
+            "\nSince the last sweep: errors {} -> {} ({}), failing Lambdas {} -> {} ({}); {} new violations, {} fixed",
+            trend.errors.before,
+            trend.errors.now,
+            signed(trend.errors.delta()),
+            trend.lambdas_failed.before,
+            trend.lambdas_failed.now,
+            signed(trend.lambdas_failed.delta()),
+            trend.introduced,
+            trend.fixed
+        )?;
+        for (rule, change) in &trend.by_rule {
+            writeln!(
+                out,
+                "  {rule:<7} {:<30} {:>5} -> {:<5} ({})",
+                rule_name(rule),
+                change.before,
+                change.now,
+                signed(change.delta())
+            )?;
+        }
+    }
+    if !report.fixes.is_empty() {
+        let files: usize = report.fixes.iter().map(|f| f.files.len()).sum();
+        writeln!(
+            out,
+            "\nFixes in {} repositories, {files} files:",
+            report.fixes.len()
+        )?;
+        for fix in &report.fixes {
+            let rules: Vec<String> = fix.rules.iter().map(|(r, n)| format!("{r} x{n}")).collect();
+            let outcome = match (&fix.error, &fix.branch, &fix.commit) {
+                (Some(error), _, _) => format!("not committed: {error}"),
+                (None, Some(branch), Some(commit)) => {
+                    format!(
+                        "committed on `{branch}` ({})",
+                        &commit[..commit.len().min(12)]
+                    )
+                }
+                _ => "dry run".to_string(),
+            };
+            writeln!(
+                out,
+                "  {}: {} files ({}), {outcome}",
+                fix.repository,
+                fix.files.len(),
+                rules.join(", ")
+            )?;
+        }
+        for fix in report.fixes.iter().filter(|f| f.branch.is_none()) {
+            write!(out, "\n{}", fix.diff)?;
+        }
+    }
+    Ok(())
+}
+
+/// Escapes what Markdown would read as markup in a table cell.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '<' | '>' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Markdown for a Jenkins job description (or a wiki page).
+pub fn render_markdown(report: &SweepReport, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary;
+    writeln!(out, "## lambda-gate sweep")?;
+    if let Some(shard) = &report.shard {
+        writeln!(out, "\nShard {shard}.")?;
+    }
+    writeln!(
+        out,
+        "\n| Repositories | Unreadable | Lambdas | Passed | Failed | Errors | Warnings |"
+    )?;
+    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        s.repositories,
+        s.repositories_unreadable,
+        s.lambdas,
+        s.lambdas_passed,
+        s.lambdas_failed,
+        s.errors,
+        s.warnings
+    )?;
+    if !s.by_rule.is_empty() {
+        writeln!(
+            out,
+            "\n### Violations by rule\n\n| Rule | Name | Count |\n|---|---|---:|"
+        )?;
+        for (rule, count) in most_frequent_first(s) {
+            writeln!(out, "| {rule} | {} | {count} |", rule_name(rule))?;
+        }
+    }
+    if !s.worst.is_empty() {
+        writeln!(out, "\n### Worst repositories\n\n| Repository | Errors | Failing Lambdas |\n|---|---:|---:|")?;
+        for repository in &s.worst {
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&repository.name),
+                repository.errors,
+                repository.lambdas_failed
+            )?;
+        }
+    }
+    let unreadable = unreadable(report);
+    if !unreadable.is_empty() {
+        writeln!(
+            out,
+            "\n### Could not be swept\n\n| Repository | Why |\n|---|---|"
+        )?;
+        for repository in unreadable {
+            writeln!(
+                out,
+                "| {} | {} |",
+                cell(&repository.name),
+                cell(repository.error.as_deref().unwrap_or_default())
+            )?;
+        }
+    }
+    if let Some(trend) = &report.trend {
+        writeln!(
+            out,
+            "\n### Since the last sweep\n\n| | Before | Now | Change |\n|---|---:|---:|---:|"
+        )?;
+        for (label, change) in [
+            ("Errors", trend.errors),
+            ("Warnings", trend.warnings),
+            ("Failing Lambdas", trend.lambdas_failed),
+        ] {
+            writeln!(
+                out,
+                "| {label} | {} | {} | {} |",
+                change.before,
+                change.now,
+                signed(change.delta())
+            )?;
+        }
+        writeln!(
+            out,
+            "\n{} new violations, {} fixed.",
+            trend.introduced, trend.fixed
+        )?;
+    }
+    if let Some(baseline) = &report.baseline {
+        writeln!(
+            out,
+            "\nBaseline `{}`: {} known violations not reported.",
+            cell(&baseline.file),
+            baseline.hidden
+        )?;
+    }
+    Ok(())
+}

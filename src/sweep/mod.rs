@@ -1,0 +1,285 @@
+//! Org-wide sweeps: the gate over every Lambda of many repositories, one record per repository
+//! and Lambda, reported like a dashboard.
+//!
+//! Repositories are checked in parallel (rayon), each as its own workspace, and each turns into
+//! a small record as soon as it is done: no parse tree or file text outlives its repository, so
+//! memory stays flat however many repositories a sweep covers.
+
+pub mod baseline;
+pub mod fix;
+pub mod progress;
+pub mod report;
+pub mod repos;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use rayon::prelude::*;
+
+use crate::check::{check, CheckOptions};
+use crate::discover::WalkOptions;
+use report::{RepositoryRecord, SweepReport};
+use repos::Target;
+
+/// Where the repositories come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Every git checkout below a directory.
+    Root(PathBuf),
+    /// A file of git URLs, cloned into a cache directory.
+    List { file: PathBuf, cache: PathBuf },
+}
+
+/// `--shard K/N`: this run sweeps the repositories whose stable hash is K-1 modulo N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not K/N (e.g. 2/8)"))?;
+        let index: usize = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{k}` is not a number"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` is not a number"))?;
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("shard {index}/{count}: K must be between 1 and N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// Whether this shard sweeps the repository named `name`. The split depends on the name
+    /// only, so a repository stays in its shard when others are added or removed.
+    pub fn contains(&self, name: &str) -> bool {
+        repos::fnv1a(name.as_bytes()) % self.count as u64 == (self.index - 1) as u64
+    }
+}
+
+/// What to do with each repository's fixable violations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixMode {
+    None,
+    /// Show the diff, change nothing.
+    DryRun,
+    /// Commit the fixes on a new local branch.
+    Branch(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    pub source: Source,
+    pub shard: Option<Shard>,
+    /// One policy for every repository (`--config`); otherwise each repository's own, else the
+    /// embedded default.
+    pub config: Option<PathBuf>,
+    pub follow_links: bool,
+    /// Parallel clones and fetches.
+    pub clone_jobs: usize,
+    pub fix: FixMode,
+}
+
+/// Progress events, for a bar on a terminal or lines in CI.
+pub trait Progress: Sync {
+    fn start(&self, phase: &str, total: usize);
+    fn advance(&self, repository: &str);
+    /// A repository that could not be swept.
+    fn problem(&self, repository: &str, message: &str);
+    fn finish(&self);
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: &str, _: usize) {}
+    fn advance(&self, _: &str) {}
+    fn problem(&self, _: &str, _: &str) {}
+    fn finish(&self) {}
+}
+
+/// Runs a sweep and returns its report (baseline and trend are applied by the caller).
+pub fn sweep(options: &SweepOptions, progress: &dyn Progress) -> anyhow::Result<SweepReport> {
+    let mut targets = match &options.source {
+        Source::Root(root) => repos::find_checkouts(root)?,
+        Source::List { file, cache } => {
+            std::fs::create_dir_all(cache)
+                .with_context(|| format!("cannot create the clone cache `{}`", cache.display()))?;
+            repos::read_list(file, cache)?
+        }
+    };
+    if let Some(shard) = options.shard {
+        targets.retain(|t| shard.contains(&t.name));
+    }
+    let org_config = match &options.config {
+        Some(path) => Some(
+            std::fs::canonicalize(path)
+                .with_context(|| format!("cannot read the policy `{}`", path.display()))?,
+        ),
+        None => None,
+    };
+    let clone_errors = clone_all(&targets, options.clone_jobs.max(1), progress);
+    progress.start("checking", targets.len());
+    let records: Vec<(RepositoryRecord, Option<fix::FixRecord>)> = targets
+        .par_iter()
+        .zip(clone_errors)
+        .map(|(target, clone_error)| {
+            let outcome = match clone_error {
+                Some(error) => (
+                    RepositoryRecord::unreadable(target.name.clone(), target.source.clone(), error),
+                    None,
+                ),
+                None => sweep_repository(target, org_config.as_deref(), options),
+            };
+            if let Some(error) = &outcome.0.error {
+                progress.problem(&target.name, error);
+            }
+            progress.advance(&target.name);
+            outcome
+        })
+        .collect();
+    progress.finish();
+    let (repositories, fixes): (Vec<_>, Vec<_>) = records.into_iter().unzip();
+    let mut report = SweepReport::new(repositories, options.shard.map(|s| s.to_string()));
+    report.fixes = fixes.into_iter().flatten().collect();
+    Ok(report)
+}
+
+/// Clones or fetches every `--repos` target, `jobs` at a time. Returns, per target, why it
+/// could not be brought up to date.
+fn clone_all(targets: &[Target], jobs: usize, progress: &dyn Progress) -> Vec<Option<String>> {
+    let to_clone = targets.iter().filter(|t| t.url.is_some()).count();
+    if to_clone == 0 {
+        return vec![None; targets.len()];
+    }
+    progress.start("cloning", to_clone);
+    let next = AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<String>>> = targets
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(to_clone) {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(target) = targets.get(index) else {
+                    break;
+                };
+                if target.url.is_none() {
+                    continue;
+                }
+                if let Err(error) = repos::clone_or_fetch(target) {
+                    if let Ok(mut slot) = results[index].lock() {
+                        *slot = Some(format!("{error:#}"));
+                    }
+                }
+                progress.advance(&target.name);
+            });
+        }
+    });
+    progress.finish();
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
+        .collect()
+}
+
+/// Checks one repository (and fixes it, if asked): its own policy unless the sweep has one,
+/// never a policy from a directory above it.
+fn sweep_repository(
+    target: &Target,
+    org_config: Option<&Path>,
+    options: &SweepOptions,
+) -> (RepositoryRecord, Option<fix::FixRecord>) {
+    let dir = &target.dir;
+    let own_config =
+        crate::policy::find_config(dir).is_some_and(|source| source.path().starts_with(dir));
+    let check_options = CheckOptions {
+        paths: vec![dir.clone()],
+        config: org_config.map(Path::to_path_buf),
+        isolated: org_config.is_none() && !own_config,
+        walk: WalkOptions {
+            follow_links: options.follow_links,
+            // Repositories are the unit of parallelism; one walker thread each.
+            threads: 1,
+        },
+        diff_base: None,
+        changed_files: false,
+        display_base: Some(dir.clone()),
+    };
+    let unreadable = |error: anyhow::Error| {
+        RepositoryRecord::unreadable(
+            target.name.clone(),
+            target.source.clone(),
+            format!("{error:#}"),
+        )
+    };
+    let mut result = match check(&check_options) {
+        Ok(result) => result,
+        Err(error) => return (unreadable(error), None),
+    };
+    let fix = match &options.fix {
+        FixMode::None => None,
+        FixMode::DryRun => fix::fix_repository(&target.name, dir, &result, None),
+        FixMode::Branch(branch) => {
+            let record = fix::fix_repository(&target.name, dir, &result, Some(branch));
+            // The report describes the branch as committed.
+            if record.as_ref().is_some_and(|r| r.commit.is_some()) {
+                match check(&check_options) {
+                    Ok(again) => result = again,
+                    Err(error) => return (unreadable(error), record),
+                }
+            }
+            record
+        }
+    };
+    let record = RepositoryRecord::from_check(
+        target.name.clone(),
+        target.source.clone(),
+        repos::head_commit(dir),
+        &result,
+    );
+    (record, fix)
+}
+
+/// The default clone cache: `$XDG_CACHE_HOME/lambda-gate/sweep` (or `~/.cache/...`).
+pub fn default_cache() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("lambda-gate/sweep"));
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache/lambda-gate/sweep")),
+        None => bail!("no cache directory: set --cache, XDG_CACHE_HOME or HOME"),
+    }
+}
+
+/// A duration for humans: `850 ms`, `4.2 s`.
+pub fn human_duration(duration: Duration) -> String {
+    if duration.as_millis() < 1000 {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
