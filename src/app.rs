@@ -232,15 +232,16 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    // The trend compares the organisation's state, before the baseline hides anything.
+    if let Some(old) = &old {
+        report.trend = Some(Trend::between(old, &report));
+    }
     if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
         let hidden = baseline.apply(&mut report);
         report.baseline = Some(BaselineUse {
             file: path.display().to_string(),
             hidden,
         });
-    }
-    if let Some(old) = &old {
-        report.trend = Some(Trend::between(old, &report));
     }
     write_sweep_outputs(&report, &args.output)?;
     Ok(sweep_exit_code(&report))

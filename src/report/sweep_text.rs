@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::rules::registry;
-use crate::sweep::report::{RepositoryRecord, SweepReport, Summary};
+use crate::sweep::report::{RepositoryRecord, Summary, SweepReport};
 
 fn rule_name(id: &str) -> &'static str {
     registry::find(id).map_or("", |rule| rule.name)

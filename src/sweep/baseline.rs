@@ -73,16 +73,16 @@ impl Baseline {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the baseline `{}`", path.display()))?;
-        let file: BaselineFile = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "`{}` is not a baseline written by `sweep --write-baseline`",
-                path.display()
-            )
-        })?;
+        Self::parse(&text).with_context(|| format!("`{}`", path.display()))
+    }
+
+    /// Parses a baseline's JSON, as `sweep --write-baseline` writes it.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let file: BaselineFile = serde_json::from_str(text)
+            .context("is not a baseline written by `sweep --write-baseline`")?;
         if file.baseline_version != BASELINE_VERSION {
             anyhow::bail!(
-                "`{}` is baseline version {}; this lambda-gate reads version {BASELINE_VERSION}",
-                path.display(),
+                "is baseline version {}; this lambda-gate reads version {BASELINE_VERSION}",
                 file.baseline_version
             );
         }
@@ -239,5 +239,85 @@ impl Trend {
             by_rule,
             repositories,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Severity;
+    use crate::sweep::report::LambdaRecord;
+
+    fn violation(line: usize, message: &str) -> DiagnosticRecord {
+        DiagnosticRecord {
+            file: "fn/Dockerfile".into(),
+            line,
+            column: 1,
+            rule: "DKR008".into(),
+            severity: Severity::Error,
+            message: message.into(),
+            fixable: false,
+        }
+    }
+
+    fn report(diagnostics: Vec<DiagnosticRecord>) -> SweepReport {
+        let mut lambda = LambdaRecord {
+            path: "fn".into(),
+            passed: true,
+            errors: 0,
+            warnings: 0,
+            diagnostics,
+        };
+        lambda.recount();
+        let repository = RepositoryRecord {
+            name: "org/orders".into(),
+            source: "/srv/orders".into(),
+            commit: None,
+            error: None,
+            files_checked: 1,
+            lambdas: vec![lambda],
+            other: Vec::new(),
+        };
+        SweepReport::new(vec![repository], None)
+    }
+
+    #[test]
+    fn known_violations_are_matched_by_identity_not_line_and_counted() {
+        let baseline = Baseline::of(&report(vec![violation(3, "secret A")]));
+        // The known one moved down two lines; a second copy of it is new.
+        let mut now = report(vec![violation(5, "secret A"), violation(9, "secret A")]);
+        assert_eq!(baseline.apply(&mut now), 1);
+        let left = &now.repositories[0].lambdas[0];
+        assert_eq!(left.diagnostics.len(), 1);
+        assert!(!left.passed);
+        assert_eq!(now.summary.errors, 1);
+    }
+
+    #[test]
+    fn a_baseline_round_trips_through_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baseline.json");
+        let baseline = Baseline::of(&report(vec![violation(1, "a"), violation(2, "a")]));
+        baseline.write(&path).unwrap();
+        let read = Baseline::read(&path).unwrap();
+        assert_eq!(read.len(), 2);
+        let mut now = report(vec![violation(1, "a"), violation(2, "a")]);
+        assert_eq!(read.apply(&mut now), 2);
+        assert!(now.passed());
+        assert!(Baseline::parse("{\"baseline_version\": 9, \"violations\": []}").is_err());
+    }
+
+    #[test]
+    fn the_trend_counts_new_and_fixed_violations() {
+        let old = report(vec![violation(1, "a"), violation(2, "b")]);
+        let new = report(vec![
+            violation(1, "a"),
+            violation(4, "c"),
+            violation(5, "c"),
+        ]);
+        let trend = Trend::between(&old, &new);
+        assert_eq!((trend.introduced, trend.fixed), (2, 1));
+        assert_eq!(trend.errors, Change { before: 2, now: 3 });
+        assert_eq!(trend.repositories[0].errors.delta(), 1);
     }
 }

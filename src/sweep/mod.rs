@@ -283,3 +283,36 @@ pub fn human_duration(duration: Duration) -> String {
         format!("{:.1} s", duration.as_secs_f64())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_refuse_what_is_not_k_of_n() {
+        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/3", "4/3", "1/0", "3", "a/b", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_repository_is_in_exactly_one_shard() {
+        let names: Vec<String> = (0..500).map(|i| format!("org/repo-{i}")).collect();
+        let shards: Vec<Shard> = (1..=4).map(|index| Shard { index, count: 4 }).collect();
+        let mut sizes = [0usize; 4];
+        for name in &names {
+            let holding: Vec<usize> = (0..4).filter(|&k| shards[k].contains(name)).collect();
+            assert_eq!(holding.len(), 1, "{name} in {holding:?}");
+            sizes[holding[0]] += 1;
+        }
+        // A stable hash spreads names evenly enough for agents to finish together.
+        assert!(sizes.iter().all(|&n| (90..=160).contains(&n)), "{sizes:?}");
+        // The split depends on the name only.
+        assert!(shards.iter().any(|s| s.contains("org/repo-7")));
+        assert_eq!(
+            Shard { index: 3, count: 4 }.contains("org/repo-7"),
+            repos::fnv1a(b"org/repo-7") % 4 == 2
+        );
+    }
+}

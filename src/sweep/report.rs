@@ -304,18 +304,21 @@ impl SweepReport {
         use anyhow::Context as _;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the sweep report `{}`", path.display()))?;
-        let version: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("`{}` is not JSON", path.display()))?;
-        match version.get("schema_version").and_then(serde_json::Value::as_u64) {
+        Self::parse(&text).with_context(|| format!("`{}`", path.display()))
+    }
+
+    /// Parses a report's JSON; a report of another schema version is refused by name.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let value: serde_json::Value = serde_json::from_str(text).context("is not JSON")?;
+        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
             Some(v) => anyhow::bail!(
-                "`{}` has sweep report schema version {v}; this lambda-gate reads version {SCHEMA_VERSION}",
-                path.display()
+                "has sweep report schema version {v}; this lambda-gate reads version {SCHEMA_VERSION}"
             ),
-            None => anyhow::bail!("`{}` is not a lambda-gate sweep report", path.display()),
+            None => anyhow::bail!("is not a lambda-gate sweep report"),
         }
-        serde_json::from_value(version)
-            .with_context(|| format!("`{}` is not a valid sweep report", path.display()))
+        serde_json::from_value(value).context("is not a valid sweep report")
     }
 
     /// One report from the shard reports of one sweep. A repository in two shards is an error:

@@ -69,11 +69,7 @@ pub fn find_checkouts(root: &Path) -> anyhow::Result<Vec<Target>> {
 pub fn read_list(file: &Path, cache: &Path) -> anyhow::Result<Vec<Target>> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the repository list `{}`", file.display()))?;
-    let urls: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .collect();
+    let urls = parse_list(&text);
     let mut targets: Vec<Target> = urls
         .iter()
         .map(|url| Target {
@@ -96,6 +92,14 @@ pub fn read_list(file: &Path, cache: &Path) -> anyhow::Result<Vec<Target>> {
     targets.sort_by(|a, b| a.name.cmp(&b.name));
     targets.dedup_by(|a, b| a.source == b.source);
     Ok(targets)
+}
+
+/// The URLs of a repository list: one a line, blank lines and `#` comments skipped.
+pub fn parse_list(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
 }
 
 /// The path of a URL (`https://host/org/repo.git`, `git@host:org/repo.git`, `file:///x/y`),
@@ -122,7 +126,7 @@ pub fn short_name(url: &str) -> String {
 }
 
 /// A directory name for a URL's clone: readable, and distinct for distinct URLs.
-fn cache_key(url: &str) -> String {
+pub fn cache_key(url: &str) -> String {
     let last = short_name(url).replace('/', "-");
     let safe: String = last
         .chars()
