@@ -4,6 +4,8 @@
 //!
 //! cargo run --release --example gen-org -- --repos 200 --out /tmp/org
 
+use std::io::Write;
+
 #[derive(clap::Parser)]
 struct Args {
     /// How many repositories (1 to 9 Lambdas each, about 5 on average).
@@ -18,6 +20,9 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let Args { repos, out, seed } = <Args as clap::Parser>::parse();
     let truth = lambda_gate::corpus::write_org(&out, repos, seed)?;
-    println!("{}", serde_json::to_string_pretty(&truth)?);
+    // `| head` closing the pipe is an error to report, not a panic.
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &truth)?;
+    writeln!(out)?;
     Ok(())
 }

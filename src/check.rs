@@ -54,6 +54,63 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// The part of a check of absolute paths that lies below `dir`, with paths relative to it:
+    /// a sweep checks many repositories in one workspace and reports each on its own.
+    pub fn below(&self, dir: &Path, workspace: &Workspace) -> CheckResult {
+        let relative = |path: &Path| -> Option<PathBuf> {
+            let rest = path.strip_prefix(dir).ok()?;
+            Some(if rest.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                rest.to_path_buf()
+            })
+        };
+        let diagnostics: Vec<Diagnostic> = self
+            .diagnostics
+            .iter()
+            .filter_map(|d| {
+                let path = relative(&d.path)?;
+                Some(Diagnostic { path, ..d.clone() })
+            })
+            .collect();
+        let sources = self
+            .sources
+            .iter()
+            .filter_map(|(path, text)| Some((relative(path)?, text.clone())))
+            .collect();
+        let lambda_dirs: Vec<PathBuf> = self
+            .lambda_dirs
+            .iter()
+            .filter_map(|d| relative(d))
+            .collect();
+        let in_dir = |path: &Path| path.starts_with(dir);
+        let read = |file: &LambdaFile| file.kind != FileKind::Other;
+        let mut shared: Vec<&Path> = workspace
+            .shared_terraform
+            .iter()
+            .flat_map(|tree| tree.files.iter())
+            .filter(|file| in_dir(&file.path))
+            .map(|file| file.path.as_path())
+            .collect();
+        shared.sort_unstable();
+        shared.dedup();
+        let files_checked = workspace
+            .lambdas
+            .iter()
+            .filter(|lambda| in_dir(&lambda.dir))
+            .map(|lambda| lambda.files.iter().filter(|f| read(f)).count())
+            .sum::<usize>()
+            + shared.len();
+        CheckResult {
+            diagnostics,
+            sources,
+            files_checked,
+            lambdas: lambda_dirs.len(),
+            lambda_dirs,
+            elapsed: self.elapsed,
+        }
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
         self.diagnostics
             .iter()

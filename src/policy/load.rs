@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use globset::GlobSetBuilder;
 use serde::Deserialize;
@@ -174,8 +175,14 @@ fn read_layer(source: &ConfigSource) -> Result<(Layer, String), ConfigError> {
     }
 }
 
-/// The embedded default policy, with every registered rule at its default level.
+/// The embedded default policy, with every registered rule at its default level (parsed once
+/// per process).
 pub fn default_policy() -> Policy {
+    static DEFAULT: OnceLock<Policy> = OnceLock::new();
+    DEFAULT.get_or_init(parse_default_policy).clone()
+}
+
+fn parse_default_policy() -> Policy {
     let mut policy = Policy {
         platforms: Vec::new(),
         max_file_size: 0,
@@ -288,8 +295,25 @@ pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Con
         message: format!("invalid pattern: {e}"),
     };
     let exclude = exclude.build().map_err(internal)?;
-    let base = EffectivePolicy::compile(policy).map_err(internal)?;
+    // The embedded policy alone is compiled once per process: a sweep loads it for every
+    // repository that has no configuration of its own.
+    let base = match (&source, embedded_policy()) {
+        (None, Some(embedded)) => embedded,
+        _ => Arc::new(EffectivePolicy::compile(policy).map_err(internal)?),
+    };
     Ok(Config::new(source, root, base, overrides, exclude))
+}
+
+/// The embedded default policy, compiled once.
+fn embedded_policy() -> Option<Arc<EffectivePolicy>> {
+    static EMBEDDED: OnceLock<Option<Arc<EffectivePolicy>>> = OnceLock::new();
+    EMBEDDED
+        .get_or_init(|| {
+            EffectivePolicy::compile(default_policy())
+                .ok()
+                .map(Arc::new)
+        })
+        .clone()
 }
 
 fn glob(path: &Path, text: &str, pattern: &Spanned<String>) -> Result<globset::Glob, ConfigError> {

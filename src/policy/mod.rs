@@ -283,14 +283,14 @@ impl Config {
     pub(crate) fn new(
         source: Option<ConfigSource>,
         root: PathBuf,
-        base: EffectivePolicy,
+        base: Arc<EffectivePolicy>,
         overrides: Vec<Override>,
         exclude: GlobSet,
     ) -> Config {
         Config {
             source,
             root,
-            base: Arc::new(base),
+            base,
             overrides,
             exclude,
             cache: Mutex::new(HashMap::new()),

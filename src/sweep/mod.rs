@@ -1,8 +1,9 @@
 //! Org-wide sweeps: the gate over every Lambda of many repositories, one record per repository
 //! and Lambda, reported like a dashboard.
 //!
-//! Repositories are checked in parallel (rayon), each as its own workspace, and each turns into
-//! a small record as soon as it is done: no parse tree or file text outlives its repository, so
+//! Repositories are checked in batches (each repository under its own policy, a batch as one
+//! workspace, so the gate's parallelism balances the cores), and each repository turns into a
+//! small record as soon as its batch is done: no parse tree or file text outlives its batch, so
 //! memory stays flat however many repositories a sweep covers.
 
 pub mod baseline;
@@ -13,13 +14,14 @@ pub mod repos;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use rayon::prelude::*;
 
-use crate::check::{check, CheckOptions};
-use crate::discover::WalkOptions;
+use crate::check::{check, check_workspace, CheckOptions, CheckResult};
+use crate::discover::{discover, WalkOptions, Workspace};
 use report::{RepositoryRecord, SweepReport};
 use repos::Target;
 
@@ -139,22 +141,18 @@ pub fn sweep(options: &SweepOptions, progress: &dyn Progress) -> anyhow::Result<
     };
     let clone_errors = clone_all(&targets, options.clone_jobs.max(1), progress);
     progress.start("checking", targets.len());
-    let records: Vec<(RepositoryRecord, Option<fix::FixRecord>)> = targets
-        .par_iter()
-        .zip(clone_errors)
-        .map(|(target, clone_error)| {
-            let outcome = match clone_error {
-                Some(error) => (
-                    RepositoryRecord::unreadable(target.name.clone(), target.source.clone(), error),
-                    None,
-                ),
-                None => sweep_repository(target, org_config.as_deref(), options),
-            };
-            if let Some(error) = &outcome.0.error {
-                progress.problem(&target.name, error);
+    let work: Vec<(&Target, Option<String>)> = targets.iter().zip(clone_errors).collect();
+    let records: Vec<(RepositoryRecord, Option<fix::FixRecord>)> = work
+        .par_chunks(BATCH)
+        .flat_map_iter(|batch| {
+            let outcomes = sweep_batch(batch, org_config.as_deref(), options);
+            for (record, _) in &outcomes {
+                if let Some(error) = &record.error {
+                    progress.problem(&record.name, error);
+                }
+                progress.advance(&record.name);
             }
-            progress.advance(&target.name);
-            outcome
+            outcomes
         })
         .collect();
     progress.finish();
@@ -163,6 +161,10 @@ pub fn sweep(options: &SweepOptions, progress: &dyn Progress) -> anyhow::Result<
     report.fixes = fixes.into_iter().flatten().collect();
     Ok(report)
 }
+
+/// Repositories checked together as one workspace. Enough Lambdas for the gate's own
+/// parallelism to balance the cores, few enough that a batch's results stay small.
+const BATCH: usize = 32;
 
 /// Clones or fetches every `--repos` target, `jobs` at a time. Returns, per target, why it
 /// could not be brought up to date.
@@ -206,40 +208,74 @@ fn clone_all(targets: &[Target], jobs: usize, progress: &dyn Progress) -> Vec<Op
         .collect()
 }
 
-/// Checks one repository (and fixes it, if asked): its own policy unless the sweep has one,
-/// never a policy from a directory above it.
-fn sweep_repository(
-    target: &Target,
-    org_config: Option<&Path>,
-    options: &SweepOptions,
-) -> (RepositoryRecord, Option<fix::FixRecord>) {
-    let dir = &target.dir;
+/// How the gate checks one repository: its own policy unless the sweep has one, never a
+/// policy from a directory above it.
+fn check_options(dir: &Path, org_config: Option<&Path>, options: &SweepOptions) -> CheckOptions {
     let own_config =
         crate::policy::find_config(dir).is_some_and(|source| source.path().starts_with(dir));
-    let check_options = CheckOptions {
-        paths: vec![dir.clone()],
+    CheckOptions {
+        paths: vec![dir.to_path_buf()],
         config: org_config.map(Path::to_path_buf),
         isolated: org_config.is_none() && !own_config,
         walk: WalkOptions {
             follow_links: options.follow_links,
-            // Repositories are the unit of parallelism; one walker thread each.
+            // Batches are the unit of parallelism; one walker thread per repository.
             threads: 1,
         },
         diff_base: None,
         changed_files: false,
-        display_base: Some(dir.clone()),
+        display_base: Some(dir.to_path_buf()),
+    }
+}
+
+/// Checks a batch of repositories in one workspace (each under its own policy), then reports
+/// (and fixes, if asked) each on its own.
+fn sweep_batch(
+    batch: &[(&Target, Option<String>)],
+    org_config: Option<&Path>,
+    options: &SweepOptions,
+) -> Vec<(RepositoryRecord, Option<fix::FixRecord>)> {
+    let unreadable = |target: &Target, error: String| {
+        RepositoryRecord::unreadable(target.name.clone(), target.source.clone(), error)
     };
-    let unreadable = |error: anyhow::Error| {
-        RepositoryRecord::unreadable(
-            target.name.clone(),
-            target.source.clone(),
-            format!("{error:#}"),
-        )
-    };
-    let mut result = match check(&check_options) {
-        Ok(result) => result,
-        Err(error) => return (unreadable(error), None),
-    };
+    let mut workspace = Workspace::default();
+    let mut outcomes: Vec<Option<(RepositoryRecord, Option<fix::FixRecord>)>> = Vec::new();
+    for (target, clone_error) in batch {
+        if let Some(error) = clone_error {
+            outcomes.push(Some((unreadable(target, error.clone()), None)));
+            continue;
+        }
+        let check = check_options(&target.dir, org_config, options);
+        match crate::policy::load(&target.dir, check.config.as_deref(), check.isolated) {
+            Ok(config) => {
+                discover(&target.dir, Arc::new(config), check.walk, &mut workspace);
+                outcomes.push(None);
+            }
+            Err(error) => outcomes.push(Some((unreadable(target, error.to_string()), None))),
+        }
+    }
+    workspace.lambdas.sort_by(|a, b| a.dir.cmp(&b.dir));
+    let result = check_workspace(&workspace, None, None);
+    batch
+        .iter()
+        .zip(outcomes)
+        .map(|((target, _), outcome)| {
+            outcome.unwrap_or_else(|| {
+                let result = result.below(&target.dir, &workspace);
+                report_repository(target, result, org_config, options)
+            })
+        })
+        .collect()
+}
+
+/// The record of a checked repository, after its fixes when the sweep applies them.
+fn report_repository(
+    target: &Target,
+    mut result: CheckResult,
+    org_config: Option<&Path>,
+    options: &SweepOptions,
+) -> (RepositoryRecord, Option<fix::FixRecord>) {
+    let dir = &target.dir;
     let fix = match &options.fix {
         FixMode::None => None,
         FixMode::DryRun => fix::fix_repository(&target.name, dir, &result, None),
@@ -247,9 +283,16 @@ fn sweep_repository(
             let record = fix::fix_repository(&target.name, dir, &result, Some(branch));
             // The report describes the branch as committed.
             if record.as_ref().is_some_and(|r| r.commit.is_some()) {
-                match check(&check_options) {
+                match check(&check_options(dir, org_config, options)) {
                     Ok(again) => result = again,
-                    Err(error) => return (unreadable(error), record),
+                    Err(error) => {
+                        let record_error = RepositoryRecord::unreadable(
+                            target.name.clone(),
+                            target.source.clone(),
+                            format!("{error:#}"),
+                        );
+                        return (record_error, record);
+                    }
                 }
             }
             record

@@ -156,6 +156,8 @@ pub fn project_precision(lambda: &Lambda) -> u32 {
         }
     }
     read("pyproject.toml")
+        // Most pyproject.toml files have no coverage table: no need to parse those.
+        .filter(|text| text.contains("coverage"))
         .and_then(|text| text.parse::<toml::Table>().ok())
         .and_then(|t| {
             t.get("tool")?

@@ -137,7 +137,11 @@ pub fn read(path: &Path, keep_lines: bool) -> Result<CoverageData, ReadError> {
     })?;
     let file = std::fs::File::open(path)
         .map_err(|e| ReadError::at_start(format!("cannot read the report: {e}")))?;
-    let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+    // Reports are streamed; a small one gets a buffer of its own size, not 256 KiB (a fresh
+    // large buffer per Lambda costs page faults in a sweep of thousands).
+    let size = file.metadata().map_or(0, |m| m.len());
+    let capacity = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
+    let reader = std::io::BufReader::with_capacity(capacity.clamp(8 * 1024, 256 * 1024), file);
     let data = match format {
         ReportFormat::Cobertura => cobertura::read(reader, path, keep_lines)?,
         ReportFormat::CoverageJson => coverage_json::read(reader, keep_lines)?,
