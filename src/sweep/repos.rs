@@ -172,6 +172,10 @@ pub fn clone_or_fetch(target: &Target) -> anyhow::Result<()> {
             ],
         )
         .with_context(|| format!("cannot fetch `{url}`"))?;
+        // Nothing new, and the clone is as the last sweep left it: no checkout needed.
+        if detached_at_fetched(&target.dir) {
+            return Ok(());
+        }
         git(
             &target.dir,
             &["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"],
@@ -212,6 +216,22 @@ pub fn clone_or_fetch(target: &Target) -> anyhow::Result<()> {
     std::fs::rename(&partial, &target.dir)
         .with_context(|| format!("cannot move the clone to `{}`", target.dir.display()))?;
     Ok(())
+}
+
+/// Whether the clone's HEAD is detached at exactly what the last fetch brought (`FETCH_HEAD`),
+/// read from `.git` without starting git. Uncommitted changes in a clone are not looked for:
+/// the cache is lambda-gate's own.
+fn detached_at_fetched(dir: &Path) -> bool {
+    let git_dir = dir.join(".git");
+    let Ok(head) = std::fs::read_to_string(git_dir.join("HEAD")) else {
+        return false;
+    };
+    let Ok(fetched) = std::fs::read_to_string(git_dir.join("FETCH_HEAD")) else {
+        return false;
+    };
+    let head = head.trim();
+    let fetched = fetched.split_whitespace().next().unwrap_or_default();
+    is_object_id(head) && head == fetched
 }
 
 /// Runs git in `dir` without ever prompting; its error output becomes the error.
