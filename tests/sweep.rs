@@ -83,6 +83,9 @@ fn a_sweep_of_cloned_repositories_matches_the_ground_truth_exactly() {
             // Violations, and a repository that could not be cloned.
             .code(1)
             .stderr(contains("repo-that-does-not-exist"))
+            // Line-oriented progress off a terminal: every tenth of a phase.
+            .stderr(contains("sweep: cloning 101/201 repositories"))
+            .stderr(contains("sweep: checking 201 repositories done in"))
     };
     sweep(&json);
     let report = read_report(&json);

@@ -1,5 +1,6 @@
 //! Sweep progress: a bar on a terminal (indicatif), plain lines elsewhere (CI logs).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -68,16 +69,18 @@ impl Progress for Bar {
     }
 }
 
-/// One line when a phase starts and ends, and one per repository that could not be swept:
-/// readable in a CI log, with no control characters.
+/// One line when a phase starts, at every tenth of it, and when it ends, and one per
+/// repository that could not be swept: readable in a CI log, with no control characters.
 pub struct Lines {
     started: Mutex<Option<(String, usize, Instant)>>,
+    done: AtomicUsize,
 }
 
 impl Lines {
     pub fn new() -> Self {
         Lines {
             started: Mutex::new(None),
+            done: AtomicUsize::new(0),
         }
     }
 }
@@ -91,12 +94,23 @@ impl Default for Lines {
 impl Progress for Lines {
     fn start(&self, phase: &str, total: usize) {
         eprintln!("sweep: {phase} {total} repositories");
+        self.done.store(0, Ordering::Relaxed);
         if let Ok(mut slot) = self.started.lock() {
             *slot = Some((phase.to_string(), total, Instant::now()));
         }
     }
 
-    fn advance(&self, _: &str) {}
+    fn advance(&self, _: &str) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Ok(slot) = self.started.lock() {
+            if let Some((phase, total, _)) = slot.as_ref() {
+                let tenth = |n: usize| n * 10 / (*total).max(1);
+                if done < *total && tenth(done) > tenth(done - 1) {
+                    eprintln!("sweep: {phase} {done}/{total} repositories");
+                }
+            }
+        }
+    }
 
     fn problem(&self, repository: &str, message: &str) {
         eprintln!("sweep: warning: {repository}: {message}");
