@@ -105,12 +105,7 @@ fn options(args: &CheckArgs) -> CheckOptions {
 }
 
 fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    if let Some(threads) = args.threads {
-        // Only the first call configures the pool; later ones are harmless.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global();
-    }
+    use_threads(args.threads);
     let options = options(&args);
     let mut result = check(&options)?;
     if args.fix {
@@ -184,11 +179,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         write_sweep_outputs(&merged, &output)?;
         return Ok(sweep_exit_code(&merged));
     }
-    if let Some(threads) = args.threads {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global();
-    }
+    use_threads(args.threads);
     let source = match (&args.root, &args.repos) {
         (Some(root), _) => sweep::Source::Root(root.clone()),
         (None, Some(file)) => sweep::Source::List {
@@ -299,6 +290,16 @@ fn write_sweep_outputs(
         }
     }
     Ok(())
+}
+
+/// `-j N`: the gate's worker threads (default: one per core).
+fn use_threads(threads: Option<usize>) {
+    if let Some(threads) = threads {
+        // Only the first call configures the pool; later ones are harmless.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
 }
 
 pub fn exit_code(result: &CheckResult) -> ExitCode {

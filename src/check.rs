@@ -47,7 +47,6 @@ pub struct CheckResult {
     /// The text of every file that has a diagnostic, for rendering snippets.
     pub sources: BTreeMap<PathBuf, Arc<str>>,
     pub files_checked: usize,
-    pub lambdas: usize,
     /// Every Lambda's directory, shown as diagnostics' paths are, sorted.
     pub lambda_dirs: Vec<PathBuf>,
     pub elapsed: Duration,
@@ -105,10 +104,14 @@ impl CheckResult {
             diagnostics,
             sources,
             files_checked,
-            lambdas: lambda_dirs.len(),
             lambda_dirs,
             elapsed: self.elapsed,
         }
+    }
+
+    /// How many Lambdas were checked.
+    pub fn lambdas(&self) -> usize {
+        self.lambda_dirs.len()
     }
 
     pub fn count(&self, severity: Severity) -> usize {
@@ -251,7 +254,6 @@ pub fn check_workspace(workspace: &Workspace, diff: Diffs<'_>, base: Option<&Pat
 
     let mut result = CheckResult {
         files_checked: work.len(),
-        lambdas: workspace.lambdas.len(),
         lambda_dirs: workspace.lambdas.iter().map(|l| display(&l.dir)).collect(),
         ..CheckResult::default()
     };

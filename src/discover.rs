@@ -16,7 +16,7 @@ use crate::build_context::BuildContext;
 use crate::policy::Config;
 
 /// Directories never worth walking: VCS metadata, virtualenvs, caches, vendored trees.
-const SKIPPED_DIRS: &[&str] = &[
+pub const SKIPPED_DIRS: &[&str] = &[
     ".git",
     ".hg",
     ".svn",

@@ -14,7 +14,7 @@ fn diagnostics_match_the_generated_ground_truth() {
         ..CheckOptions::default()
     })
     .unwrap();
-    assert_eq!(result.lambdas, 300);
+    assert_eq!(result.lambdas(), 300);
     // A Dockerfile, four Python modules and a Terraform file each.
     assert_eq!(result.files_checked, 1800);
     let mut found: BTreeMap<&str, usize> = BTreeMap::new();

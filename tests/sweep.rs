@@ -209,13 +209,14 @@ fn a_baseline_hides_known_violations_and_a_comparison_shows_what_changed() {
     let fixed = old
         .repositories
         .iter()
-        .find(|r| r.name != "repo-00001" && r.errors() > 0)
-        .expect("a repository with violations");
+        .find(|r| r.name != "repo-00001" && r.diagnostics().any(|d| d.rule == "MYP003"))
+        .expect("a repository with a known MYP003");
     let pyproject = fixed
         .lambdas
         .iter()
         .find(|l| l.diagnostics.iter().any(|d| d.rule == "MYP003"))
-        .map(|l| root.join(&fixed.name).join(&l.path).join("pyproject.toml"));
+        .map(|l| root.join(&fixed.name).join(&l.path).join("pyproject.toml"))
+        .expect("a known MYP003 outside repo-00001");
     let before_arg = before.to_string_lossy().into_owned();
     let report = sweep_root(
         &root,
@@ -243,23 +244,21 @@ fn a_baseline_hides_known_violations_and_a_comparison_shows_what_changed() {
     assert_eq!(trend.repositories[0].name, "repo-00001");
     assert_eq!(trend.repositories[0].errors.delta(), 1);
     // Fixing a known violation shows up as fixed.
-    if let Some(pyproject) = pyproject {
-        let text = std::fs::read_to_string(&pyproject).unwrap();
-        std::fs::write(
-            &pyproject,
-            text.replace("python_version = \"3.11\"", "python_version = \"3.12\""),
-        )
-        .unwrap();
-        let later = sweep_root(
-            &root,
-            &["--compare", &before_arg],
-            &dir.path().join("later.json"),
-            1,
-        );
-        let trend = later.trend.expect("a trend");
-        assert_eq!((trend.introduced, trend.fixed), (1, 1), "{trend:?}");
-        assert_eq!(trend.by_rule["MYP003"].delta(), -1);
-    }
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        text.replace("python_version = \"3.11\"", "python_version = \"3.12\""),
+    )
+    .unwrap();
+    let later = sweep_root(
+        &root,
+        &["--compare", &before_arg],
+        &dir.path().join("later.json"),
+        1,
+    );
+    let trend = later.trend.expect("a trend");
+    assert_eq!((trend.introduced, trend.fixed), (1, 1), "{trend:?}");
+    assert_eq!(trend.by_rule["MYP003"].delta(), -1);
 }
 
 #[test]

@@ -51,7 +51,7 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
             .iter()
             .map(|d| JsonDiagnostic {
                 rule: d.rule,
-                name: registry::find(d.rule).map_or("", |r| r.name),
+                name: registry::name_of(d.rule),
                 severity: d.severity.as_str(),
                 path: display_path(&d.path),
                 line: d.start.line,

@@ -66,7 +66,7 @@ impl Summary {
     pub fn of(result: &CheckResult) -> Summary {
         Summary {
             files: result.files_checked,
-            lambdas: result.lambdas,
+            lambdas: result.lambdas(),
             errors: result.count(Severity::Error),
             warnings: result.count(Severity::Warning),
             infos: result.count(Severity::Info),

@@ -6,10 +6,6 @@ use std::io::{self, Write};
 use crate::rules::registry;
 use crate::sweep::report::{RepositoryRecord, Summary, SweepReport};
 
-fn rule_name(id: &str) -> &'static str {
-    registry::find(id).map_or("", |rule| rule.name)
-}
-
 fn signed(delta: i64) -> String {
     if delta > 0 {
         format!("+{delta}")
@@ -67,7 +63,11 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
     if !s.by_rule.is_empty() {
         writeln!(out, "\nViolations by rule:")?;
         for (rule, count) in most_frequent_first(s) {
-            writeln!(out, "  {rule:<7} {:<30} {count:>7}", rule_name(rule))?;
+            writeln!(
+                out,
+                "  {rule:<7} {:<30} {count:>7}",
+                registry::name_of(rule)
+            )?;
         }
     }
     if !s.worst.is_empty() {
@@ -104,7 +104,7 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
             writeln!(
                 out,
                 "  {rule:<7} {:<30} {:>5} -> {:<5} ({})",
-                rule_name(rule),
+                registry::name_of(rule),
                 change.before,
                 change.now,
                 signed(change.delta())
@@ -190,7 +190,7 @@ pub fn render_markdown(report: &SweepReport, out: &mut dyn Write) -> io::Result<
             "\n### Violations by rule\n\n| Rule | Name | Count |\n|---|---|---:|"
         )?;
         for (rule, count) in most_frequent_first(s) {
-            writeln!(out, "| {rule} | {} | {count} |", rule_name(rule))?;
+            writeln!(out, "| {rule} | {} | {count} |", registry::name_of(rule))?;
         }
     }
     if !s.worst.is_empty() {

@@ -52,6 +52,11 @@ pub fn all() -> &'static [&'static Rule] {
     RULES
 }
 
+/// A rule's name (`base-digest` for DKR005); empty for an id no rule has.
+pub fn name_of(id: &str) -> &'static str {
+    find(id).map_or("", |rule| rule.name)
+}
+
 pub fn find(id: &str) -> Option<&'static Rule> {
     RULES
         .iter()

@@ -118,7 +118,7 @@ fn commit(
     let mut message =
         String::from("Apply lambda-gate autofixes\n\nFixed by `lambda-gate sweep --fix`:\n");
     for (rule, count) in &record.rules {
-        let name = crate::rules::registry::find(rule).map_or("", |r| r.name);
+        let name = crate::rules::registry::name_of(rule);
         message.push_str(&format!("- {rule} {name}: {count}\n"));
     }
     // A machine without a git identity (a CI agent) still gets a commit with a clear author.

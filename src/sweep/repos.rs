@@ -51,10 +51,10 @@ pub fn find_checkouts(root: &Path) -> anyhow::Result<Vec<Target>> {
         };
         for entry in entries.flatten() {
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            let skipped = matches!(
-                entry.file_name().to_str(),
-                Some("node_modules" | ".venv" | "venv" | "__pycache__" | ".terraform")
-            );
+            let skipped = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| crate::discover::SKIPPED_DIRS.contains(&name));
             if is_dir && !skipped {
                 pending.push(entry.path());
             }
