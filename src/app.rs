@@ -1,5 +1,6 @@
 //! What each subcommand does; `main.rs` only parses and maps the result to an exit code.
 
+use crate::runner::commands;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -54,6 +55,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => inspect_mypy(&dir, &modules, format),
         Command::Sweep(args) => run_sweep(*args),
+        Command::Build(args) => commands::run_build(*args),
+        Command::Smoke(args) => commands::run_smoke(args),
+        Command::Promote(args) => commands::run_promote(args),
+        Command::VerifyDeployable(args) => commands::run_verify(args),
+        Command::Pipeline(args) => commands::run_pipeline(args),
         Command::Policy {
             command: PolicyCommand::Show { path, config },
         } => {

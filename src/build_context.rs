@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use globset::GlobMatcher;
+use std::path::PathBuf;
 
-use crate::policy::path_glob;
+use globset::{GlobBuilder, GlobMatcher};
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildContext {
@@ -13,10 +13,122 @@ pub struct BuildContext {
     files: Vec<String>,
 }
 
-/// One `.dockerignore` line: a pattern, or an exception (`!pattern`).
-struct IgnoreRule {
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}: invalid .dockerignore pattern `{pattern}`: {reason}")]
+pub struct PatternError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub pattern: String,
+    pub reason: String,
+}
+
+/// One `.dockerignore` line.
+#[derive(Debug)]
+struct Pattern {
     matcher: GlobMatcher,
+    /// The pattern's text before its first wildcard, to know which directories it can reach.
+    literal_prefix: String,
     exception: bool,
+}
+
+/// `.dockerignore` as Docker reads it: one pattern per line, `#` comments, `!` exceptions, the
+/// last matching line wins, and a pattern that matches a directory excludes what is inside it.
+#[derive(Debug, Default)]
+pub struct DockerIgnore {
+    patterns: Vec<Pattern>,
+}
+
+impl DockerIgnore {
+    pub fn parse(text: &str, path: &Path) -> Result<DockerIgnore, PatternError> {
+        let mut patterns = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (exception, body) = match line.strip_prefix('!') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, line),
+            };
+            let cleaned = clean(body);
+            if cleaned.is_empty() {
+                continue;
+            }
+            let matcher = GlobBuilder::new(&cleaned)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| PatternError {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    pattern: line.to_string(),
+                    reason: e.kind().to_string(),
+                })?
+                .compile_matcher();
+            let literal_prefix = cleaned
+                .split(['*', '?', '[', '\\'])
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            patterns.push(Pattern {
+                matcher,
+                literal_prefix,
+                exception,
+            });
+        }
+        Ok(DockerIgnore { patterns })
+    }
+
+    /// Whether `relative` (with `/` separators) is left out of the context.
+    pub fn is_excluded(&self, relative: &str) -> bool {
+        let mut excluded = false;
+        for pattern in &self.patterns {
+            if pattern.exception == excluded && matches_or_parent(&pattern.matcher, relative) {
+                excluded = !pattern.exception;
+            }
+        }
+        excluded
+    }
+
+    /// Whether an excluded directory must still be walked because an exception may reach inside.
+    pub fn may_include_below(&self, directory: &str) -> bool {
+        let inside = format!("{directory}/");
+        self.patterns.iter().any(|p| {
+            p.exception
+                && (p.literal_prefix.starts_with(&inside)
+                    || inside.starts_with(&p.literal_prefix)
+                    || p.literal_prefix.is_empty())
+        })
+    }
+}
+
+/// Docker's `filepath.Clean` of a pattern, without a leading `/`.
+fn clean(pattern: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in pattern.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+fn matches_or_parent(matcher: &GlobMatcher, relative: &str) -> bool {
+    if matcher.is_match(relative) {
+        return true;
+    }
+    let mut end = relative.len();
+    while let Some(slash) = relative[..end].rfind('/') {
+        if matcher.is_match(&relative[..slash]) {
+            return true;
+        }
+        end = slash;
+    }
+    false
 }
 
 impl BuildContext {
@@ -32,15 +144,16 @@ impl BuildContext {
         // The walk already knows whether there is a .dockerignore: no need to try opening one.
         let rules = if files.contains(&".dockerignore") {
             std::fs::read_to_string(dir.join(".dockerignore"))
-                .map(|text| parse_dockerignore(&text))
+                .ok()
+                .and_then(|text| DockerIgnore::parse(&text, &dir.join(".dockerignore")).ok())
                 .unwrap_or_default()
         } else {
-            Vec::new()
+            DockerIgnore::default()
         };
         BuildContext::from_files(
             files
                 .into_iter()
-                .filter(|file| !is_ignored(&rules, file))
+                .filter(|file| !rules.is_excluded(file))
                 .map(str::to_string)
                 .collect(),
         )
@@ -70,51 +183,53 @@ impl BuildContext {
     }
 }
 
-fn parse_dockerignore(text: &str) -> Vec<IgnoreRule> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| {
-            let (exception, pattern) = match line.strip_prefix('!') {
-                Some(rest) => (true, rest.trim()),
-                None => (false, line),
-            };
-            let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
-            let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
-            let matcher = path_glob(pattern).ok()?.compile_matcher();
-            Some(IgnoreRule { matcher, exception })
-        })
-        .collect()
-}
-
-/// Docker's rule: the last pattern that matches the path or one of its parent directories wins.
-fn is_ignored(rules: &[IgnoreRule], file: &str) -> bool {
-    let mut ignored = false;
-    for rule in rules {
-        let mut candidate = Some(file);
-        while let Some(path) = candidate {
-            if rule.matcher.is_match(path) {
-                ignored = !rule.exception;
-                break;
-            }
-            candidate = path.rfind('/').map(|i| &path[..i]);
-        }
-    }
-    ignored
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    fn ignore(text: &str) -> DockerIgnore {
+        DockerIgnore::parse(text, Path::new(".dockerignore")).unwrap()
+    }
+
+    #[test]
+    fn last_match_wins_and_exceptions_reinclude() {
+        let rules = ignore("# comment\n*.md\n!README.md\n/target\n**/__pycache__\n");
+        assert!(rules.is_excluded("NOTES.md"));
+        assert!(!rules.is_excluded("README.md"));
+        assert!(rules.is_excluded("target/release/x"));
+        assert!(rules.is_excluded("app/sub/__pycache__/m.pyc"));
+        assert!(!rules.is_excluded("app/handler.py"));
+        // As in Docker, `*.md` is anchored at the root: it does not reach into directories.
+        assert!(!rules.is_excluded("docs/guide.md"));
+    }
+
+    #[test]
+    fn allow_list_style_walks_only_what_exceptions_reach() {
+        let rules = ignore("*\n!src\n!Cargo.toml\n");
+        assert!(rules.is_excluded("target"));
+        assert!(!rules.may_include_below("target"));
+        assert!(!rules.is_excluded("src/main.rs"));
+        assert!(!rules.is_excluded("Cargo.toml"));
+    }
 
     #[test]
     fn dockerignore_excludes_with_exceptions() {
-        let rules = parse_dockerignore("# comment\ntests\n*.md\n!README.md\n/build/\n");
-        assert!(is_ignored(&rules, "tests/test_app.py"));
-        assert!(is_ignored(&rules, "NOTES.md"));
-        assert!(!is_ignored(&rules, "README.md"));
-        assert!(is_ignored(&rules, "build/x.py"));
-        assert!(!is_ignored(&rules, "app/handler.py"));
+        let rules = ignore("# comment\ntests\n*.md\n!README.md\n/build/\n");
+        assert!(rules.is_excluded("tests/test_app.py"));
+        assert!(rules.is_excluded("NOTES.md"));
+        assert!(!rules.is_excluded("README.md"));
+        assert!(rules.is_excluded("build/x.py"));
+        assert!(!rules.is_excluded("app/handler.py"));
+    }
+
+    #[test]
+    fn bad_pattern_names_file_and_line() {
+        let error = DockerIgnore::parse("ok\n[z-a\n", Path::new("p/.dockerignore")).unwrap_err();
+        assert!(
+            error.to_string().starts_with("p/.dockerignore:2:"),
+            "{error}"
+        );
     }
 
     #[test]

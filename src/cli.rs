@@ -52,6 +52,159 @@ pub enum Command {
     /// Check every Lambda of many repositories: the git checkouts below --root, or the git URLs
     /// of --repos (cloned shallow into a cache). Reports like a dashboard.
     Sweep(Box<SweepArgs>),
+    /// Gate, then build one image per platform through the Docker Engine, smoke-test, and push
+    /// them with an image index under every tag.
+    Build(Box<BuildArgs>),
+    /// Run an image and invoke its handler with sample events.
+    Smoke(SmokeArgs),
+    /// Retag an image in its registry by copying its manifest (no layer moves).
+    Promote(PromoteArgs),
+    /// Check that a reference is a single-platform image a function of an architecture can run.
+    VerifyDeployable(VerifyArgs),
+    /// This repository's pipeline: base images as `test`, example-project against them, and
+    /// only then both bases promoted to `latest`.
+    Pipeline(PipelineArgs),
+}
+
+/// How the runner reports: progress for a person, or one JSON document for a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunnerFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Speak plain HTTP to this registry (`host` or `host:port`), as Docker does for
+    /// 127.0.0.0/8. Credentials: LAMBDA_GATE_REGISTRY_USERNAME/_PASSWORD or `docker login`;
+    /// ECR: the AWS credential chain.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 built (or unchanged) and pushed, 1 the gate or a smoke test failed, 2 usage, build, engine or registry error."
+)]
+pub struct BuildArgs {
+    /// The Lambda project (holds the Dockerfile).
+    pub project: PathBuf,
+    /// Platforms, comma-separated (default: the policy's `platforms`).
+    #[arg(long, value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// Tags to push (default: the git short commit and `test`). Each platform's image is also
+    /// tagged `<tag>-<arch>`.
+    #[arg(long = "tag", short = 't')]
+    pub tags: Vec<String>,
+    /// Repository to push to: `host[:port]/path` (ECR hosts use the ECR API).
+    #[arg(long, value_name = "REPOSITORY")]
+    pub push: Option<String>,
+    /// `NAME=VALUE`, as `docker build --build-arg`.
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Build this stage.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The Dockerfile, relative to PROJECT.
+    #[arg(long, default_value = "Dockerfile")]
+    pub dockerfile: String,
+    /// Events to smoke-test with (default: PROJECT/events/*.json).
+    #[arg(long = "event", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
+    #[arg(long)]
+    pub no_smoke: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+    /// No progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 every invocation succeeded, 1 an error result, crash or timeout, 2 usage or engine error."
+)]
+pub struct SmokeArgs {
+    /// An image the Engine has or can pull.
+    pub image: String,
+    /// Events (default: ./events/*.json).
+    #[arg(long = "event", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
+    /// The platform to run (default: the machine's).
+    #[arg(long)]
+    pub platform: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    group(clap::ArgGroup::new("source").required(true).args(["from", "digest"])),
+    after_help = "Exit codes: 0 promoted (or already there), 1 refused (immutable tag, environment ladder), 2 usage or registry error."
+)]
+pub struct PromoteArgs {
+    /// `host[:port]/path`.
+    pub repository: String,
+    /// Promote what this tag points at now.
+    #[arg(long, value_name = "TAG")]
+    pub from: Option<String>,
+    /// Promote exactly this image (compare-and-set).
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+    #[arg(long, value_name = "TAG")]
+    pub to: String,
+    /// Also write `<PARAM>/<architecture>` = `host/path@digest` to SSM Parameter Store.
+    #[arg(long, value_name = "PARAM")]
+    pub record_ssm: Option<String>,
+    /// Policy file (ladders, moving tags); default: found from the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 deployable, 1 an index or another architecture, 2 usage or registry error."
+)]
+pub struct VerifyArgs {
+    /// `host[:port]/path:tag` or `host[:port]/path@digest`.
+    pub image: String,
+    /// The function's architecture: `x86_64` or `arm64`.
+    #[arg(long)]
+    pub architecture: String,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 built and promoted, 1 the gate or a smoke test failed (nothing promoted), 2 build, engine or registry error."
+)]
+pub struct PipelineArgs {
+    /// Where images go: `host[:port]/prefix`.
+    #[arg(long, value_name = "PREFIX")]
+    pub registry: String,
+    /// The repository root (holds images/ and example-project/).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    #[arg(long, value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// `NAME=VALUE` for every build (e.g. `UPSTREAM_IMAGE=...`).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

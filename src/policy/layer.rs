@@ -141,6 +141,7 @@ pub struct Layer {
     pub coverage: Option<CoverageLayer>,
     pub mypy: Option<MypyLayer>,
     pub terraform: Option<TerraformLayer>,
+    pub promotion: Option<PromotionLayer>,
     #[serde(default)]
     pub overrides: Vec<OverrideLayer>,
 }
@@ -205,9 +206,19 @@ impl OverrideLayer {
     }
 }
 
+/// `[promotion]`: repository-wide, so not in per-path overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PromotionLayer {
+    pub ladders: Option<Vec<Vec<Spanned<String>>>>,
+}
+
 impl Layer {
     /// Lists replace the layer below; tables (`rules`, `digests`, `base-env`) merge by key.
     pub fn apply(&self, policy: &mut Policy) {
+        if let Some(ladders) = self.promotion.as_ref().and_then(|p| p.ladders.as_ref()) {
+            policy.promotion.ladders = ladders.iter().map(|l| strings(l)).collect();
+        }
         if let Some(v) = &self.platforms {
             policy.platforms = strings(v);
         }

@@ -221,6 +221,9 @@ fn parse_default_policy() -> Policy {
             lambda_module_sources: Vec::new(),
             moving_tags: Vec::new(),
         },
+        promotion: super::PromotionPolicy {
+            ladders: Vec::new(),
+        },
     };
     // The embedded policy is checked by a test; if it ever failed to parse, rules still run
     // at their registry defaults.

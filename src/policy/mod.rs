@@ -127,6 +127,14 @@ pub struct TerraformPolicy {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
+pub struct PromotionPolicy {
+    /// Environment ladders, lowest first: promoting to a rung takes only the digest the rung
+    /// below currently carries (`dev -> staging -> prod`).
+    pub ladders: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Policy {
     /// Platforms the runner builds (`os/arch`).
     pub platforms: Vec<String>,
@@ -140,6 +148,7 @@ pub struct Policy {
     pub coverage: CoveragePolicy,
     pub mypy: MypyPolicy,
     pub terraform: TerraformPolicy,
+    pub promotion: PromotionPolicy,
 }
 
 impl Policy {

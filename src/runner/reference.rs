@@ -121,6 +121,11 @@ impl Reference {
                 .any(|r| r.eq_ignore_ascii_case(&self.registry) || r.eq_ignore_ascii_case(host))
     }
 
+    /// `host/path`, without tag or digest.
+    pub fn without_tag(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
     /// The same repository at another tag (and no digest).
     pub fn with_tag(&self, tag: &str) -> Result<Reference, ReferenceError> {
         if !is_tag(tag) {

@@ -1,0 +1,539 @@
+//! `lambda-gate build`: one image per platform through the Engine, smoke-tested, pushed with an
+//! index over them, skipped when the registry already holds an image built from the same inputs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use serde::Serialize;
+use serde_json::json;
+
+use super::context;
+use super::engine::{self, BuildSpec};
+use super::push;
+use super::reference::Reference;
+use super::registry::{config_of, AnyRegistry, Connection, Manifest, Registry};
+use super::smoke;
+use super::{sha256_digest, Platform};
+use crate::rules::dockerfile::parser::{self as dockerfile, Base};
+
+/// The label that records what an image was built from.
+pub const INPUTS_LABEL: &str = "dev.lambda-gate.inputs";
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub project: PathBuf,
+    /// Relative to the project.
+    pub dockerfile: String,
+    pub platforms: Vec<Platform>,
+    pub tags: Vec<String>,
+    /// `host/path` to push to; without it images are only built (and smoke-tested).
+    pub push: Option<Reference>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub smoke: bool,
+    /// Events for the smoke test; empty means the project's `events/*.json`.
+    pub events: Vec<PathBuf>,
+    pub connection: Connection,
+}
+
+/// One platform's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformResult {
+    pub platform: String,
+    /// What a function's `architectures` must say to run it.
+    pub lambda_architecture: &'static str,
+    /// The single-platform manifest's digest: what a function deploys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// `host/path@digest`, ready for a function's `image_uri`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_uri: Option<String>,
+    /// The Engine's image ID (absent when the build was skipped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    pub inputs: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub smoke: Vec<smoke::SmokeResult>,
+}
+
+/// The machine-readable result of a build.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildResult {
+    pub project: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// `built`, or `skipped` when an image built from the same inputs was already pushed.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_digest: Option<String>,
+    pub tags: Vec<String>,
+    pub platforms: Vec<PlatformResult>,
+    pub seconds: f64,
+}
+
+/// Progress lines for a person; the caller decides where they go.
+pub type Log<'a> = &'a mut (dyn FnMut(&str) + Send);
+
+pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<BuildResult> {
+    let started = Instant::now();
+    let project = &request.project;
+    let dockerfile_path = project.join(&request.dockerfile);
+    let dockerfile_text = std::fs::read_to_string(&dockerfile_path)
+        .with_context(|| format!("reading {}", dockerfile_path.display()))?;
+    let context = context::archive(project, &request.dockerfile)?;
+    log(&format!(
+        "context: {} files, {} KiB, {}",
+        context.files,
+        context.tar.len() / 1024,
+        short(&context.digest)
+    ));
+    let registry = match &request.push {
+        Some(repository) => Some(AnyRegistry::connect(repository, &request.connection).await?),
+        None => None,
+    };
+    let bases = base_images(
+        &dockerfile_text,
+        &request.build_args,
+        request.target.as_deref(),
+    )
+    .with_context(|| format!("reading the bases of {}", dockerfile_path.display()))?;
+    let docker = engine::connect().await?;
+    let revision = git_revision(project);
+    let mut results = Vec::new();
+    let mut inputs_by_platform = Vec::new();
+    for platform in &request.platforms {
+        let mut base_digests = Vec::new();
+        for base in &bases {
+            base_digests.push((base.clone(), base_digest(base, platform, request).await));
+        }
+        let inputs = inputs_digest(&context.digest, request, platform, &base_digests);
+        inputs_by_platform.push((platform.clone(), inputs));
+    }
+
+    // Already pushed from the same inputs? Then only the tags move.
+    if let (Some(registry), Some(repository)) = (&registry, &request.push) {
+        if let Some(children) =
+            find_pushed(registry, repository, &request.tags, &inputs_by_platform).await?
+        {
+            log("unchanged inputs: an identical image is in the registry; tagging only");
+            let descriptors: Vec<_> = children.iter().map(|(d, _)| d.clone()).collect();
+            let index = push::index(&descriptors);
+            let tagged: Vec<(Platform, Manifest)> = inputs_by_platform
+                .iter()
+                .map(|(p, _)| p.clone())
+                .zip(children.into_iter().map(|(_, m)| m))
+                .collect();
+            push::tag_all(registry, repository, &index, &tagged, &request.tags).await?;
+            for ((platform, inputs), (_, manifest)) in inputs_by_platform.iter().zip(&tagged) {
+                results.push(platform_result(
+                    platform,
+                    inputs,
+                    Some(repository),
+                    Some(manifest),
+                    None,
+                ));
+            }
+            return Ok(BuildResult {
+                project: project.display().to_string(),
+                repository: Some(repository.to_string()),
+                status: "skipped",
+                index_digest: Some(index.digest),
+                tags: request.tags.clone(),
+                platforms: results,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
+    let name = project_name(project);
+    let mut built = Vec::new();
+    for (platform, inputs) in &inputs_by_platform {
+        engine::check_binfmt(platform)?;
+        let local_tag = format!(
+            "lambda-gate/{name}:{}-{}",
+            platform.architecture,
+            &inputs[7..19]
+        );
+        let mut labels = HashMap::new();
+        labels.insert(INPUTS_LABEL.to_string(), inputs.clone());
+        labels.insert(
+            "org.opencontainers.image.created".to_string(),
+            created_timestamp(),
+        );
+        if let Some(revision) = &revision {
+            labels.insert(
+                "org.opencontainers.image.revision".to_string(),
+                revision.clone(),
+            );
+        }
+        if let Some(repository) = &request.push {
+            labels.insert(
+                "org.opencontainers.image.source".to_string(),
+                repository.to_string(),
+            );
+        }
+        // The Engine's builder takes a base by name whatever its platform: make sure the local
+        // copy of each base is this platform's.
+        for base in &bases {
+            engine::ensure_image(&docker, base, platform)
+                .await
+                .with_context(|| format!("the base {base} for {platform}"))?;
+        }
+        log(&format!("building {platform} as {local_tag}"));
+        let build_args: HashMap<String, String> = request
+            .build_args
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut build_log = |line: &str| log(&format!("  {line}"));
+        let image_id = engine::build(
+            &docker,
+            BuildSpec {
+                context: context.tar.clone(),
+                dockerfile: &request.dockerfile,
+                platform,
+                tag: &local_tag,
+                build_args: &build_args,
+                labels,
+                target: request.target.as_deref(),
+            },
+            &mut build_log,
+        )
+        .await?;
+        engine::check_architecture(&docker, &local_tag, platform).await?;
+        let mut smoke_results = Vec::new();
+        if request.smoke {
+            let events = smoke::events(project, &request.events)?;
+            for event in &events {
+                log(&format!("smoke {platform}: {}", event.display()));
+                let result = smoke::run(&docker, &local_tag, platform, event).await?;
+                if !result.passed {
+                    bail!(
+                        "smoke test of {platform} with {} failed: {}\n{}",
+                        event.display(),
+                        result.outcome,
+                        result.logs
+                    );
+                }
+                smoke_results.push(result);
+            }
+        }
+        built.push((
+            platform.clone(),
+            inputs.clone(),
+            local_tag,
+            image_id,
+            smoke_results,
+        ));
+    }
+
+    let Some((registry, repository)) = registry.as_ref().zip(request.push.as_ref()) else {
+        return Ok(BuildResult {
+            project: project.display().to_string(),
+            repository: None,
+            status: "built",
+            index_digest: None,
+            tags: Vec::new(),
+            platforms: built
+                .into_iter()
+                .map(|(platform, inputs, _, id, smoke)| PlatformResult {
+                    smoke,
+                    ..platform_result(&platform, &inputs, None, None, Some(id))
+                })
+                .collect(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    };
+    let mut descriptors = Vec::new();
+    let mut children = Vec::new();
+    for (platform, inputs, local_tag, image_id, smoke) in built {
+        log(&format!("pushing {platform} to {repository}"));
+        let saved = engine::save(&docker, &local_tag).await?;
+        let (descriptor, manifest) =
+            push::push_platform_image(registry, repository, saved, &platform).await?;
+        results.push(PlatformResult {
+            smoke,
+            ..platform_result(
+                &platform,
+                &inputs,
+                Some(repository),
+                Some(&manifest),
+                Some(image_id),
+            )
+        });
+        descriptors.push(descriptor);
+        children.push((platform, manifest));
+    }
+    let index = push::index(&descriptors);
+    push::tag_all(registry, repository, &index, &children, &request.tags).await?;
+    log(&format!(
+        "pushed {repository}@{} as {}",
+        index.digest,
+        request.tags.join(", ")
+    ));
+    Ok(BuildResult {
+        project: project.display().to_string(),
+        repository: Some(repository.to_string()),
+        status: "built",
+        index_digest: Some(index.digest),
+        tags: request.tags.clone(),
+        platforms: results,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn platform_result(
+    platform: &Platform,
+    inputs: &str,
+    repository: Option<&Reference>,
+    manifest: Option<&Manifest>,
+    image_id: Option<String>,
+) -> PlatformResult {
+    PlatformResult {
+        platform: platform.to_string(),
+        lambda_architecture: platform.lambda_architecture(),
+        digest: manifest.map(|m| m.digest.clone()),
+        image_uri: repository
+            .zip(manifest)
+            .map(|(r, m)| format!("{}/{}@{}", r.registry, r.repository, m.digest)),
+        image_id,
+        inputs: inputs.to_string(),
+        smoke: Vec::new(),
+    }
+}
+
+/// The images the build starts from (after ARG substitution with the build args), in order.
+pub fn base_images(
+    text: &str,
+    build_args: &BTreeMap<String, String>,
+    target: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    let parsed = dockerfile::parse(text).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let mut scope = parsed.global_args.clone();
+    for (name, value) in build_args {
+        if scope.get(name).is_some() {
+            scope.declare(name, Some(value.clone()));
+        }
+    }
+    let last = match target {
+        Some(target) => parsed
+            .stage_by_name(target)
+            .with_context(|| format!("no stage named `{target}`"))?,
+        None => parsed.stages.len().saturating_sub(1),
+    };
+    let mut bases = Vec::new();
+    for stage in parsed.stages.iter().take(last + 1) {
+        if matches!(stage.base, Base::Stage(_) | Base::Scratch) {
+            continue;
+        }
+        let text = crate::rules::dockerfile::expand::expand(&stage.image.text, &scope)
+            .map_err(|e| anyhow::anyhow!("FROM {}: {e}", stage.image.text))?;
+        if parsed.stage_by_name(&text).is_none() && !bases.contains(&text) {
+            bases.push(text);
+        }
+    }
+    Ok(bases)
+}
+
+/// The digest a base resolves to for `platform`: from its registry when it has one, else the
+/// Engine's image ID; `None` when neither knows it (then the build never counts as unchanged).
+async fn base_digest(base: &str, platform: &Platform, request: &BuildRequest) -> Option<String> {
+    if let Ok(reference) = Reference::parse(base) {
+        if let Some(digest) = &reference.digest {
+            return Some(digest.clone());
+        }
+        if let Ok(registry) = AnyRegistry::connect(&reference, &request.connection).await {
+            let tag = reference.tag.as_deref().unwrap_or("latest");
+            if let Ok(Some(manifest)) = registry.manifest(&reference.repository, tag).await {
+                return Some(
+                    manifest
+                        .child(&platform.architecture)
+                        .map_or(manifest.digest.clone(), |child| child.digest.clone()),
+                );
+            }
+        }
+    }
+    let docker = engine::connect().await.ok()?;
+    docker.inspect_image(base).await.ok()?.id
+}
+
+/// What decides an image: the context bytes, the Dockerfile's name, build args, target,
+/// platform and the base digests.
+fn inputs_digest(
+    context_digest: &str,
+    request: &BuildRequest,
+    platform: &Platform,
+    bases: &[(String, Option<String>)],
+) -> String {
+    let unresolved = bases.iter().any(|(_, digest)| digest.is_none());
+    let description = json!({
+        "context": context_digest,
+        "dockerfile": request.dockerfile,
+        "build_args": request.build_args,
+        "target": request.target,
+        "platform": platform.to_string(),
+        "bases": bases,
+        // An unresolvable base makes every build unique: never skip on a guess.
+        "nonce": if unresolved { Some(created_timestamp()) } else { None },
+    });
+    sha256_digest(description.to_string().as_bytes())
+}
+
+/// For every platform, a pushed image (under `<tag>-<arch>`) whose inputs label matches.
+async fn find_pushed<R: Registry>(
+    registry: &R,
+    repository: &Reference,
+    tags: &[String],
+    inputs: &[(Platform, String)],
+) -> anyhow::Result<Option<Vec<(super::registry::Descriptor, Manifest)>>> {
+    let mut found = Vec::new();
+    for (platform, wanted) in inputs {
+        let mut hit = None;
+        for tag in tags {
+            let Some(manifest) = registry
+                .manifest(&repository.repository, &push::arch_tag(tag, platform))
+                .await?
+            else {
+                continue;
+            };
+            let Ok(config) = config_of(registry, repository, &manifest).await else {
+                continue;
+            };
+            let label = config
+                .pointer(&format!(
+                    "/config/Labels/{}",
+                    INPUTS_LABEL.replace('/', "~1")
+                ))
+                .and_then(|v| v.as_str());
+            if label == Some(wanted.as_str()) {
+                let variant = config
+                    .get("variant")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                let descriptor = super::registry::Descriptor {
+                    media_type: manifest.media_type.clone(),
+                    digest: manifest.digest.clone(),
+                    size: manifest.bytes.len() as u64,
+                    platform: Some(super::registry::Platform {
+                        architecture: platform.architecture.clone(),
+                        os: platform.os.clone(),
+                        variant,
+                    }),
+                    annotations: None,
+                };
+                hit = Some((descriptor, manifest));
+                break;
+            }
+        }
+        match hit {
+            Some(hit) => found.push(hit),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(found))
+}
+
+fn project_name(project: &Path) -> String {
+    let name = std::fs::canonicalize(project)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_lowercase()))
+        .unwrap_or_else(|| "project".into());
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    cleaned
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}
+
+/// The commit the project is at, for `org.opencontainers.image.revision`.
+pub fn git_revision(project: &Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(project)
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The short commit, the default tag.
+pub fn git_short_revision(project: &Path) -> Option<String> {
+    git_revision(project).map(|r| r[..r.len().min(12)].to_string())
+}
+
+/// RFC 3339 UTC, from `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn created_timestamp() -> String {
+    let seconds = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min(19)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bases_follow_build_args_and_skip_stages() {
+        let text = "ARG BASE=example.com/a:1\nFROM ${BASE} AS build\nRUN x\nFROM build\nFROM scratch AS s\nFROM example.com/b:2\n";
+        let mut args = BTreeMap::new();
+        assert_eq!(
+            base_images(text, &args, None).unwrap(),
+            vec!["example.com/a:1", "example.com/b:2"]
+        );
+        args.insert("BASE".into(), "127.0.0.1:5000/x:test".into());
+        args.insert("UNDECLARED".into(), "ignored".into());
+        assert_eq!(
+            base_images(text, &args, Some("build")).unwrap(),
+            vec!["127.0.0.1:5000/x:test"]
+        );
+        assert!(base_images(text, &args, Some("nope")).is_err());
+    }
+
+    #[test]
+    fn created_is_rfc3339() {
+        std::env::set_var("SOURCE_DATE_EPOCH", "1700000000");
+        assert_eq!(created_timestamp(), "2023-11-14T22:13:20Z");
+        std::env::remove_var("SOURCE_DATE_EPOCH");
+    }
+}

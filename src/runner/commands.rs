@@ -1,0 +1,367 @@
+//! The runner's commands: arguments in, the gate first where it applies, one tokio runtime,
+//! progress on stderr, the result on stdout (human or JSON), and the documented exit code.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+
+use super::build::{self, BuildRequest, BuildResult};
+use super::pipeline::{self, PipelineRequest};
+use super::promote::{self, PromoteError, PromoteRequest, Source};
+use super::reference::Reference;
+use super::registry::{AnyRegistry, Connection};
+use super::{engine, parse_platforms, runtime, smoke, Platform};
+use crate::app::{EXIT_CLEAN, EXIT_VIOLATIONS};
+use crate::check::{check, CheckOptions};
+use crate::cli::{BuildArgs, PipelineArgs, PromoteArgs, RunnerFormat, SmokeArgs, VerifyArgs};
+use crate::report::{self, Format, RenderOptions};
+
+/// Runs the gate on `project`, printing its findings to stderr; true when it passed.
+pub fn gate(project: &Path) -> anyhow::Result<bool> {
+    let result = check(&CheckOptions {
+        paths: vec![project.to_path_buf()],
+        ..Default::default()
+    })?;
+    if !result.passed() || !result.diagnostics.is_empty() {
+        let mut err = std::io::stderr().lock();
+        report::render(
+            Format::Human,
+            &result,
+            RenderOptions {
+                color: std::io::stderr().is_terminal(),
+                deterministic: false,
+            },
+            &mut err,
+        )?;
+    }
+    if result.lambdas() == 0 {
+        bail!(
+            "{}: the gate found no Lambda project here",
+            project.display()
+        );
+    }
+    Ok(result.passed())
+}
+
+fn build_args(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .with_context(|| format!("`--build-arg {pair}`: expected NAME=VALUE"))
+        })
+        .collect()
+}
+
+fn platforms(given: &[String], project: &Path) -> anyhow::Result<Vec<Platform>> {
+    let texts = if given.is_empty() {
+        let loaded = crate::policy::load(project, None, false)?;
+        let file = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+        loaded.policy_for(&file).policy.platforms.clone()
+    } else {
+        given.to_vec()
+    };
+    parse_platforms(&texts).map_err(anyhow::Error::msg)
+}
+
+/// Progress lines to stderr unless quiet (each prefixed, so CI logs read well).
+fn progress(quiet: bool) -> impl FnMut(&str) + Send {
+    move |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_build(result: &BuildResult) {
+    println!(
+        "{} {}{}",
+        result.status,
+        result.repository.as_deref().unwrap_or(&result.project),
+        result
+            .index_digest
+            .as_ref()
+            .map(|d| format!(" (index {d})"))
+            .unwrap_or_default()
+    );
+    if !result.tags.is_empty() {
+        println!("  tags: {}", result.tags.join(", "));
+    }
+    for platform in &result.platforms {
+        match &platform.image_uri {
+            Some(uri) => println!(
+                "  {} -> deploy with architectures = [\"{}\"]: {uri}",
+                platform.platform, platform.lambda_architecture
+            ),
+            None => println!(
+                "  {} built: {}",
+                platform.platform,
+                platform.image_id.as_deref().unwrap_or("?")
+            ),
+        }
+        for smoke in &platform.smoke {
+            println!(
+                "    smoke {} ({}): {} in {:.1}s",
+                smoke.event, smoke.method, smoke.outcome, smoke.seconds
+            );
+        }
+    }
+}
+
+pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let project = args.project.clone();
+    if !project.join(&args.dockerfile).is_file() {
+        bail!(
+            "{}: no such Dockerfile",
+            project.join(&args.dockerfile).display()
+        );
+    }
+    if !gate(&project)? {
+        eprintln!("lambda-gate: the gate failed; nothing was built");
+        return Ok(ExitCode::from(EXIT_VIOLATIONS));
+    }
+    let push = args
+        .push
+        .as_deref()
+        .map(Reference::parse)
+        .transpose()
+        .context("--push")?;
+    let mut tags = args.tags.clone();
+    if tags.is_empty() {
+        tags.extend(build::git_short_revision(&project));
+        tags.push("test".into());
+    }
+    if let Some(repository) = &push {
+        for tag in &tags {
+            repository.with_tag(tag).context("--tag")?;
+        }
+    }
+    let request = BuildRequest {
+        platforms: platforms(&args.platform, &project)?,
+        project,
+        dockerfile: args.dockerfile.clone(),
+        tags,
+        push,
+        build_args: build_args(&args.build_args)?,
+        target: args.target.clone(),
+        smoke: !args.no_smoke,
+        events: args.events.clone(),
+        connection: Connection {
+            insecure_registries: args.registry.insecure_registries.clone(),
+        },
+    };
+    let mut log = progress(args.quiet);
+    let result = runtime()?.block_on(build::build(&request, &mut log));
+    let result = match result {
+        Ok(result) => result,
+        Err(error) if format!("{error:#}").contains("smoke test of") => {
+            eprintln!("lambda-gate: {error:#}");
+            return Ok(ExitCode::from(EXIT_VIOLATIONS));
+        }
+        Err(error) => return Err(error),
+    };
+    match args.format {
+        RunnerFormat::Json => print_json(&result)?,
+        RunnerFormat::Human => print_build(&result),
+    }
+    Ok(ExitCode::from(EXIT_CLEAN))
+}
+
+pub fn run_smoke(args: SmokeArgs) -> anyhow::Result<ExitCode> {
+    let platform = match &args.platform {
+        Some(text) => Platform::parse(text).map_err(anyhow::Error::msg)?,
+        None => Platform::native(),
+    };
+    let events = smoke::events(Path::new("."), &args.events)?;
+    if events.is_empty() {
+        bail!("no events: pass --event FILE or run where events/*.json are");
+    }
+    let results = runtime()?.block_on(async {
+        let docker = engine::connect().await?;
+        engine::ensure_image(&docker, &args.image, &platform).await?;
+        let mut results = Vec::new();
+        for event in &events {
+            results.push(smoke::run(&docker, &args.image, &platform, event).await?);
+        }
+        anyhow::Ok(results)
+    })?;
+    let passed = results.iter().all(|r| r.passed);
+    match args.format {
+        RunnerFormat::Json => print_json(&results)?,
+        RunnerFormat::Human => {
+            for result in &results {
+                println!(
+                    "{} {} on {} ({}): {} in {:.1}s",
+                    if result.passed { "ok  " } else { "FAIL" },
+                    result.event,
+                    result.platform,
+                    result.method,
+                    result.outcome,
+                    result.seconds
+                );
+                if !result.passed {
+                    eprintln!("{}", result.logs.trim_end());
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(if passed {
+        EXIT_CLEAN
+    } else {
+        EXIT_VIOLATIONS
+    }))
+}
+
+pub fn run_promote(args: PromoteArgs) -> anyhow::Result<ExitCode> {
+    let repository = Reference::parse(&args.repository).context("REPOSITORY")?;
+    if repository.tag.is_some() || repository.digest.is_some() {
+        bail!("REPOSITORY is `host/path` alone; name the image with --from TAG or --digest DIGEST");
+    }
+    let source = match (&args.from, &args.digest) {
+        (_, Some(digest)) => {
+            if !crate::digest::is_sha256_digest(digest) {
+                bail!("--digest `{digest}`: expected `sha256:` and 64 lowercase hex digits");
+            }
+            Source::Digest(digest.clone())
+        }
+        (Some(tag), None) => {
+            repository.with_tag(tag).context("--from")?;
+            Source::Tag(tag.clone())
+        }
+        (None, None) => bail!("give --from TAG or --digest DIGEST"),
+    };
+    repository.with_tag(&args.to).context("--to")?;
+    let loaded = crate::policy::load(Path::new("."), args.config.as_deref(), false)?;
+    let cwd = std::env::current_dir()?;
+    let policy = loaded.policy_for(&cwd);
+    let request = PromoteRequest {
+        repository: repository.clone(),
+        source,
+        to: args.to.clone(),
+        ladders: policy.policy.promotion.ladders.clone(),
+        moving_tags: policy.policy.terraform.moving_tags.clone(),
+        record_ssm: args.record_ssm.clone(),
+    };
+    let connection = Connection {
+        insecure_registries: args.registry.insecure_registries.clone(),
+    };
+    let outcome = runtime()?.block_on(async {
+        let registry = AnyRegistry::connect(&repository, &connection).await?;
+        anyhow::Ok(promote::promote(&registry, &request).await)
+    })?;
+    match outcome {
+        Ok(result) => {
+            match args.format {
+                RunnerFormat::Json => print_json(&result)?,
+                RunnerFormat::Human => {
+                    println!(
+                        "{} {}:{} = {}",
+                        result.status, result.repository, result.to, result.digest
+                    );
+                    for platform in &result.platforms {
+                        println!("  {}: {}", platform.architecture, platform.image_uri);
+                    }
+                    for name in &result.ssm_parameters {
+                        println!("  recorded in SSM: {name}");
+                    }
+                }
+            }
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Err(PromoteError::Refused(refusal)) => {
+            eprintln!("lambda-gate: promotion refused: {refusal}");
+            Ok(ExitCode::from(EXIT_VIOLATIONS))
+        }
+        Err(PromoteError::Failed(error)) => Err(error),
+    }
+}
+
+pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let image = Reference::parse(&args.image).context("IMAGE")?;
+    let connection = Connection {
+        insecure_registries: args.registry.insecure_registries.clone(),
+    };
+    let outcome = runtime()?.block_on(async {
+        let registry = AnyRegistry::connect(&image, &connection).await?;
+        promote::verify_deployable(&registry, &image, &args.architecture).await
+    })?;
+    match outcome {
+        Ok(deployable) => {
+            match args.format {
+                RunnerFormat::Json => print_json(&deployable)?,
+                RunnerFormat::Human => println!(
+                    "deployable: {} is a single-platform linux/{} image ({})",
+                    deployable.image, deployable.architecture, deployable.image_uri
+                ),
+            }
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Err(problem) => {
+            if args.format == RunnerFormat::Json {
+                print_json(
+                    &serde_json::json!({"deployable": false, "reason": problem.to_string()}),
+                )?;
+            }
+            eprintln!("lambda-gate: not deployable: {problem}");
+            Ok(ExitCode::from(EXIT_VIOLATIONS))
+        }
+    }
+}
+
+pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
+    let root = args.root.clone();
+    let loaded = crate::policy::load(&root, None, false)?;
+    let file = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let policy = loaded.policy_for(&file);
+    let request = PipelineRequest {
+        platforms: platforms(&args.platform, &root)?,
+        root,
+        registry: args.registry.clone(),
+        build_args: build_args(&args.build_args)?,
+        connection: Connection {
+            insecure_registries: args.registry_args.insecure_registries.clone(),
+        },
+        ladders: policy.policy.promotion.ladders.clone(),
+        moving_tags: policy.policy.terraform.moving_tags.clone(),
+    };
+    let mut log = progress(args.quiet);
+    let result = runtime()?.block_on(pipeline::run(&request, &gate, &mut log));
+    let result = match result {
+        Ok(result) => result,
+        Err(error) => {
+            let text = format!("{error:#}");
+            if text.contains("the gate failed") || text.contains("smoke test of") {
+                eprintln!("lambda-gate: {text}");
+                return Ok(ExitCode::from(EXIT_VIOLATIONS));
+            }
+            return Err(error);
+        }
+    };
+    match args.format {
+        RunnerFormat::Json => print_json(&result)?,
+        RunnerFormat::Human => {
+            for build in &result.builds {
+                print_build(build);
+            }
+            for promotion in &result.promotions {
+                println!(
+                    "{} {}:{} = {}",
+                    promotion.status, promotion.repository, promotion.to, promotion.digest
+                );
+            }
+        }
+    }
+    Ok(ExitCode::from(EXIT_CLEAN))
+}

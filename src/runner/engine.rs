@@ -1,0 +1,237 @@
+//! The Docker Engine, through its API (bollard): connection with version negotiation, the
+//! binfmt check for foreign platforms, per-platform builds, and reading a built image back.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+use bollard::query_parameters::BuildImageOptions;
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use super::Platform;
+
+/// Connects to the Engine (`DOCKER_HOST` or the local socket) and agrees on an API version,
+/// so a 20.10 Engine (API 1.41) and newer ones both work.
+pub async fn connect() -> anyhow::Result<Docker> {
+    let docker = Docker::connect_with_local_defaults()
+        .context("cannot reach the Docker Engine (set DOCKER_HOST or start dockerd)")?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .context("the Docker Engine did not answer (is dockerd running? is DOCKER_HOST right?)")?;
+    Ok(docker)
+}
+
+/// Checks that a foreign platform's binaries can run here (binfmt_misc with qemu), so a build
+/// does not fail halfway with `exec format error`; says how to register it when missing.
+pub fn check_binfmt(platform: &Platform) -> anyhow::Result<()> {
+    if *platform == Platform::native() {
+        return Ok(());
+    }
+    let (handler, qemu) = match platform.architecture.as_str() {
+        "arm64" => ("qemu-aarch64", "aarch64"),
+        _ => ("qemu-x86_64", "x86_64"),
+    };
+    let binfmt = Path::new("/proc/sys/fs/binfmt_misc");
+    let entry = binfmt.join(handler);
+    match std::fs::read_to_string(&entry) {
+        Ok(text) if text.lines().next() == Some("enabled") => Ok(()),
+        Ok(_) => bail!(
+            "building {platform} needs qemu registered with binfmt_misc, and `{handler}` is \
+             disabled: run `update-binfmts --enable {handler}`"
+        ),
+        Err(_) => bail!(
+            "building {platform} needs qemu registered with binfmt_misc for {qemu}, and {} is \
+             missing. Register it with: `apt-get install qemu-user-static binfmt-support && \
+             update-binfmts --enable {handler}` (or `docker run --privileged --rm \
+             tonistiigi/binfmt --install {}`)",
+            entry.display(),
+            platform.architecture
+        ),
+    }
+}
+
+/// What one platform's build needs.
+pub struct BuildSpec<'a> {
+    pub context: Vec<u8>,
+    pub dockerfile: &'a str,
+    pub platform: &'a Platform,
+    pub tag: &'a str,
+    pub build_args: &'a HashMap<String, String>,
+    pub labels: HashMap<String, String>,
+    pub target: Option<&'a str>,
+}
+
+/// Builds one platform with the Engine's builder, returning the image ID. The build's output
+/// goes to `log` line by line; on failure the error carries its last lines.
+pub async fn build(
+    docker: &Docker,
+    spec: BuildSpec<'_>,
+    log: &mut dyn FnMut(&str),
+) -> anyhow::Result<String> {
+    let options = BuildImageOptions {
+        dockerfile: spec.dockerfile.to_string(),
+        t: Some(spec.tag.to_string()),
+        rm: true,
+        forcerm: true,
+        buildargs: Some(spec.build_args.clone()),
+        labels: Some(spec.labels),
+        platform: spec.platform.to_string(),
+        target: spec.target.unwrap_or_default().to_string(),
+        ..Default::default()
+    };
+    let body = bollard::body_full(bytes::Bytes::from(spec.context));
+    let mut stream = docker.build_image(options, None, Some(body));
+    let mut tail: Vec<String> = Vec::new();
+    let mut image_id = None;
+    while let Some(item) = stream.next().await {
+        let info = item
+            .map_err(|e| anyhow::anyhow!(engine_error(&e)))
+            .with_context(|| format!("building {}", spec.platform))?;
+        if let Some(text) = info.stream.as_deref() {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                log(line);
+                tail.push(line.to_string());
+                if tail.len() > 30 {
+                    tail.remove(0);
+                }
+            }
+        }
+        if let Some(aux) = info.aux.as_ref().and_then(|a| a.id.clone()) {
+            image_id = Some(aux);
+        }
+        if let Some(error) = info.error_detail.and_then(|d| d.message) {
+            bail!(
+                "the build for {} failed: {error}\n--- last build output ---\n{}",
+                spec.platform,
+                tail.join("\n")
+            );
+        }
+    }
+    match image_id {
+        Some(id) => Ok(id),
+        None => {
+            let inspect = docker
+                .inspect_image(spec.tag)
+                .await
+                .map_err(|e| anyhow::anyhow!(engine_error(&e)))
+                .with_context(|| format!("the build for {} produced no image", spec.platform))?;
+            inspect
+                .id
+                .context("the Engine reported an image without an ID")
+        }
+    }
+}
+
+/// The Engine's error, without bollard's wrapping.
+pub fn engine_error(error: &bollard::errors::Error) -> String {
+    match error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("the Docker Engine answered {status_code}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// An image as `docker save` writes it: the config bytes and each layer's uncompressed tar.
+pub struct SavedImage {
+    pub config: bytes::Bytes,
+    pub layers: Vec<bytes::Bytes>,
+}
+
+/// Reads an image back from the Engine (the `docker save` format).
+pub async fn save(docker: &Docker, image: &str) -> anyhow::Result<SavedImage> {
+    let mut stream = docker.export_image(image);
+    let mut archive = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| anyhow::anyhow!(engine_error(&e)))
+            .with_context(|| format!("exporting {image}"))?;
+        archive.extend_from_slice(&chunk);
+    }
+    parse_saved(&archive).with_context(|| format!("reading the export of {image}"))
+}
+
+/// Parses a `docker save` archive holding one image.
+pub fn parse_saved(archive: &[u8]) -> anyhow::Result<SavedImage> {
+    use std::io::Read;
+    let mut files: HashMap<String, bytes::Bytes> = HashMap::new();
+    let mut reader = tar::Archive::new(archive);
+    for entry in reader.entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let name = entry.path()?.to_string_lossy().into_owned();
+        let mut data = Vec::with_capacity(entry.size() as usize);
+        entry.read_to_end(&mut data)?;
+        files.insert(name, data.into());
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Entry {
+        config: String,
+        layers: Vec<String>,
+    }
+    let manifest = files.get("manifest.json").context("no manifest.json")?;
+    let entries: Vec<Entry> = serde_json::from_slice(manifest).context("invalid manifest.json")?;
+    let [entry] = entries.as_slice() else {
+        bail!("expected one image, found {}", entries.len());
+    };
+    let take = |name: &str| {
+        files
+            .get(name)
+            .cloned()
+            .with_context(|| format!("`{name}` is missing"))
+    };
+    Ok(SavedImage {
+        config: take(&entry.config)?,
+        layers: entry
+            .layers
+            .iter()
+            .map(|l| take(l))
+            .collect::<anyhow::Result<_>>()?,
+    })
+}
+
+/// Makes sure the Engine has `image` for `platform`, pulling it when it does not.
+pub async fn ensure_image(docker: &Docker, image: &str, platform: &Platform) -> anyhow::Result<()> {
+    if let Ok(found) = docker.inspect_image(image).await {
+        if found.architecture.as_deref() == Some(platform.architecture.as_str()) {
+            return Ok(());
+        }
+    }
+    let mut pull = docker.create_image(
+        Some(bollard::query_parameters::CreateImageOptions {
+            from_image: Some(image.to_string()),
+            platform: platform.to_string(),
+            ..Default::default()
+        }),
+        None,
+        None,
+    );
+    while let Some(item) = pull.next().await {
+        item.map_err(|e| anyhow::anyhow!(engine_error(&e)))
+            .with_context(|| format!("pulling {image} for {platform}"))?;
+    }
+    Ok(())
+}
+
+/// Fails unless the Engine's `image` is built for `platform`.
+pub async fn check_architecture(
+    docker: &Docker,
+    image: &str,
+    platform: &Platform,
+) -> anyhow::Result<()> {
+    let found = docker
+        .inspect_image(image)
+        .await
+        .map_err(|e| anyhow::anyhow!(engine_error(&e)))?;
+    let architecture = found.architecture.unwrap_or_default();
+    if architecture != platform.architecture {
+        bail!("the build for {platform} produced a linux/{architecture} image (its base is not built for {platform})");
+    }
+    Ok(())
+}

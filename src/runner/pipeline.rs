@@ -1,0 +1,161 @@
+//! `lambda-gate pipeline`: this repository's own Jenkins pipeline. Builds the release and dev
+//! base images from `images/` for every platform as `test`, builds `example-project` against
+//! those `test` bases (gate, build, smoke test), and only when all of that passed promotes both
+//! bases to `latest` — by the digests just built, never whatever `test` points at by then.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::build::{self, BuildRequest, BuildResult, Log};
+use super::promote::{self, PromoteRequest, PromoteResult, Source};
+use super::reference::Reference;
+use super::registry::{AnyRegistry, Connection};
+use super::Platform;
+
+pub const RELEASE_BASE: &str = "aws-lambda-python-release-base";
+pub const DEV_BASE: &str = "aws-lambda-python-dev-base";
+pub const EXAMPLE: &str = "example-project";
+
+#[derive(Debug, Clone)]
+pub struct PipelineRequest {
+    /// The repository root (holds `images/` and `example-project/`).
+    pub root: PathBuf,
+    /// `host[:port]/prefix`: images go to `<prefix>/<image name>`.
+    pub registry: String,
+    pub platforms: Vec<Platform>,
+    /// Given to every build (a Dockerfile ignores the ones it does not declare).
+    pub build_args: BTreeMap<String, String>,
+    pub connection: Connection,
+    pub ladders: Vec<Vec<String>>,
+    pub moving_tags: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PipelineResult {
+    pub builds: Vec<BuildResult>,
+    pub promotions: Vec<PromoteResult>,
+}
+
+/// Runs the pipeline; `gate` checks a project and says whether it is clean.
+pub async fn run(
+    request: &PipelineRequest,
+    gate: &(dyn Fn(&Path) -> anyhow::Result<bool> + Sync),
+    log: Log<'_>,
+) -> anyhow::Result<PipelineResult> {
+    let repository = |name: &str| -> anyhow::Result<Reference> {
+        Reference::parse(&format!(
+            "{}/{name}",
+            request.registry.trim_end_matches('/')
+        ))
+        .with_context(|| format!("the pipeline's registry `{}`", request.registry))
+    };
+    let step = |project: &str,
+                dockerfile: &str,
+                push: Reference,
+                extra: &[(&str, String)],
+                smoke: bool| {
+        let mut build_args = request.build_args.clone();
+        for (name, value) in extra {
+            build_args.insert((*name).to_string(), value.clone());
+        }
+        BuildRequest {
+            project: request.root.join(project),
+            dockerfile: dockerfile.to_string(),
+            platforms: request.platforms.clone(),
+            tags: vec!["test".to_string()],
+            push: Some(push),
+            build_args,
+            target: None,
+            smoke,
+            events: Vec::new(),
+            connection: request.connection.clone(),
+        }
+    };
+
+    log(&format!("pipeline: {RELEASE_BASE}"));
+    let release_repo = repository(RELEASE_BASE)?;
+    let release = build::build(
+        &step(
+            &format!("images/{RELEASE_BASE}"),
+            "Dockerfile",
+            release_repo.clone(),
+            &[],
+            false,
+        ),
+        &mut *log,
+    )
+    .await
+    .with_context(|| format!("building {RELEASE_BASE}"))?;
+    let release_ref = format!(
+        "{}@{}",
+        release_repo.without_tag(),
+        release.index_digest.clone().unwrap_or_default()
+    );
+
+    log(&format!("pipeline: {DEV_BASE}"));
+    let dev_repo = repository(DEV_BASE)?;
+    let dev = build::build(
+        &step(
+            ".",
+            &format!("images/{DEV_BASE}/Dockerfile"),
+            dev_repo.clone(),
+            &[("RELEASE_BASE", release_ref.clone())],
+            false,
+        ),
+        &mut *log,
+    )
+    .await
+    .with_context(|| format!("building {DEV_BASE}"))?;
+
+    log(&format!("pipeline: {EXAMPLE} against the `test` bases"));
+    let example_dir = request.root.join(EXAMPLE);
+    if !gate(&example_dir)? {
+        anyhow::bail!(
+            "the gate failed on {}: nothing is promoted",
+            example_dir.display()
+        );
+    }
+    let example = build::build(
+        &step(
+            EXAMPLE,
+            "Dockerfile",
+            repository(EXAMPLE)?,
+            &[("BASE_IMAGE", release_ref)],
+            true,
+        ),
+        &mut *log,
+    )
+    .await
+    .with_context(|| format!("building {EXAMPLE}: nothing is promoted"))?;
+
+    let mut promotions = Vec::new();
+    for (repo, built) in [(&release_repo, &release), (&dev_repo, &dev)] {
+        let digest = built
+            .index_digest
+            .clone()
+            .context("a base build pushed no index")?;
+        log(&format!("pipeline: promoting {repo} {digest} to latest"));
+        let registry = AnyRegistry::connect(repo, &request.connection).await?;
+        let result = promote::promote(
+            &registry,
+            &PromoteRequest {
+                repository: repo.clone(),
+                source: Source::Digest(digest),
+                to: "latest".into(),
+                ladders: request.ladders.clone(),
+                moving_tags: request.moving_tags.clone(),
+                record_ssm: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        promotions.push(result);
+    }
+    Ok(PipelineResult {
+        builds: vec![release, dev, example],
+        promotions,
+    })
+}

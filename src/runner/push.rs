@@ -1,0 +1,128 @@
+//! Pushing built images: blobs first, then each platform's manifest by digest, then the tags.
+//! A tag is only ever written once everything it references is in the registry, so an
+//! interrupted push leaves at most unreferenced blobs, never a tag pointing at a partial image.
+
+use bytes::Bytes;
+use flate2::write::GzEncoder;
+use serde_json::json;
+
+use super::engine::SavedImage;
+use super::reference::Reference;
+use super::registry::manifest::{OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
+use super::registry::{Descriptor, Manifest, Platform as IndexPlatform, Registry, RegistryError};
+use super::{sha256_digest, Platform};
+
+/// Uploads `data` unless the repository already has it.
+async fn ensure_blob<R: Registry>(
+    registry: &R,
+    repository: &str,
+    data: Bytes,
+) -> Result<(String, u64), RegistryError> {
+    let digest = sha256_digest(&data);
+    let size = data.len() as u64;
+    if !registry.has_blob(repository, &digest).await? {
+        registry.put_blob(repository, &digest, data).await?;
+    }
+    Ok((digest, size))
+}
+
+/// Gzip as registries store layers: fast level, no name or mtime in the header, so the same
+/// layer always compresses to the same blob.
+fn compress(layer: &[u8]) -> std::io::Result<Bytes> {
+    use std::io::Write;
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(layer.len() / 3),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(layer)?;
+    Ok(encoder.finish()?.into())
+}
+
+/// Pushes one platform's image and its manifest (by digest, untagged); returns the index entry.
+pub async fn push_platform_image<R: Registry>(
+    registry: &R,
+    repository: &Reference,
+    image: SavedImage,
+    platform: &Platform,
+) -> Result<(Descriptor, Manifest), RegistryError> {
+    let repo = repository.repository.as_str();
+    let variant = serde_json::from_slice::<serde_json::Value>(&image.config)
+        .ok()
+        .and_then(|c| {
+            c.get("variant")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        });
+    let (config_digest, config_size) = ensure_blob(registry, repo, image.config).await?;
+    let mut layers = Vec::new();
+    for layer in image.layers {
+        let compressed = tokio::task::spawn_blocking(move || compress(&layer))
+            .await
+            .map_err(|e| RegistryError::Invalid(format!("compressing a layer: {e}")))?
+            .map_err(|e| RegistryError::Invalid(format!("compressing a layer: {e}")))?;
+        let (digest, size) = ensure_blob(registry, repo, compressed).await?;
+        layers.push(json!({"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size}));
+    }
+    let manifest = Manifest::build(
+        &json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config_size},
+            "layers": layers,
+        }),
+        OCI_MANIFEST,
+    );
+    registry
+        .put_manifest(repo, &manifest.digest, &manifest)
+        .await?;
+    let descriptor = Descriptor {
+        media_type: OCI_MANIFEST.to_string(),
+        digest: manifest.digest.clone(),
+        size: manifest.bytes.len() as u64,
+        platform: Some(IndexPlatform {
+            architecture: platform.architecture.clone(),
+            os: platform.os.clone(),
+            variant,
+        }),
+        annotations: None,
+    };
+    Ok((descriptor, manifest))
+}
+
+/// The image index over `children`, in the order given (no attestation entries).
+pub fn index(children: &[Descriptor]) -> Manifest {
+    Manifest::build(
+        &json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": children,
+        }),
+        OCI_INDEX,
+    )
+}
+
+/// Writes the tags: `<tag>-<arch>` for each platform's manifest, then the index under `<tag>`.
+pub async fn tag_all<R: Registry>(
+    registry: &R,
+    repository: &Reference,
+    index: &Manifest,
+    children: &[(Platform, Manifest)],
+    tags: &[String],
+) -> Result<(), RegistryError> {
+    let repo = repository.repository.as_str();
+    registry.put_manifest(repo, &index.digest, index).await?;
+    for tag in tags {
+        for (platform, manifest) in children {
+            registry
+                .put_manifest(repo, &arch_tag(tag, platform), manifest)
+                .await?;
+        }
+        registry.put_manifest(repo, tag, index).await?;
+    }
+    Ok(())
+}
+
+/// The per-platform tag: `<tag>-<arch>`, so tag-based lifecycle rules see every image.
+pub fn arch_tag(tag: &str, platform: &Platform) -> String {
+    format!("{tag}-{}", platform.architecture)
+}

@@ -1,0 +1,211 @@
+//! Registries: one trait, two backends. `oci` speaks the OCI distribution API v2 to any
+//! registry; `ecr` speaks Amazon ECR's own API for manifests (and the distribution API, with an
+//! ECR authorization token, for blobs). Manifests always travel as their original bytes, so a
+//! digest never changes on the way.
+
+pub mod ecr;
+pub mod manifest;
+pub mod oci;
+pub mod retry;
+
+use std::future::Future;
+
+use bytes::Bytes;
+use thiserror::Error;
+
+pub use manifest::{Descriptor, Manifest, ManifestKind, Platform, ACCEPT_MANIFESTS};
+
+use super::reference::{Backend, Reference};
+use crate::runner::sha256_digest;
+
+#[derive(Debug, Error)]
+pub enum RegistryError {
+    #[error("{registry}: tag `{tag}` already points at {digest} and the repository's tags are immutable")]
+    ImmutableTag {
+        registry: String,
+        tag: String,
+        digest: String,
+    },
+    #[error("{registry}: authentication failed: {reason}")]
+    Unauthorized { registry: String, reason: String },
+    #[error("{registry}: {what} answered HTTP {status}: {body}")]
+    Status {
+        registry: String,
+        what: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{registry}: {what}: {reason}")]
+    Transport {
+        registry: String,
+        what: String,
+        reason: String,
+    },
+    #[error("{registry}: {what}: the registry sent {actual}, expected {expected}")]
+    DigestMismatch {
+        registry: String,
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What the runner needs of a registry. Tags and digests are both "references" here, as in the
+/// distribution API.
+pub trait Registry: Send + Sync {
+    /// The manifest `reference` names, as stored (all four manifest media types accepted), or
+    /// `None` when there is none.
+    fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send;
+
+    /// Stores `manifest` under `reference` (a tag, or its own digest).
+    fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        manifest: &Manifest,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+
+    fn has_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send;
+
+    fn blob(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> impl Future<Output = Result<Bytes, RegistryError>> + Send;
+
+    /// Uploads `data`, whose digest is `digest`.
+    fn put_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        data: Bytes,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+}
+
+/// How to reach registries: credentials come from the environment or Docker's config, never
+/// from the command line (where they would land in shell history and process lists).
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// Hosts (`host` or `host:port`) spoken to over plain HTTP, besides loopback.
+    pub insecure_registries: Vec<String>,
+}
+
+/// The backend a reference's host calls for.
+pub enum AnyRegistry {
+    Oci(oci::OciRegistry),
+    Ecr(ecr::EcrRegistry),
+}
+
+impl AnyRegistry {
+    pub async fn connect(
+        reference: &Reference,
+        connection: &Connection,
+    ) -> Result<AnyRegistry, RegistryError> {
+        Ok(match reference.backend() {
+            Backend::Oci => AnyRegistry::Oci(oci::OciRegistry::new(reference, connection)?),
+            Backend::Ecr { account, region } => AnyRegistry::Ecr(
+                ecr::EcrRegistry::connect(reference, connection, &account, &region).await?,
+            ),
+        })
+    }
+}
+
+impl Registry for AnyRegistry {
+    async fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        match self {
+            AnyRegistry::Oci(r) => r.manifest(repository, reference).await,
+            AnyRegistry::Ecr(r) => r.manifest(repository, reference).await,
+        }
+    }
+    async fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        manifest: &Manifest,
+    ) -> Result<(), RegistryError> {
+        match self {
+            AnyRegistry::Oci(r) => r.put_manifest(repository, reference, manifest).await,
+            AnyRegistry::Ecr(r) => r.put_manifest(repository, reference, manifest).await,
+        }
+    }
+    async fn has_blob(&self, repository: &str, digest: &str) -> Result<bool, RegistryError> {
+        match self {
+            AnyRegistry::Oci(r) => r.has_blob(repository, digest).await,
+            AnyRegistry::Ecr(r) => r.has_blob(repository, digest).await,
+        }
+    }
+    async fn blob(&self, repository: &str, digest: &str) -> Result<Bytes, RegistryError> {
+        match self {
+            AnyRegistry::Oci(r) => r.blob(repository, digest).await,
+            AnyRegistry::Ecr(r) => r.blob(repository, digest).await,
+        }
+    }
+    async fn put_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        data: Bytes,
+    ) -> Result<(), RegistryError> {
+        match self {
+            AnyRegistry::Oci(r) => r.put_blob(repository, digest, data).await,
+            AnyRegistry::Ecr(r) => r.put_blob(repository, digest, data).await,
+        }
+    }
+}
+
+/// The manifest `reference` names, required to exist.
+pub async fn require_manifest<R: Registry>(
+    registry: &R,
+    image: &Reference,
+    reference: &str,
+) -> Result<Manifest, RegistryError> {
+    registry
+        .manifest(&image.repository, reference)
+        .await?
+        .ok_or_else(|| {
+            RegistryError::Invalid(format!(
+                "{}/{}: no image at `{reference}`",
+                image.registry, image.repository
+            ))
+        })
+}
+
+/// The image config blob of a single-platform manifest, checked against its digest.
+pub async fn config_of<R: Registry>(
+    registry: &R,
+    image: &Reference,
+    manifest: &Manifest,
+) -> Result<serde_json::Value, RegistryError> {
+    let Some(config) = manifest.config() else {
+        return Err(RegistryError::Invalid(format!(
+            "{}: {} is an image index, not a single-platform manifest",
+            image, manifest.digest
+        )));
+    };
+    let bytes = registry.blob(&image.repository, &config.digest).await?;
+    let actual = sha256_digest(&bytes);
+    if actual != config.digest {
+        return Err(RegistryError::DigestMismatch {
+            registry: image.registry.clone(),
+            what: format!("config blob of {}", manifest.digest),
+            expected: config.digest.clone(),
+            actual,
+        });
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| RegistryError::Invalid(format!("{image}: config blob is not JSON: {e}")))
+}
