@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::copy_dir;
 use serde_json::Value;
+
+mod common;
 
 const MODULES: &[&str] = &[
     "app",
@@ -20,19 +23,6 @@ const MODULES: &[&str] = &[
     "x.y.core",
     "other",
 ];
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// The fixtures as project roots (each with a `.git`, where mypy's search stops), and the
 /// directory each is read from.

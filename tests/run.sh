@@ -20,7 +20,7 @@ need_debian_packages() {
 step "Debian packages: git (sweeps clone and commit), chromium (the sweep's HTML report test)"
 need_debian_packages git:git chromium:chromium
 
-step "Python tools (pytest, pytest-cov, mypy, coverage, pre-commit)"
+step "Python tools (pytest, pytest-cov, mypy, coverage, pre-commit, moto)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
 
 step "checkov (its own virtual environment: it pins packages the other tools need newer)"
@@ -30,6 +30,9 @@ if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$(sed -n 's/^
   "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/checkov-requirements.txt
 fi
 export LAMBDA_GATE_CHECKOV="$CHECKOV_VENV/bin/checkov"
+
+step "The runner's real components: Docker Engine, binfmt/qemu, registry, moto; stand-in bases"
+source tests/services.sh
 
 step "Rust: formatting and lints"
 cargo fmt --all -- --check

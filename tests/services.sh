@@ -15,7 +15,7 @@ wait_until() { # wait_until SECONDS WHAT COMMAND...
   done
 }
 
-need_debian_packages dockerd:docker.io docker-registry:docker-registry skopeo:skopeo \
+need_debian_packages curl:curl dockerd:docker.io docker-registry:docker-registry skopeo:skopeo \
   qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support dpkg-deb:dpkg
 
 if ! docker info >/dev/null 2>&1; then

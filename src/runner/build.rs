@@ -203,13 +203,14 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
             &mut build_log,
         )
         .await?;
-        engine::check_architecture(&docker, &local_tag, platform).await?;
+        // The ID, not the tag, from here on: a parallel build of the same inputs may retag.
+        engine::check_architecture(&docker, &image_id, platform).await?;
         let mut smoke_results = Vec::new();
         if request.smoke {
             let events = smoke::events(project, &request.events)?;
             for event in &events {
                 log(&format!("smoke {platform}: {}", event.display()));
-                let result = smoke::run(&docker, &local_tag, platform, event).await?;
+                let result = smoke::run(&docker, &image_id, platform, event).await?;
                 if !result.passed {
                     bail!(
                         "smoke test of {platform} with {} failed: {}\n{}",
@@ -221,13 +222,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
                 smoke_results.push(result);
             }
         }
-        built.push((
-            platform.clone(),
-            inputs.clone(),
-            local_tag,
-            image_id,
-            smoke_results,
-        ));
+        built.push((platform.clone(), inputs.clone(), image_id, smoke_results));
     }
 
     let Some((registry, repository)) = registry.as_ref().zip(request.push.as_ref()) else {
@@ -239,7 +234,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
             tags: Vec::new(),
             platforms: built
                 .into_iter()
-                .map(|(platform, inputs, _, id, smoke)| PlatformResult {
+                .map(|(platform, inputs, id, smoke)| PlatformResult {
                     smoke,
                     ..platform_result(&platform, &inputs, None, None, Some(id))
                 })
@@ -249,9 +244,9 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
     };
     let mut descriptors = Vec::new();
     let mut children = Vec::new();
-    for (platform, inputs, local_tag, image_id, smoke) in built {
+    for (platform, inputs, image_id, smoke) in built {
         log(&format!("pushing {platform} to {repository}"));
-        let saved = engine::save(&docker, &local_tag).await?;
+        let saved = engine::save(&docker, &image_id).await?;
         let (descriptor, manifest) =
             push::push_platform_image(registry, repository, saved, &platform).await?;
         results.push(PlatformResult {

@@ -202,6 +202,19 @@ pub async fn ensure_image(docker: &Docker, image: &str, platform: &Platform) -> 
         if found.architecture.as_deref() == Some(platform.architecture.as_str()) {
             return Ok(());
         }
+        // The Engine keeps one image per name: drop the other platform's reference (the image
+        // itself stays), or a pull by digest is refused as overwriting it.
+        let _ = docker
+            .remove_image(
+                image,
+                Some(bollard::query_parameters::RemoveImageOptions {
+                    force: true,
+                    noprune: true,
+                    ..Default::default()
+                }),
+                None,
+            )
+            .await;
     }
     let mut pull = docker.create_image(
         Some(bollard::query_parameters::CreateImageOptions {

@@ -37,7 +37,7 @@ pub struct PromoteRequest {
 /// Why a promotion was refused (exit 1), as opposed to failing (exit 2).
 #[derive(Debug, Error)]
 pub enum Refusal {
-    #[error("tag `{tag}` already points at {current}; it is immutable (not one of the policy's moving tags), so it cannot be moved to {wanted}")]
+    #[error("tag `{tag}` already points at {current} and is immutable (in the registry, or not one of the policy's moving tags): it cannot be moved to {wanted}")]
     ImmutableTag {
         tag: String,
         current: String,
@@ -145,15 +145,30 @@ pub async fn promote<R: Registry>(
     };
     let platforms = platform_manifests(registry, image, &source).await?;
     if status == "promoted" {
+        // A registry that refuses to move a tag refuses `<to>`, whichever tag it noticed first.
+        let refused = |error: RegistryError| match error {
+            RegistryError::ImmutableTag { digest, .. } => {
+                PromoteError::Refused(Refusal::ImmutableTag {
+                    tag: request.to.clone(),
+                    current: current.as_ref().map_or(digest, |c| c.digest.clone()),
+                    wanted: source.digest.clone(),
+                })
+            }
+            other => PromoteError::from(other),
+        };
         // Per-architecture tags first, so `<to>` never names an index whose children lack them.
         for (platform, manifest) in &platforms {
             if source.is_index() {
                 registry
                     .put_manifest(repo, &arch_tag(&request.to, platform), manifest)
-                    .await?;
+                    .await
+                    .map_err(refused)?;
             }
         }
-        registry.put_manifest(repo, &request.to, &source).await?;
+        registry
+            .put_manifest(repo, &request.to, &source)
+            .await
+            .map_err(refused)?;
     }
     let stored = require_manifest(registry, image, &request.to).await?;
     if stored.digest != source.digest {

@@ -1,0 +1,927 @@
+//! The runner against real components, started by `tests/services.sh` (the README's test
+//! command): the Docker Engine, an OCI registry and the moto server (ECR + SSM) on 127.0.0.1,
+//! qemu/binfmt for arm64, and stand-in base images for both architectures. Results are read
+//! back with independent clients: skopeo, the docker CLI, boto3.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use common::copy_dir;
+
+mod common;
+use serde_json::Value;
+
+const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+fn registry() -> String {
+    std::env::var("LAMBDA_GATE_TEST_REGISTRY")
+        .expect("LAMBDA_GATE_TEST_REGISTRY: run tests/run.sh, or source tests/services.sh first")
+}
+
+fn moto() -> String {
+    std::env::var("LAMBDA_GATE_TEST_MOTO").expect("LAMBDA_GATE_TEST_MOTO: source tests/services.sh")
+}
+
+fn base() -> String {
+    std::env::var("LAMBDA_GATE_TEST_BASE").expect("LAMBDA_GATE_TEST_BASE: source tests/services.sh")
+}
+
+/// A repository path no other test uses.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:08x}", fastrand::u32(..))
+}
+
+fn gate() -> Command {
+    let mut cmd = Command::cargo_bin("lambda-gate").expect("binary");
+    for (name, value) in aws_env() {
+        cmd.env(name, value);
+    }
+    cmd.env_remove("LAMBDA_GATE_REGISTRY_USERNAME")
+        .env_remove("LAMBDA_GATE_REGISTRY_PASSWORD")
+        .env("DOCKER_CONFIG", "/nonexistent");
+    cmd
+}
+
+fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL_ECR", moto()),
+        ("AWS_ENDPOINT_URL_SSM", moto()),
+        (
+            "LAMBDA_GATE_ECR_REGISTRY_URL",
+            format!("http://{}", registry()),
+        ),
+    ]
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("lambda-gate runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(output)))
+}
+
+fn tool(program: &str, args: &[&str]) -> String {
+    let output = Process::new(program).args(args).output().expect(program);
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        text(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A manifest as the registry stores it, read by skopeo.
+fn skopeo_raw_text(reference: &str) -> String {
+    tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{reference}"),
+        ],
+    )
+}
+
+fn skopeo_raw(reference: &str) -> Value {
+    let raw = skopeo_raw_text(reference);
+    serde_json::from_str(&raw).expect("skopeo prints JSON")
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// A copy of example-project (and the Terraform module it uses) in its own git repository
+/// (for the revision label).
+fn example_project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("example-project");
+    copy_dir(Path::new("example-project"), &project);
+    copy_dir(Path::new("terraform"), &dir.path().join("terraform"));
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "example",
+        ],
+    ] {
+        let status = Process::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .expect("git");
+        assert!(status.success());
+    }
+    (dir, project)
+}
+
+fn build(project: &Path, push: &str, extra: &[&str]) -> Output {
+    run(gate()
+        .arg("build")
+        .arg(project)
+        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
+        .args(["--push", push, "--format", "json"])
+        .args(extra))
+}
+
+#[test]
+fn build_pushes_single_platform_images_and_an_index_that_independent_clients_read() {
+    let (_dir, project) = example_project();
+    let repository = format!("{}/{}", registry(), unique("team/quote"));
+    let output = build(&project, &repository, &["--tag", "v1", "--tag", "test"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let result = json(&output);
+    assert_eq!(result["status"], "built");
+    let platforms = result["platforms"].as_array().unwrap();
+    assert_eq!(platforms.len(), 2, "the policy's two platforms by default");
+
+    // skopeo reads the index: exactly the two single-platform manifests, no attestations.
+    let index = skopeo_raw(&format!("{repository}:v1"));
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let children = index["manifests"].as_array().unwrap();
+    assert_eq!(children.len(), 2);
+    for (child, platform) in children.iter().zip(platforms) {
+        assert_eq!(child["digest"], platform["digest"]);
+        assert_eq!(child["platform"]["os"], "linux");
+        let arch = child["platform"]["architecture"].as_str().unwrap();
+        assert_eq!(
+            format!("linux/{arch}"),
+            platform["platform"].as_str().unwrap()
+        );
+        // `<tag>-<arch>` names the same single-platform manifest.
+        let raw = skopeo_raw_text(&format!("{repository}:v1-{arch}"));
+        assert_eq!(sha256(raw.as_bytes()), platform["digest"].as_str().unwrap());
+        assert!(
+            platform["smoke"][0]["passed"].as_bool().unwrap(),
+            "{platform}"
+        );
+        assert_eq!(platform["smoke"][0]["method"], "emulator");
+    }
+    let test_index = skopeo_raw_text(&format!("{repository}:test"));
+    assert_eq!(
+        sha256(test_index.as_bytes()),
+        result["index_digest"].as_str().unwrap()
+    );
+
+    // The OCI labels, read from the registry by skopeo.
+    let config: Value = serde_json::from_str(&tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--config",
+            "--tls-verify=false",
+            &format!("docker://{repository}:v1-arm64"),
+        ],
+    ))
+    .unwrap();
+    let labels = &config["config"]["Labels"];
+    let head = tool(
+        "git",
+        &["-C", project.to_str().unwrap(), "rev-parse", "HEAD"],
+    );
+    assert_eq!(labels["org.opencontainers.image.revision"], head.trim());
+    assert_eq!(
+        labels["org.opencontainers.image.source"],
+        repository.as_str()
+    );
+    assert!(labels["org.opencontainers.image.created"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    assert_eq!(config["architecture"], "arm64");
+
+    // A pull of the arm64 platform runs as aarch64 (through qemu).
+    let image = format!("{repository}:v1");
+    tool(
+        "docker",
+        &["pull", "-q", "--platform", "linux/arm64", &image],
+    );
+    let machine = tool(
+        "docker",
+        &[
+            "run",
+            "--rm",
+            "--platform",
+            "linux/arm64",
+            "--entrypoint",
+            "uname",
+            &image,
+            "-m",
+        ],
+    );
+    assert_eq!(machine.trim(), "aarch64");
+
+    // Lambda takes a single-platform manifest, not the index.
+    let verify = run(gate().args(["verify-deployable", &image, "--architecture", "arm64"]));
+    assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
+    let message = String::from_utf8_lossy(&verify.stderr);
+    assert!(message.contains("image index"), "{message}");
+    assert!(
+        message.contains(platforms[1]["digest"].as_str().unwrap()),
+        "names the arm64 child: {message}"
+    );
+    let arm64 = platforms[1]["image_uri"].as_str().unwrap();
+    let verify = run(gate().args([
+        "verify-deployable",
+        arm64,
+        "--architecture",
+        "arm64",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    assert_eq!(json(&verify)["digest"], platforms[1]["digest"]);
+    let amd64 = platforms[0]["image_uri"].as_str().unwrap();
+    let verify = run(gate().args(["verify-deployable", amd64, "--architecture", "arm64"]));
+    assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("exec format error"));
+
+    // Unchanged inputs: no build, only tags; the same index.
+    let again = build(&project, &repository, &["--tag", "v2", "--tag", "test"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let again = json(&again);
+    assert_eq!(again["status"], "skipped");
+    assert_eq!(again["index_digest"], result["index_digest"]);
+    let v2 = skopeo_raw_text(&format!("{repository}:v2"));
+    assert_eq!(
+        sha256(v2.as_bytes()),
+        result["index_digest"].as_str().unwrap()
+    );
+
+    // A changed source is a new build.
+    std::fs::write(project.join("app/extra.py"), "VALUE = 1\n").unwrap();
+    let changed = build(
+        &project,
+        &repository,
+        &["--tag", "v3", "--no-smoke", "--platform", "linux/amd64"],
+    );
+    assert_eq!(changed.status.code(), Some(0), "{}", text(&changed));
+    assert_eq!(json(&changed)["status"], "built");
+}
+
+#[test]
+fn promotion_copies_the_manifest_checks_the_digest_and_climbs_the_ladder() {
+    let (_dir, project) = example_project();
+    let repository = format!("{}/{}", registry(), unique("team/ladder"));
+    let built = build(
+        &project,
+        &repository,
+        &["--tag", "dev", "--tag", "c0ffee1", "--no-smoke"],
+    );
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+    let digest = json(&built)["index_digest"].as_str().unwrap().to_string();
+
+    // prod only from staging: refused while staging is empty.
+    let refused = run(gate().args(["promote", &repository, "--digest", &digest, "--to", "prod"]));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`staging`"));
+
+    let promoted = run(gate().args([
+        "promote",
+        &repository,
+        "--from",
+        "dev",
+        "--to",
+        "staging",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
+    let promoted = json(&promoted);
+    assert_eq!(promoted["status"], "promoted");
+    assert_eq!(promoted["digest"], digest.as_str());
+    let staging = skopeo_raw_text(&format!("{repository}:staging"));
+    assert_eq!(
+        sha256(staging.as_bytes()),
+        digest,
+        "the original bytes, unchanged"
+    );
+    for arch in ["amd64", "arm64"] {
+        let child = skopeo_raw(&format!("{repository}:staging-{arch}"));
+        assert_eq!(
+            child["mediaType"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+    }
+    let prod = run(gate().args(["promote", &repository, "--digest", &digest, "--to", "prod"]));
+    assert_eq!(prod.status.code(), Some(0), "{}", text(&prod));
+    let again = run(gate().args([
+        "promote",
+        &repository,
+        "--digest",
+        &digest,
+        "--to",
+        "prod",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(json(&again)["status"], "unchanged");
+
+    // A moving tag now elsewhere: a digest that is not staging's is refused for prod.
+    std::fs::write(project.join("app/extra.py"), "VALUE = 2\n").unwrap();
+    let other = build(
+        &project,
+        &repository,
+        &["--tag", "dev", "--no-smoke", "--platform", "linux/amd64"],
+    );
+    let other_digest = json(&other)["index_digest"].as_str().unwrap().to_string();
+    let refused = run(gate().args([
+        "promote",
+        &repository,
+        "--digest",
+        &other_digest,
+        "--to",
+        "prod",
+    ]));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    // A commit tag never moves.
+    let refused = run(gate().args([
+        "promote",
+        &repository,
+        "--digest",
+        &other_digest,
+        "--to",
+        "c0ffee1",
+    ]));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("immutable"));
+    let c0ffee1 = skopeo_raw_text(&format!("{repository}:c0ffee1"));
+    assert_eq!(sha256(c0ffee1.as_bytes()), digest, "left where it was");
+
+    // Bad input: a missing source, an invalid digest.
+    let missing = run(gate().args(["promote", &repository, "--from", "nope", "--to", "staging"]));
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no image at `nope`"));
+    let invalid = run(gate().args([
+        "promote",
+        &repository,
+        "--digest",
+        "sha256:xyz",
+        "--to",
+        "staging",
+    ]));
+    assert_eq!(invalid.status.code(), Some(2), "{}", text(&invalid));
+}
+
+fn boto3(script: &str) -> String {
+    let output = Process::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json\necr = boto3.client('ecr', endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nssm = boto3.client('ssm', endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}",
+            moto()
+        ))
+        .output()
+        .expect("python3 with boto3 (moto[server] brings it)");
+    assert!(output.status.success(), "boto3: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
+    let (_dir, project) = example_project();
+    let name = unique("team/ecr");
+    boto3(&format!(
+        "ecr.create_repository(repositoryName='{name}', imageTagMutability='IMMUTABLE')"
+    ));
+    let repository = format!("{ECR_HOST}/{name}");
+    let built = build(&project, &repository, &["--tag", "dev", "--no-smoke"]);
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+    let built = json(&built);
+    let digest = built["index_digest"].as_str().unwrap().to_string();
+
+    // ECR (here: moto) holds the index under `dev` with the original bytes.
+    let stored = boto3(&format!(
+        "r = ecr.batch_get_image(repositoryName='{name}', imageIds=[{{'imageTag': 'dev'}}], acceptedMediaTypes=['application/vnd.oci.image.index.v1+json'])\nprint(r['images'][0]['imageManifest'], end='')"
+    ));
+    assert_eq!(sha256(stored.as_bytes()), digest);
+
+    let promoted = run(gate().args([
+        "promote",
+        &repository,
+        "--digest",
+        &digest,
+        "--to",
+        "staging",
+        "--record-ssm",
+        "/lambda/quote/staging",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
+    let promoted = json(&promoted);
+    assert_eq!(promoted["digest"], digest.as_str());
+    let parameters: Value = serde_json::from_str(&boto3(
+        "print(json.dumps({p['Name']: p['Value'] for p in ssm.get_parameters_by_path(Path='/lambda/quote/staging')['Parameters']}))",
+    ))
+    .unwrap();
+    for platform in built["platforms"].as_array().unwrap() {
+        let arch = platform["lambda_architecture"].as_str().unwrap();
+        assert_eq!(
+            parameters[format!("/lambda/quote/staging/{arch}")],
+            platform["image_uri"],
+            "{parameters}"
+        );
+    }
+    let verify = run(gate().args([
+        "verify-deployable",
+        built["platforms"][1]["image_uri"].as_str().unwrap(),
+        "--architecture",
+        "arm64",
+    ]));
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+
+    // Under immutable tags, moving `staging` elsewhere is refused by ECR: a clear refusal.
+    std::fs::write(project.join("app/extra.py"), "VALUE = 3\n").unwrap();
+    let other = build(
+        &project,
+        &repository,
+        &["--tag", "dev2", "--no-smoke", "--platform", "linux/amd64"],
+    );
+    assert_eq!(other.status.code(), Some(0), "{}", text(&other));
+    let other_digest = json(&other)["index_digest"].as_str().unwrap().to_string();
+    let refused = run(gate().args([
+        "promote",
+        &repository,
+        "--digest",
+        &other_digest,
+        "--to",
+        "dev",
+    ]));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("tag `dev` already points at") && message.contains(&digest),
+        "{message}"
+    );
+}
+
+#[test]
+fn smoke_uses_the_images_python_without_the_emulator_and_fails_on_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = unique("lambda-gate-test/smoke");
+    // An image without the emulator, whose handler fails for one event.
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN rm /usr/local/bin/aws-lambda-rie\nCOPY handler.py /var/task/\nCMD [\"handler.handler\"]\n",
+            base()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("handler.py"),
+        "import os\n\ndef handler(event, context):\n    if event.get('crash'):\n        os._exit(3)\n    if event.get('fail'):\n        raise ValueError('bad order')\n    return {'ok': event['n'] * 2}\n",
+    )
+    .unwrap();
+    tool(
+        "docker",
+        &["pull", "-q", "--platform", "linux/amd64", &base()],
+    );
+    tool(
+        "docker",
+        &[
+            "build",
+            "-q",
+            "--platform",
+            "linux/amd64",
+            "-t",
+            &tag,
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    let good = dir.path().join("good.json");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&good, r#"{"n": 21}"#).unwrap();
+    std::fs::write(&bad, r#"{"fail": true}"#).unwrap();
+
+    let output = run(gate()
+        .args(["smoke", &tag, "--format", "json", "--event"])
+        .arg(&good));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let results = json(&output);
+    assert_eq!(results[0]["method"], "python");
+    assert_eq!(results[0]["response"]["ok"], 42);
+
+    let output = run(gate()
+        .args(["smoke", &tag, "--event"])
+        .arg(&good)
+        .arg("--event")
+        .arg(&bad));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let all = text(&output);
+    assert!(all.contains("ValueError: bad order"), "{all}");
+
+    // A crash (the interpreter killed) and bad input.
+    let crash = dir.path().join("crash.json");
+    std::fs::write(&crash, r#"{"crash": true}"#).unwrap();
+    let output = run(gate().args(["smoke", &tag, "--event"]).arg(&crash));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("exited with status 3"),
+        "{}",
+        text(&output)
+    );
+    let invalid = dir.path().join("invalid.json");
+    std::fs::write(&invalid, "{not json").unwrap();
+    let output = run(gate().args(["smoke", &tag, "--event"]).arg(&invalid));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid.json"));
+
+    let left = tool(
+        "docker",
+        &["ps", "-aq", "--filter", &format!("ancestor={tag}")],
+    );
+    assert_eq!(left, "", "every smoke container removed");
+    tool("docker", &["rmi", "-f", &tag]);
+}
+
+#[test]
+fn a_failing_gate_builds_nothing() {
+    let (_dir, project) = example_project();
+    std::fs::write(
+        project.join("Dockerfile"),
+        "FROM python:3.12\nCMD [\"app.handler.handler\"]\n",
+    )
+    .unwrap();
+    let repository = format!("{}/{}", registry(), unique("team/gated"));
+    let output = build(&project, &repository, &["--tag", "v1"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("DKR"),
+        "{}",
+        text(&output)
+    );
+    let probe = Process::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{repository}:v1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!probe.status.success(), "nothing pushed");
+}
+
+/// A proxy in front of the registry that injects faults: `decide(n, request line)` says what
+/// to do with the n-th request (0-based).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fault {
+    Pass,
+    /// Answer 503 (or 429) without forwarding.
+    Busy(u16),
+    /// Close the connection without answering.
+    Drop,
+    /// Answer 401 demanding basic auth unless the request has credentials, then 500 with the
+    /// request's Authorization header echoed in the body (a registry that leaks).
+    EchoAuth,
+}
+
+struct Proxy {
+    address: String,
+    requests: Arc<AtomicUsize>,
+    faults: Arc<AtomicUsize>,
+}
+
+fn proxy(decide: impl Fn(usize, &str) -> Fault + Send + Sync + 'static) -> Proxy {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let faults = Arc::new(AtomicUsize::new(0));
+    let decide = Arc::new(decide);
+    let (counter, fault_counter) = (requests.clone(), faults.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (decide, counter, fault_counter) =
+                (decide.clone(), counter.clone(), fault_counter.clone());
+            std::thread::spawn(move || {
+                let _ = serve(stream, &*decide, &counter, &fault_counter);
+            });
+        }
+    });
+    Proxy {
+        address,
+        requests,
+        faults,
+    }
+}
+
+fn serve(
+    mut client: TcpStream,
+    decide: &(dyn Fn(usize, &str) -> Fault + Send + Sync),
+    counter: &AtomicUsize,
+    faults: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = String::new();
+    let mut content_length = 0usize;
+    let mut authorization = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("authorization:") {
+            authorization = Some(line["authorization:".len()..].trim().to_string());
+        }
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        if line == "\r\n" {
+            head.push_str("Connection: close\r\n\r\n");
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; content_length];
+    reader.read_exact(&mut body)?;
+    let n = counter.fetch_add(1, Ordering::SeqCst);
+    let request_line = head.lines().next().unwrap_or_default().to_string();
+    match decide(n, &request_line) {
+        Fault::Pass => {}
+        Fault::Busy(status) => {
+            faults.fetch_add(1, Ordering::SeqCst);
+            let reason = if status == 429 {
+                "Too Many Requests"
+            } else {
+                "Service Unavailable"
+            };
+            return client.write_all(
+                format!(
+                    "HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        Fault::Drop => {
+            faults.fetch_add(1, Ordering::SeqCst);
+            return client.shutdown(std::net::Shutdown::Both);
+        }
+        Fault::EchoAuth => {
+            faults.fetch_add(1, Ordering::SeqCst);
+            let answer = match authorization {
+                None => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                Some(value) => {
+                    let body = format!("{{\"errors\":[{{\"message\":\"rejected {value}\"}}]}}");
+                    format!("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                }
+            };
+            return client.write_all(answer.as_bytes());
+        }
+    }
+    let mut upstream = TcpStream::connect(registry())?;
+    upstream.write_all(head.as_bytes())?;
+    upstream.write_all(&body)?;
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response)?;
+    client.write_all(&response)
+}
+
+/// Every tag in `repository` names a complete image: its manifests and blobs all exist.
+fn assert_tags_complete(repository: &str) {
+    let list = Process::new("curl")
+        .args([
+            "-fsS",
+            &format!("http://{}/v2/{repository}/tags/list", registry()),
+        ])
+        .output()
+        .unwrap();
+    if !list.status.success() {
+        return; // no tag at all: nothing half-made
+    }
+    let tags: Value = serde_json::from_slice(&list.stdout).unwrap();
+    for tag in tags["tags"].as_array().into_iter().flatten() {
+        let reference = format!("{}/{repository}:{}", registry(), tag.as_str().unwrap());
+        // skopeo copy reads every manifest and blob the tag reaches, or fails.
+        let out = tempfile::tempdir().unwrap();
+        tool(
+            "skopeo",
+            &[
+                "copy",
+                "-q",
+                "--all",
+                "--src-tls-verify=false",
+                &format!("docker://{reference}"),
+                &format!("dir:{}", out.path().display()),
+            ],
+        );
+    }
+}
+
+#[test]
+fn transient_registry_faults_are_retried_and_interrupted_pushes_leave_no_partial_tag() {
+    let (_dir, project) = example_project();
+    // Every third request answered 503/429 or dropped: the push still completes.
+    let flaky = proxy(|n, _| match n % 6 {
+        1 => Fault::Busy(503),
+        3 => Fault::Drop,
+        5 => Fault::Busy(429),
+        _ => Fault::Pass,
+    });
+    let name = unique("team/flaky");
+    let output = build(
+        &project,
+        &format!("{}/{name}", flaky.address),
+        &["--tag", "v1", "--no-smoke"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        flaky.faults.load(Ordering::SeqCst) >= 3,
+        "faults were injected"
+    );
+    let digest = json(&output)["index_digest"].as_str().unwrap().to_string();
+    let stored = tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{}/{name}:v1", registry()),
+        ],
+    );
+    assert_eq!(sha256(stored.as_bytes()), digest);
+    assert_tags_complete(&name);
+
+    // The registry goes away for good after k requests: the push fails (exit 2), and whatever
+    // tags exist name complete images.
+    for cut in [3, 7, 12, 16, 20] {
+        let name = unique("team/cut");
+        let broken = proxy(move |n, _| if n >= cut { Fault::Drop } else { Fault::Pass });
+        let output = run(gate()
+            .env("LAMBDA_GATE_REGISTRY_ATTEMPTS", "2")
+            .arg("build")
+            .arg(&project)
+            .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
+            .args([
+                "--push",
+                &format!("{}/{name}", broken.address),
+                "--tag",
+                "v1",
+                "--no-smoke",
+            ]));
+        let requests = broken.requests.load(Ordering::SeqCst);
+        if output.status.code() == Some(0) {
+            assert!(
+                requests <= cut,
+                "succeeded only if it needed no more than {cut} requests"
+            );
+        } else {
+            assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        }
+        assert_tags_complete(&name);
+    }
+}
+
+#[test]
+fn registry_and_ecr_credentials_never_appear_in_output() {
+    let (_dir, project) = example_project();
+    let leaky = proxy(|_, _| Fault::EchoAuth);
+    let secret = format!("pw-{:016x}", fastrand::u64(..));
+    let output = run(gate()
+        .env("LAMBDA_GATE_REGISTRY_USERNAME", "ci-user")
+        .env("LAMBDA_GATE_REGISTRY_PASSWORD", &secret)
+        .env("LAMBDA_GATE_REGISTRY_ATTEMPTS", "1")
+        .arg("build")
+        .arg(&project)
+        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
+        .args([
+            "--push",
+            &format!("{}/team/leak", leaky.address),
+            "--tag",
+            "v1",
+            "--no-smoke",
+        ]));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let all = text(&output);
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("ci-user:{secret}"));
+    assert!(
+        all.contains("HTTP 500"),
+        "the registry's answer is reported: {all}"
+    );
+    assert!(
+        !all.contains(&secret) && !all.contains(&basic),
+        "credentials leaked: {all}"
+    );
+
+    // ECR: the authorization token GetAuthorizationToken hands out never shows.
+    let token = boto3("print(ecr.get_authorization_token()['authorizationData'][0]['authorizationToken'], end='')");
+    let name = unique("team/ecrleak");
+    boto3(&format!("ecr.create_repository(repositoryName='{name}')"));
+    let output = run(gate()
+        .env(
+            "LAMBDA_GATE_ECR_REGISTRY_URL",
+            format!("http://{}", leaky.address),
+        )
+        .env("LAMBDA_GATE_REGISTRY_ATTEMPTS", "1")
+        .arg("build")
+        .arg(&project)
+        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
+        .args([
+            "--push",
+            &format!("{ECR_HOST}/{name}"),
+            "--tag",
+            "v1",
+            "--no-smoke",
+        ]));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let all = text(&output);
+    let decoded = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&token)
+            .unwrap(),
+    )
+    .unwrap();
+    let password = decoded.split_once(':').unwrap().1;
+    assert!(
+        !all.contains(&token) && !all.contains(password),
+        "ECR token leaked: {all}"
+    );
+}
+
+#[test]
+fn pipeline_builds_bases_then_the_example_and_promotes_only_after_all_passed() {
+    let prefix = format!("{}/{}", registry(), unique("pipeline"));
+    let output = run(gate().args([
+        "pipeline",
+        "--registry",
+        &prefix,
+        "--build-arg",
+        &format!("UPSTREAM_IMAGE={}", base()),
+        "--build-arg",
+        &format!("RUST_IMAGE={}", base()),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let result = json(&output);
+    let builds = result["builds"].as_array().unwrap();
+    assert_eq!(builds.len(), 3);
+    assert!(builds[2]["platforms"][0]["smoke"][0]["passed"]
+        .as_bool()
+        .unwrap());
+    for (name, build) in [
+        ("aws-lambda-python-release-base", &builds[0]),
+        ("aws-lambda-python-dev-base", &builds[1]),
+    ] {
+        let latest = skopeo_raw_text(&format!("{prefix}/{name}:latest"));
+        assert_eq!(
+            sha256(latest.as_bytes()),
+            build["index_digest"].as_str().unwrap(),
+            "{name}: latest = what was built as test"
+        );
+        assert_eq!(
+            skopeo_raw(&format!("{prefix}/{name}:test"))["manifests"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+    // The example was built on the `test` release base: its first layers are the base's.
+    let base_layers = skopeo_raw(&format!(
+        "{prefix}/aws-lambda-python-release-base:test-amd64"
+    ))["layers"]
+        .clone();
+    let example_layers =
+        skopeo_raw(&format!("{prefix}/example-project:test-amd64"))["layers"].clone();
+    let base_layers = base_layers.as_array().unwrap();
+    assert_eq!(
+        &example_layers.as_array().unwrap()[..base_layers.len()],
+        base_layers.as_slice()
+    );
+}
