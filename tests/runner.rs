@@ -61,6 +61,10 @@ fn aws_env() -> Vec<(&'static str, String)> {
     ]
 }
 
+fn promote(repository: &str, args: &[&str]) -> Output {
+    run(gate().arg("promote").arg(repository).args(args))
+}
+
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("lambda-gate runs")
 }
@@ -302,20 +306,14 @@ fn promotion_copies_the_manifest_checks_the_digest_and_climbs_the_ladder() {
     let digest = json(&built)["index_digest"].as_str().unwrap().to_string();
 
     // prod only from staging: refused while staging is empty.
-    let refused = run(gate().args(["promote", &repository, "--digest", &digest, "--to", "prod"]));
+    let refused = promote(&repository, &["--digest", &digest, "--to", "prod"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("`staging`"));
 
-    let promoted = run(gate().args([
-        "promote",
+    let promoted = promote(
         &repository,
-        "--from",
-        "dev",
-        "--to",
-        "staging",
-        "--format",
-        "json",
-    ]));
+        &["--from", "dev", "--to", "staging", "--format", "json"],
+    );
     assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
     let promoted = json(&promoted);
     assert_eq!(promoted["status"], "promoted");
@@ -333,18 +331,12 @@ fn promotion_copies_the_manifest_checks_the_digest_and_climbs_the_ladder() {
             "application/vnd.oci.image.manifest.v1+json"
         );
     }
-    let prod = run(gate().args(["promote", &repository, "--digest", &digest, "--to", "prod"]));
+    let prod = promote(&repository, &["--digest", &digest, "--to", "prod"]);
     assert_eq!(prod.status.code(), Some(0), "{}", text(&prod));
-    let again = run(gate().args([
-        "promote",
+    let again = promote(
         &repository,
-        "--digest",
-        &digest,
-        "--to",
-        "prod",
-        "--format",
-        "json",
-    ]));
+        &["--digest", &digest, "--to", "prod", "--format", "json"],
+    );
     assert_eq!(json(&again)["status"], "unchanged");
 
     // A moving tag now elsewhere: a digest that is not staging's is refused for prod.
@@ -355,41 +347,20 @@ fn promotion_copies_the_manifest_checks_the_digest_and_climbs_the_ladder() {
         &["--tag", "dev", "--no-smoke", "--platform", "linux/amd64"],
     );
     let other_digest = json(&other)["index_digest"].as_str().unwrap().to_string();
-    let refused = run(gate().args([
-        "promote",
-        &repository,
-        "--digest",
-        &other_digest,
-        "--to",
-        "prod",
-    ]));
+    let refused = promote(&repository, &["--digest", &other_digest, "--to", "prod"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     // A commit tag never moves.
-    let refused = run(gate().args([
-        "promote",
-        &repository,
-        "--digest",
-        &other_digest,
-        "--to",
-        "c0ffee1",
-    ]));
+    let refused = promote(&repository, &["--digest", &other_digest, "--to", "c0ffee1"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("immutable"));
     let c0ffee1 = skopeo_raw_text(&format!("{repository}:c0ffee1"));
     assert_eq!(sha256(c0ffee1.as_bytes()), digest, "left where it was");
 
     // Bad input: a missing source, an invalid digest.
-    let missing = run(gate().args(["promote", &repository, "--from", "nope", "--to", "staging"]));
+    let missing = promote(&repository, &["--from", "nope", "--to", "staging"]);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no image at `nope`"));
-    let invalid = run(gate().args([
-        "promote",
-        &repository,
-        "--digest",
-        "sha256:xyz",
-        "--to",
-        "staging",
-    ]));
+    let invalid = promote(&repository, &["--digest", "sha256:xyz", "--to", "staging"]);
     assert_eq!(invalid.status.code(), Some(2), "{}", text(&invalid));
 }
 
@@ -425,18 +396,19 @@ fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
     ));
     assert_eq!(sha256(stored.as_bytes()), digest);
 
-    let promoted = run(gate().args([
-        "promote",
+    let promoted = promote(
         &repository,
-        "--digest",
-        &digest,
-        "--to",
-        "staging",
-        "--record-ssm",
-        "/lambda/quote/staging",
-        "--format",
-        "json",
-    ]));
+        &[
+            "--digest",
+            &digest,
+            "--to",
+            "staging",
+            "--record-ssm",
+            "/lambda/quote/staging",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
     let promoted = json(&promoted);
     assert_eq!(promoted["digest"], digest.as_str());
@@ -469,14 +441,7 @@ fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
     );
     assert_eq!(other.status.code(), Some(0), "{}", text(&other));
     let other_digest = json(&other)["index_digest"].as_str().unwrap().to_string();
-    let refused = run(gate().args([
-        "promote",
-        &repository,
-        "--digest",
-        &other_digest,
-        "--to",
-        "dev",
-    ]));
+    let refused = promote(&repository, &["--digest", &other_digest, "--to", "dev"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(
