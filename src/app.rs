@@ -57,6 +57,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => run_sweep(*args),
         Command::Build(args) => commands::run_build(*args),
         Command::Smoke(args) => commands::run_smoke(args),
+        Command::Push(args) => commands::run_push(args),
+        Command::DevImage {
+            command: crate::cli::DevImageCommand::Pull(args),
+        } => commands::run_dev_image_pull(args),
         Command::Promote(args) => commands::run_promote(args),
         Command::VerifyDeployable(args) => commands::run_verify(args),
         Command::Pipeline(args) => commands::run_pipeline(args),

@@ -55,8 +55,16 @@ pub enum Command {
     /// Gate, then build one image per platform through the Docker Engine, smoke-test, and push
     /// them with an image index under every tag.
     Build(Box<BuildArgs>),
+    /// Push images the Engine has (e.g. from `build` without `--push`, after `smoke`) and an
+    /// image index over them: exactly what was tested is what is pushed.
+    Push(PushArgs),
     /// Run an image and invoke its handler with sample events.
     Smoke(SmokeArgs),
+    /// The team's dev base image on this machine.
+    DevImage {
+        #[command(subcommand)]
+        command: DevImageCommand,
+    },
     /// Retag an image in its registry by copying its manifest (no layer moves).
     Promote(PromoteArgs),
     /// Check that a reference is a single-platform image a function of an architecture can run.
@@ -71,6 +79,17 @@ pub enum Command {
 pub enum RunnerFormat {
     Human,
     Json,
+}
+
+/// How a long runner command reports.
+#[derive(Debug, Args)]
+pub struct RunnerOutput {
+    /// `json`: one document on stdout for a pipeline.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -113,11 +132,46 @@ pub struct BuildArgs {
     pub events: Vec<PathBuf>,
     #[arg(long)]
     pub no_smoke: bool,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: RunnerFormat,
-    /// No progress lines.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: RunnerOutput,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevImageCommand {
+    /// Log in to its registry (ECR: through the ECR API) and pull it for this machine's
+    /// platform through the Docker Engine.
+    Pull(DevImagePullArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 pulled (or printed), 2 usage, Engine or registry error.")]
+pub struct DevImagePullArgs {
+    /// The dev image (default: $LAMBDA_GATE_DEV_IMAGE).
+    #[arg(long, env = "LAMBDA_GATE_DEV_IMAGE", value_name = "REFERENCE")]
+    pub image: String,
+    /// Default: this machine's platform.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Print the equivalent shell commands instead of running them.
+    #[arg(long)]
+    pub print: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 pushed, 2 usage, Engine or registry error.")]
+pub struct PushArgs {
+    /// `host[:port]/path`.
+    pub repository: String,
+    /// `PLATFORM=IMAGE` (an image ID or name the Engine has), once per platform.
+    #[arg(long = "image", value_name = "PLATFORM=IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// Tags (each platform also gets `<tag>-<arch>`).
+    #[arg(long = "tag", short = 't', required = true)]
+    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub output: RunnerOutput,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -199,10 +253,8 @@ pub struct PipelineArgs {
     /// `NAME=VALUE` for every build (e.g. `UPSTREAM_IMAGE=...`).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: RunnerFormat,
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: RunnerOutput,
     #[command(flatten)]
     pub registry_args: RegistryArgs,
 }

@@ -17,8 +17,8 @@ need_debian_packages() {
     || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 }
 
-step "Debian packages: git (sweeps clone and commit), chromium (the sweep's HTML report test)"
-need_debian_packages git:git chromium:chromium
+step "Debian packages: git (sweeps), chromium (the sweep report test), groovy + a JRE (the Jenkins library tests)"
+need_debian_packages git:git chromium:chromium groovy:groovy java:default-jre-headless
 
 step "Python tools (pytest, pytest-cov, mypy, coverage, pre-commit, moto)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt
@@ -34,6 +34,15 @@ export LAMBDA_GATE_CHECKOV="$CHECKOV_VENV/bin/checkov"
 step "The runner's real components: Docker Engine, binfmt/qemu, registry, moto; stand-in bases"
 source tests/services.sh
 
+# Before the Rust tests: its coverage report is part of what the gate (and the runner's
+# pipeline test, which builds it) checks.
+step "example-project: its own tests and the team's mypy defaults"
+(
+  cd example-project
+  python3 -m pytest -q -p no:cacheprovider
+  python3 -m mypy --cache-dir=/dev/null
+)
+
 step "Rust: formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --quiet -- -D warnings
@@ -44,13 +53,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --release --no-fail-fast
 fi
-
-step "example-project: its own tests and the team's mypy defaults"
-(
-  cd example-project
-  python3 -m pytest -q -p no:cacheprovider
-  python3 -m mypy --cache-dir=/dev/null
-)
 
 step "The gate on this repository"
 cargo run --release --quiet -- check .

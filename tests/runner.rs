@@ -123,6 +123,17 @@ fn example_project() -> (tempfile::TempDir, PathBuf) {
     let project = dir.path().join("example-project");
     copy_dir(Path::new("example-project"), &project);
     copy_dir(Path::new("terraform"), &dir.path().join("terraform"));
+    // Its coverage report, as its own tests write it (the gate reads it).
+    let tests = Process::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .current_dir(&project)
+        .output()
+        .expect("python3 -m pytest (tests/requirements.txt)");
+    assert!(
+        tests.status.success(),
+        "example-project tests: {}",
+        text(&tests)
+    );
     for args in [
         &["init", "-q"][..],
         &["add", "-A"],
@@ -888,5 +899,104 @@ fn pipeline_builds_bases_then_the_example_and_promotes_only_after_all_passed() {
     assert_eq!(
         &example_layers.as_array().unwrap()[..base_layers.len()],
         base_layers.as_slice()
+    );
+}
+
+#[test]
+fn push_sends_exactly_the_built_images_and_dev_image_pull_fetches_a_platform() {
+    let (_dir, project) = example_project();
+    let built = run(gate()
+        .arg("build")
+        .arg(&project)
+        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
+        .args([
+            "--no-smoke",
+            "--format",
+            "json",
+            "--platform",
+            "linux/amd64,linux/arm64",
+        ]));
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+    let built = json(&built);
+    let images: Vec<String> = built["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}={}",
+                p["platform"].as_str().unwrap(),
+                p["image_id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let repository = format!("{}/{}", registry(), unique("team/pushed"));
+    let mut push = gate();
+    push.args(["push", &repository, "--tag", "rc1", "--format", "json"]);
+    for image in &images {
+        push.args(["--image", image]);
+    }
+    let pushed = run(&mut push);
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+    let pushed = json(&pushed);
+    for (platform, built) in pushed["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(built["platforms"].as_array().unwrap())
+    {
+        assert_eq!(
+            platform["image_id"], built["image_id"],
+            "the very image that was built"
+        );
+        assert_eq!(platform["inputs"], built["inputs"]);
+    }
+    let index = skopeo_raw_text(&format!("{repository}:rc1"));
+    assert_eq!(
+        sha256(index.as_bytes()),
+        pushed["index_digest"].as_str().unwrap()
+    );
+    // An image pushed as the wrong platform is refused.
+    let amd64_id = built["platforms"][0]["image_id"].as_str().unwrap();
+    let wrong = run(gate().args([
+        "push",
+        &repository,
+        "--tag",
+        "rc2",
+        "--image",
+        &format!("linux/arm64={amd64_id}"),
+    ]));
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+
+    // dev-image pull: the arm64 image through the Engine, or the commands it stands for.
+    let dev = format!("{}:3.12-arm64", base().rsplit_once(':').unwrap().0);
+    let pulled = run(gate().args([
+        "dev-image",
+        "pull",
+        "--image",
+        &dev,
+        "--platform",
+        "linux/arm64",
+    ]));
+    assert_eq!(pulled.status.code(), Some(0), "{}", text(&pulled));
+    let arch = tool(
+        "docker",
+        &["image", "inspect", "--format", "{{.Architecture}}", &dev],
+    );
+    assert_eq!(arch.trim(), "arm64");
+    let printed = run(gate().args([
+        "dev-image",
+        "pull",
+        "--print",
+        "--platform",
+        "linux/amd64",
+        "--image",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-dev-base:latest",
+    ]));
+    assert_eq!(printed.status.code(), Some(0), "{}", text(&printed));
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout),
+        "aws ecr get-login-password --region eu-west-1 | docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com\n\
+         docker pull --platform linux/amd64 123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-dev-base:latest\n"
     );
 }

@@ -1,13 +1,23 @@
-// buildLambda: the gate stage of a Lambda's Jenkins pipeline.
+// buildLambda: a Lambda's Jenkins pipeline, from the gate to production.
 //
-//   buildLambda(name: 'quote', path: 'services/quote')
+//   buildLambda(name: 'quote', path: 'services/quote')                   // the gate only
+//   buildLambda(name: 'quote', path: 'services/quote',
+//               repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/quote',
+//               promoteTo: ['staging', 'prod'], ssmPrefix: '/lambda/quote')
 //
-// Every step is a thin call of the lambda-gate binary; the logic lives there, not here.
+// Stages: Gate (SARIF -> Warnings, JUnit -> Tests), Build (every platform, binfmt set up for
+// arm64), Smoke (each platform's image, the project's events/*.json), Push (exactly the images
+// that passed, and an index), Promote (each environment in turn by digest; an `input` before
+// prod). Every step is a thin call of the lambda-gate binary: the logic lives there, not here.
 def call(Map config = [:]) {
     String name = config.name ?: error('buildLambda: `name` is required')
     String path = config.path ?: '.'
     String gate = config.lambdaGate ?: 'lambda-gate'
     String reports = config.reportDir ?: "lambda-gate-reports/${name}"
+    List<String> platforms = config.platforms ?: ['linux/amd64', 'linux/arm64']
+    String repository = config.repository
+    Map<String, String> buildArgs = config.buildArgs ?: [:]
+    List<String> promoteTo = config.promoteTo ?: []
 
     stage("Gate: ${name}") {
         sh "mkdir -p '${reports}'"
@@ -23,4 +33,48 @@ def call(Map config = [:]) {
             error("lambda-gate: could not check ${name} (exit ${status})")
         }
     }
+    if (!repository) {
+        return [:]
+    }
+
+    Map built
+    stage("Build: ${name}") {
+        if (platforms.any { it.endsWith('/arm64') }) {
+            // arm64 builds run through qemu: register it with binfmt_misc when it is not.
+            sh 'test -e /proc/sys/fs/binfmt_misc/qemu-aarch64 || update-binfmts --enable qemu-aarch64'
+        }
+        String args = buildArgs.collect { k, v -> " --build-arg '${k}=${v}'" }.join('')
+        built = readJSON(text: sh(returnStdout: true,
+            script: "${gate} build '${path}' --platform ${platforms.join(',')} --no-smoke --format json --quiet${args}"))
+    }
+
+    stage("Smoke: ${name}") {
+        dir(path) {
+            for (Map image in built.platforms) {
+                sh "${gate} smoke '${image.image_id}' --platform ${image.platform}"
+            }
+        }
+    }
+
+    Map pushed
+    stage("Push: ${name}") {
+        List<String> tags = config.tags ?: [sh(returnStdout: true, script: 'git rev-parse --short=12 HEAD').trim(), 'dev']
+        String images = built.platforms.collect { " --image ${it.platform}=${it.image_id}" }.join('')
+        String tagArgs = tags.collect { " --tag ${it}" }.join('')
+        pushed = readJSON(text: sh(returnStdout: true,
+            script: "${gate} push '${repository}'${images}${tagArgs} --format json --quiet"))
+    }
+
+    for (String environment in promoteTo) {
+        stage("Promote: ${name} to ${environment}") {
+            if (environment == 'prod') {
+                input(message: "Promote ${name} ${pushed.index_digest} to prod?", ok: 'Promote')
+            }
+            String ssm = config.ssmPrefix ? " --record-ssm '${config.ssmPrefix}/${environment}'" : ''
+            sh "${gate} promote '${repository}' --digest ${pushed.index_digest} --to ${environment}${ssm}"
+        }
+    }
+    return pushed
 }
+
+return this

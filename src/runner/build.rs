@@ -242,11 +242,33 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
             seconds: started.elapsed().as_secs_f64(),
         });
     };
+    let pushed = push_built(&docker, registry, repository, built, &request.tags, log).await?;
+    Ok(BuildResult {
+        project: project.display().to_string(),
+        seconds: started.elapsed().as_secs_f64(),
+        ..pushed
+    })
+}
+
+/// One built platform image: its platform, inputs digest, Engine image ID and smoke results.
+pub type Built = (Platform, String, String, Vec<smoke::SmokeResult>);
+
+/// Pushes built images (exactly those image IDs) and the index over them under `tags`.
+pub async fn push_built<R: Registry>(
+    docker: &bollard::Docker,
+    registry: &R,
+    repository: &Reference,
+    built: Vec<Built>,
+    tags: &[String],
+    log: Log<'_>,
+) -> anyhow::Result<BuildResult> {
+    let started = Instant::now();
+    let mut results = Vec::new();
     let mut descriptors = Vec::new();
     let mut children = Vec::new();
     for (platform, inputs, image_id, smoke) in built {
         log(&format!("pushing {platform} to {repository}"));
-        let saved = engine::save(&docker, &image_id).await?;
+        let saved = engine::save(docker, &image_id).await?;
         let (descriptor, manifest) =
             push::push_platform_image(registry, repository, saved, &platform).await?;
         results.push(PlatformResult {
@@ -263,20 +285,53 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
         children.push((platform, manifest));
     }
     let index = push::index(&descriptors);
-    push::tag_all(registry, repository, &index, &children, &request.tags).await?;
+    push::tag_all(registry, repository, &index, &children, tags).await?;
     log(&format!(
         "pushed {repository}@{} as {}",
         index.digest,
-        request.tags.join(", ")
+        tags.join(", ")
     ));
     Ok(BuildResult {
-        project: project.display().to_string(),
+        project: String::new(),
         repository: Some(repository.to_string()),
         status: "built",
         index_digest: Some(index.digest),
-        tags: request.tags.clone(),
+        tags: tags.to_vec(),
         platforms: results,
         seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Pushes images the Engine already has (`platform=image` pairs, e.g. from `build --format
+/// json` without `--push`), checking each is the platform it is pushed as.
+pub async fn push_images(
+    images: &[(Platform, String)],
+    repository: &Reference,
+    tags: &[String],
+    connection: &Connection,
+    log: Log<'_>,
+) -> anyhow::Result<BuildResult> {
+    let docker = engine::connect().await?;
+    let registry = AnyRegistry::connect(repository, connection).await?;
+    let mut built = Vec::new();
+    for (platform, image) in images {
+        engine::check_architecture(&docker, image, platform).await?;
+        let inspect = docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| anyhow::anyhow!(engine::engine_error(&e)))?;
+        let inputs = inspect
+            .config
+            .and_then(|c| c.labels)
+            .and_then(|l| l.get(INPUTS_LABEL).cloned())
+            .unwrap_or_default();
+        let id = inspect.id.unwrap_or_else(|| image.clone());
+        built.push((platform.clone(), inputs, id, Vec::new()));
+    }
+    let result = push_built(&docker, &registry, repository, built, tags, log).await?;
+    Ok(BuildResult {
+        project: String::new(),
+        ..result
     })
 }
 

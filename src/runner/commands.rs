@@ -16,7 +16,10 @@ use super::registry::{AnyRegistry, Connection};
 use super::{engine, parse_platforms, runtime, smoke, Platform};
 use crate::app::{EXIT_CLEAN, EXIT_VIOLATIONS};
 use crate::check::{check, CheckOptions};
-use crate::cli::{BuildArgs, PipelineArgs, PromoteArgs, RunnerFormat, SmokeArgs, VerifyArgs};
+use crate::cli::{
+    BuildArgs, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs, RunnerFormat, SmokeArgs,
+    VerifyArgs,
+};
 use crate::report::{self, Format, RenderOptions};
 
 /// Runs the gate on `project`, printing its findings to stderr; true when it passed.
@@ -162,7 +165,7 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
             insecure_registries: args.registry.insecure_registries.clone(),
         },
     };
-    let mut log = progress(args.quiet);
+    let mut log = progress(args.output.quiet);
     let result = runtime()?.block_on(build::build(&request, &mut log));
     let result = match result {
         Ok(result) => result,
@@ -172,7 +175,38 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
         }
         Err(error) => return Err(error),
     };
-    match args.format {
+    match args.output.format {
+        RunnerFormat::Json => print_json(&result)?,
+        RunnerFormat::Human => print_build(&result),
+    }
+    Ok(ExitCode::from(EXIT_CLEAN))
+}
+
+pub fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
+    let repository = Reference::parse(&args.repository).context("REPOSITORY")?;
+    for tag in &args.tags {
+        repository.with_tag(tag).context("--tag")?;
+    }
+    let mut images = Vec::new();
+    for pair in &args.images {
+        let (platform, image) = pair
+            .split_once('=')
+            .with_context(|| format!("`--image {pair}`: expected PLATFORM=IMAGE"))?;
+        let platform = Platform::parse(platform).map_err(anyhow::Error::msg)?;
+        images.push((platform, image.to_string()));
+    }
+    let connection = Connection {
+        insecure_registries: args.registry.insecure_registries.clone(),
+    };
+    let mut log = progress(args.output.quiet);
+    let result = runtime()?.block_on(build::push_images(
+        &images,
+        &repository,
+        &args.tags,
+        &connection,
+        &mut log,
+    ))?;
+    match args.output.format {
         RunnerFormat::Json => print_json(&result)?,
         RunnerFormat::Human => print_build(&result),
     }
@@ -336,7 +370,7 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
         ladders: policy.policy.promotion.ladders.clone(),
         moving_tags: policy.policy.terraform.moving_tags.clone(),
     };
-    let mut log = progress(args.quiet);
+    let mut log = progress(args.output.quiet);
     let result = runtime()?.block_on(pipeline::run(&request, &gate, &mut log));
     let result = match result {
         Ok(result) => result,
@@ -349,7 +383,7 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
             return Err(error);
         }
     };
-    match args.format {
+    match args.output.format {
         RunnerFormat::Json => print_json(&result)?,
         RunnerFormat::Human => {
             for build in &result.builds {
@@ -363,5 +397,32 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::from(EXIT_CLEAN))
+}
+
+pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
+    let image = Reference::parse(&args.image).context("--image")?;
+    let platform = match &args.platform {
+        Some(text) => Platform::parse(text).map_err(anyhow::Error::msg)?,
+        None => Platform::native(),
+    };
+    let reference = image.to_string();
+    if args.print {
+        if let super::reference::Backend::Ecr { region, .. } = image.backend() {
+            println!(
+                "aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {}",
+                image.registry
+            );
+        }
+        println!("docker pull --platform {platform} {reference}");
+        return Ok(ExitCode::from(EXIT_CLEAN));
+    }
+    runtime()?.block_on(async {
+        let credentials = super::registry::login(&image).await?;
+        let docker = engine::connect().await?;
+        engine::pull(&docker, &reference, &platform, credentials).await?;
+        engine::check_architecture(&docker, &reference, &platform).await
+    })?;
+    println!("pulled {reference} for {platform}");
     Ok(ExitCode::from(EXIT_CLEAN))
 }

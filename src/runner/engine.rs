@@ -216,6 +216,21 @@ pub async fn ensure_image(docker: &Docker, image: &str, platform: &Platform) -> 
             )
             .await;
     }
+    // A private base needs the registry's login; a name without a registry host pulls anonymously.
+    let credentials = match super::reference::Reference::parse(image) {
+        Ok(reference) => super::registry::login(&reference).await.unwrap_or(None),
+        Err(_) => None,
+    };
+    pull(docker, image, platform, credentials).await
+}
+
+/// Pulls `image` for `platform`, with registry credentials when given.
+pub async fn pull(
+    docker: &Docker,
+    image: &str,
+    platform: &Platform,
+    credentials: Option<bollard::auth::DockerCredentials>,
+) -> anyhow::Result<()> {
     let mut pull = docker.create_image(
         Some(bollard::query_parameters::CreateImageOptions {
             from_image: Some(image.to_string()),
@@ -223,7 +238,7 @@ pub async fn ensure_image(docker: &Docker, image: &str, platform: &Platform) -> 
             ..Default::default()
         }),
         None,
-        None,
+        credentials,
     );
     while let Some(item) = pull.next().await {
         item.map_err(|e| anyhow::anyhow!(engine_error(&e)))

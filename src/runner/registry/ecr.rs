@@ -58,43 +58,50 @@ impl EcrRegistry {
         }
     }
 
+    /// A registry login from GetAuthorizationToken (`AWS` and a 12-hour token), and the
+    /// registry endpoint it is for.
+    pub async fn authorization(&self) -> Result<(Credentials, Option<String>), RegistryError> {
+        let answer = self
+            .client
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| self.api_error("GetAuthorizationToken", e))?;
+        let data =
+            answer
+                .authorization_data()
+                .first()
+                .ok_or_else(|| RegistryError::Unauthorized {
+                    registry: self.name.clone(),
+                    reason: "GetAuthorizationToken returned no authorization data".into(),
+                })?;
+        let credentials = data
+            .authorization_token()
+            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+            .and_then(|t| String::from_utf8(t).ok())
+            .and_then(|t| {
+                t.split_once(':').map(|(u, p)| Credentials {
+                    username: u.to_string(),
+                    password: p.to_string(),
+                })
+            })
+            .ok_or_else(|| RegistryError::Unauthorized {
+                registry: self.name.clone(),
+                reason: "GetAuthorizationToken returned a token that is not `user:password`".into(),
+            })?;
+        Ok((credentials, data.proxy_endpoint().map(str::to_string)))
+    }
+
     async fn blobs(&self) -> Result<&OciRegistry, RegistryError> {
         self.blobs
             .get_or_try_init(|| async {
-                let answer = self
-                    .client
-                    .get_authorization_token()
-                    .send()
-                    .await
-                    .map_err(|e| self.api_error("GetAuthorizationToken", e))?;
-                let data = answer.authorization_data().first().ok_or_else(|| {
-                    RegistryError::Unauthorized {
-                        registry: self.name.clone(),
-                        reason: "GetAuthorizationToken returned no authorization data".into(),
-                    }
-                })?;
-                let decoded = data
-                    .authorization_token()
-                    .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-                    .and_then(|t| String::from_utf8(t).ok())
-                    .and_then(|t| {
-                        t.split_once(':').map(|(u, p)| Credentials {
-                            username: u.to_string(),
-                            password: p.to_string(),
-                        })
-                    })
-                    .ok_or_else(|| RegistryError::Unauthorized {
-                        registry: self.name.clone(),
-                        reason:
-                            "GetAuthorizationToken returned a token that is not `user:password`"
-                                .into(),
-                    })?;
+                let (credentials, proxy_endpoint) = self.authorization().await?;
                 let endpoint = self
                     .blob_endpoint
                     .clone()
-                    .or_else(|| data.proxy_endpoint().map(str::to_string))
+                    .or(proxy_endpoint)
                     .unwrap_or_else(|| format!("https://{}", self.name));
-                OciRegistry::with_base(&self.name, &endpoint, Some(decoded))
+                OciRegistry::with_base(&self.name, &endpoint, Some(credentials))
             })
             .await
     }

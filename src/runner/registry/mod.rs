@@ -167,6 +167,29 @@ impl Registry for AnyRegistry {
     }
 }
 
+/// What the Docker Engine needs to pull `image`: an ECR token, or the credentials the OCI
+/// client would use; `None` for an anonymous pull.
+pub async fn login(
+    image: &Reference,
+) -> Result<Option<bollard::auth::DockerCredentials>, RegistryError> {
+    let credentials = match image.backend() {
+        Backend::Ecr { account, region } => Some(
+            ecr::EcrRegistry::connect(image, &Connection::default(), &account, &region)
+                .await?
+                .authorization()
+                .await?
+                .0,
+        ),
+        Backend::Oci => oci::Credentials::for_registry(&image.registry),
+    };
+    Ok(credentials.map(|c| bollard::auth::DockerCredentials {
+        username: Some(c.username),
+        password: Some(c.password),
+        serveraddress: Some(image.registry.clone()),
+        ..Default::default()
+    }))
+}
+
 /// The manifest `reference` names, required to exist.
 pub async fn require_manifest<R: Registry>(
     registry: &R,

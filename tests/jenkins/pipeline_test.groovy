@@ -1,0 +1,185 @@
+// Runs vars/buildLambda.groovy and the Jenkinsfile with stubbed pipeline steps (sh, stage, dir,
+// parallel, recordIssues, junit, input, withCredentials, readJSON, load, checkout, node) and
+// checks the stage order and the lambda-gate command lines. Run: groovy tests/jenkins/pipeline_test.groovy
+// from the repository root; exits non-zero on the first failed check.
+import groovy.json.JsonSlurper
+
+class PipelineError extends RuntimeException {
+    PipelineError(String message) { super(message) }
+}
+
+/** A fake Jenkins: records every step; `sh` answers from `answers` (first matching prefix). */
+class FakeJenkins {
+    List<String> events = []
+    Map<String, Object> answers = [:]
+    Map<String, String> env = [:]
+
+    void record(Object event) { events << event.toString() }
+
+    Binding binding() {
+        Binding b = new Binding()
+        b.setVariable('env', env)
+        b.setVariable('scm', 'scm')
+        b.setVariable('stage', { String name, Closure body -> record("stage:${name}"); body() })
+        b.setVariable('node', { Closure body -> body() })
+        b.setVariable('dir', { String path, Closure body -> record("dir:${path}"); body(); record("enddir") })
+        b.setVariable('checkout', { Object scm -> record('checkout') })
+        b.setVariable('error', { String message -> record("error:${message}"); throw new PipelineError(message) })
+        b.setVariable('recordIssues', { Map args -> record("recordIssues:${args.tools[0]}") })
+        b.setVariable('sarif', { Map args -> "sarif(${args.pattern})" })
+        b.setVariable('junit', { Map args -> record("junit:${args.testResults}") })
+        b.setVariable('input', { Map args -> record("input:${args.message}") })
+        b.setVariable('parallel', { Map branches -> branches.each { k, v -> record("branch:${k}"); v() } })
+        b.setVariable('withCredentials', { List bindings, Closure body -> record('withCredentials'); body() })
+        b.setVariable('readJSON', { Map args -> new JsonSlurper().parseText(args.text) })
+        b.setVariable('sh', { Object arg ->
+            Map args = arg instanceof Map ? arg : [script: arg.toString()]
+            String script = args.script.toString()
+            record("sh:${script}")
+            def answer = answers.find { prefix, value -> script.startsWith(prefix) }?.value
+            if (script.endsWith('|| true') && answer instanceof Integer) {
+                answer = 0
+            }
+            if (args.returnStatus) {
+                return answer instanceof Integer ? answer : 0
+            }
+            if (args.returnStdout) {
+                return answer instanceof String ? answer : ''
+            }
+            if (answer instanceof Integer && answer != 0) {
+                throw new PipelineError("script returned exit code ${answer}")
+            }
+            return null
+        })
+        b.setVariable('load', { String path ->
+            record("load:${path}")
+            Script library = new GroovyShell(this.binding()).parse(new File(path))
+            library.setBinding(b)
+            library.run()
+        })
+        return b
+    }
+
+    Script load(String path) {
+        Script script = new GroovyShell(binding()).parse(new File(path))
+        return script
+    }
+}
+
+int checks = 0
+void check(boolean condition, String what, List events) {
+    if (!condition) {
+        System.err.println("FAILED: ${what}\nevents:\n  " + events.join('\n  '))
+        System.exit(1)
+    }
+}
+
+String buildJson = '{"status":"built","platforms":[{"platform":"linux/amd64","image_id":"sha256:aaa"},{"platform":"linux/arm64","image_id":"sha256:bbb"}]}'
+String pushJson = '{"status":"built","index_digest":"sha256:1dx","platforms":[]}'
+
+// 1. Every .groovy file (and the Jenkinsfile) compiles.
+def sources = []
+new File('vars').eachFileMatch(~/.*\.groovy/) { sources << it }
+sources << new File('Jenkinsfile')
+for (File source in sources) {
+    new GroovyShell().parse(source)
+    checks++
+}
+
+// 2. The gate only: reports recorded, no build.
+FakeJenkins jenkins = new FakeJenkins()
+Script library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+library.call(name: 'quote', path: 'services/quote')
+List ev = jenkins.events
+check(ev[0] == 'stage:Gate: quote', 'the gate is the first stage', ev)
+check(ev.contains("sh:lambda-gate check 'services/quote' --format sarif --output 'lambda-gate-reports/quote/gate.sarif'"), 'SARIF from check', ev)
+check(ev.any { it.startsWith('recordIssues:sarif(lambda-gate-reports/quote/gate.sarif)') }, 'SARIF recorded', ev)
+check(ev.contains('junit:lambda-gate-reports/quote/gate.junit.xml'), 'JUnit recorded', ev)
+check(!ev.any { it.startsWith('stage:Build') }, 'no repository: no build', ev)
+checks += 5
+
+// 3. Violations: the reports are recorded, then the build fails.
+jenkins = new FakeJenkins()
+jenkins.answers['lambda-gate check'] = 1
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+boolean failed = false
+try {
+    library.call(name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote')
+} catch (PipelineError e) {
+    failed = e.message.contains('breaks policy')
+}
+ev = jenkins.events
+check(failed, 'a gate violation fails the build', ev)
+check(ev.findIndexOf { it.startsWith('recordIssues') } < ev.findIndexOf { it.startsWith('error:') }, 'reports before the failure', ev)
+check(!ev.any { it.startsWith('stage:Build') }, 'nothing built after a failed gate', ev)
+checks += 3
+
+// 4. The whole way: build, smoke each platform's image, push exactly those, promote in turn.
+jenkins = new FakeJenkins()
+jenkins.answers["lambda-gate build"] = buildJson
+jenkins.answers["lambda-gate push"] = pushJson
+jenkins.answers['git rev-parse'] = 'c0ffee123456\n'
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+Map result = library.call(name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote',
+    promoteTo: ['staging', 'prod'], ssmPrefix: '/lambda/quote', buildArgs: [BASE_IMAGE: 'r.example.com/base@sha256:0b'])
+ev = jenkins.events
+List stages = ev.findAll { it.startsWith('stage:') }
+check(stages == ['stage:Gate: quote', 'stage:Build: quote', 'stage:Smoke: quote', 'stage:Push: quote',
+                 'stage:Promote: quote to staging', 'stage:Promote: quote to prod'], "stage order: ${stages}", ev)
+check(ev.contains('sh:test -e /proc/sys/fs/binfmt_misc/qemu-aarch64 || update-binfmts --enable qemu-aarch64'), 'binfmt for arm64', ev)
+check(ev.contains("sh:lambda-gate build 'services/quote' --platform linux/amd64,linux/arm64 --no-smoke --format json --quiet --build-arg 'BASE_IMAGE=r.example.com/base@sha256:0b'"), 'build command', ev)
+check(ev.contains("sh:lambda-gate smoke 'sha256:aaa' --platform linux/amd64") && ev.contains("sh:lambda-gate smoke 'sha256:bbb' --platform linux/arm64"), 'smoke each built image', ev)
+check(ev.indexOf('dir:services/quote') < ev.indexOf("sh:lambda-gate smoke 'sha256:aaa' --platform linux/amd64"), 'smoke runs in the project (its events/)', ev)
+check(ev.contains("sh:lambda-gate push 'r.example.com/team/quote' --image linux/amd64=sha256:aaa --image linux/arm64=sha256:bbb --tag c0ffee123456 --tag dev --format json --quiet"), 'push exactly the smoked images', ev)
+check(ev.contains("sh:lambda-gate promote 'r.example.com/team/quote' --digest sha256:1dx --to staging --record-ssm '/lambda/quote/staging'"), 'promote by digest', ev)
+int approval = ev.findIndexOf { it.startsWith('input:') }
+check(approval > ev.indexOf('stage:Promote: quote to prod') && approval < ev.findIndexOf { it.contains('--to prod') }, 'an input step before prod', ev)
+check(result.index_digest == 'sha256:1dx', 'returns what was pushed', ev)
+checks += 9
+
+// 5. The Jenkinsfile: binfmt, the test bases, example-project through the local buildLambda,
+// then the bases promoted to latest by the digests just built.
+jenkins = new FakeJenkins()
+jenkins.env.LAMBDA_GATE_REGISTRY = '127.0.0.1:5000/ci'
+jenkins.answers['lambda-gate build images/aws-lambda-python-release-base'] = '{"index_digest":"sha256:rel"}'
+jenkins.answers['lambda-gate build . --dockerfile images/aws-lambda-python-dev-base/Dockerfile'] = '{"index_digest":"sha256:dev"}'
+jenkins.answers["lambda-gate build 'example-project'"] = buildJson
+jenkins.answers['lambda-gate push'] = pushJson
+Script jenkinsfile = jenkins.load('Jenkinsfile')
+jenkinsfile.setBinding(jenkins.binding())
+jenkinsfile.run()
+ev = jenkins.events
+stages = ev.findAll { it.startsWith('stage:') }
+check(stages == ['stage:Checkout', 'stage:binfmt', 'stage:Release base: test', 'stage:Dev base: test',
+                 'stage:Gate: example-project', 'stage:Build: example-project', 'stage:Smoke: example-project',
+                 'stage:Push: example-project', 'stage:Promote bases to latest'], "Jenkinsfile stage order: ${stages}", ev)
+check(ev.contains('load:vars/buildLambda.groovy'), 'the local buildLambda', ev)
+check(ev.contains("sh:lambda-gate build . --dockerfile images/aws-lambda-python-dev-base/Dockerfile --build-arg 'RELEASE_BASE=127.0.0.1:5000/ci/aws-lambda-python-release-base@sha256:rel' --no-smoke --push '127.0.0.1:5000/ci/aws-lambda-python-dev-base' --tag test --format json --quiet"), 'dev base on the test release base', ev)
+check(ev.any { it.startsWith("sh:lambda-gate build 'example-project'") && it.contains("BASE_IMAGE=127.0.0.1:5000/ci/aws-lambda-python-release-base@sha256:rel") }, 'example on the test release base', ev)
+check(ev.contains("sh:lambda-gate push '127.0.0.1:5000/ci/example-project' --image linux/amd64=sha256:aaa --image linux/arm64=sha256:bbb --tag test --format json --quiet"), 'example pushed as test', ev)
+check(ev[-2] == "sh:lambda-gate promote '127.0.0.1:5000/ci/aws-lambda-python-release-base' --digest sha256:rel --to latest", 'release base promoted last but one', ev)
+check(ev[-1] == "sh:lambda-gate promote '127.0.0.1:5000/ci/aws-lambda-python-dev-base' --digest sha256:dev --to latest", 'dev base promoted last', ev)
+checks += 7
+
+// 6. A failing example stops the Jenkinsfile before any promotion.
+jenkins = new FakeJenkins()
+jenkins.answers['lambda-gate build images/aws-lambda-python-release-base'] = '{"index_digest":"sha256:rel"}'
+jenkins.answers['lambda-gate build . --dockerfile'] = '{"index_digest":"sha256:dev"}'
+jenkins.answers["lambda-gate build 'example-project'"] = buildJson
+jenkins.answers['lambda-gate smoke'] = 1
+jenkinsfile = jenkins.load('Jenkinsfile')
+jenkinsfile.setBinding(jenkins.binding())
+failed = false
+try {
+    jenkinsfile.run()
+} catch (PipelineError e) {
+    failed = true
+}
+ev = jenkins.events
+check(failed && !ev.any { it.contains(' promote ') }, 'a failed smoke test promotes nothing', ev)
+checks += 1
+
+println "jenkins: ${checks} checks passed"
