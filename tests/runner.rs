@@ -465,12 +465,14 @@ fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
 fn smoke_uses_the_images_python_without_the_emulator_and_fails_on_errors() {
     let dir = tempfile::tempdir().unwrap();
     let tag = unique("lambda-gate-test/smoke");
+    // The amd64 image's own name: other tests repoint the index's name between platforms.
+    let amd64_base = format!("{}-amd64", base());
     // An image without the emulator, whose handler fails for one event.
     std::fs::write(
         dir.path().join("Dockerfile"),
         format!(
             "FROM {}\nRUN rm /usr/local/bin/aws-lambda-rie\nCOPY handler.py /var/task/\nCMD [\"handler.handler\"]\n",
-            base()
+            amd64_base
         ),
     )
     .unwrap();
@@ -481,7 +483,7 @@ fn smoke_uses_the_images_python_without_the_emulator_and_fails_on_errors() {
     .unwrap();
     tool(
         "docker",
-        &["pull", "-q", "--platform", "linux/amd64", &base()],
+        &["pull", "-q", "--platform", "linux/amd64", &amd64_base],
     );
     tool(
         "docker",

@@ -176,7 +176,8 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
             );
         }
         // The Engine's builder takes a base by name whatever its platform: make sure the local
-        // copy of each base is this platform's.
+        // copy of each base is this platform's, and keep it so until the build is done.
+        let lock = engine::lock_bases(&bases)?;
         for base in &bases {
             engine::ensure_image(&docker, base, platform)
                 .await
@@ -205,6 +206,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
         .await?;
         // The ID, not the tag, from here on: a parallel build of the same inputs may retag.
         engine::check_architecture(&docker, &image_id, platform).await?;
+        drop(lock);
         let mut smoke_results = Vec::new();
         if request.smoke {
             let events = smoke::events(project, &request.events)?;

@@ -263,3 +263,38 @@ pub async fn check_architecture(
     }
     Ok(())
 }
+
+/// Holds, for one platform's build, the Engine's local names of its bases.
+///
+/// The Engine keeps one image per name, so two builds from the same base for different
+/// platforms, in parallel on one Engine, would each repoint the name under the other. The lock
+/// (a file lock per base name, across processes) makes "make the base this platform's, build"
+/// one step; it is released when dropped.
+pub struct BaseLock {
+    _files: Vec<std::fs::File>,
+}
+
+pub fn lock_bases(bases: &[String]) -> anyhow::Result<BaseLock> {
+    let dir = std::env::temp_dir().join("lambda-gate-base-locks");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut names: Vec<&String> = bases.iter().collect();
+    names.sort();
+    names.dedup();
+    let mut files = Vec::new();
+    for name in names {
+        let path = dir.join(format!(
+            "{:016x}.lock",
+            crate::sweep::repos::fnv1a(name.as_bytes())
+        ));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        files.push(file);
+    }
+    Ok(BaseLock { _files: files })
+}
