@@ -1,9 +1,16 @@
-//! Discovery: paths -> the Lambda projects below them and their files.
+//! Discovery: paths -> the units the gate judges, decided once.
 //!
-//! A directory holding a `Dockerfile` is a Lambda; every file below it belongs to it unless a
-//! nearer directory with a Dockerfile claims it. The walk is parallel and gitignore-aware
-//! (the `ignore` crate), skips version-control and cache directories, and does not follow
-//! symbolic links to directories unless asked (then loops are detected and reported).
+//! - An **image project** is a directory holding a Dockerfile-like file (`Dockerfile`,
+//!   `Containerfile`, `Dockerfile.*`, `*.Dockerfile`, ...: the policy's `dockerfile.names`);
+//!   every file below it belongs to it unless a nearer such directory claims it. Each of its
+//!   Dockerfiles is read and parsed here, once, and the Dockerfile family decides what it builds
+//!   ([`ImageKind`]): a project is a **Lambda** when one of its images is one.
+//! - A **Terraform module** is exactly the `.tf`/tfvars files of one directory, inside a project
+//!   or not.
+//!
+//! The walk is parallel and gitignore-aware (the `ignore` crate), skips version-control and
+//! cache directories, and does not follow symbolic links to directories unless asked (then
+//! loops are detected and reported).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -12,8 +19,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ignore::{WalkBuilder, WalkState};
 
+use rayon::prelude::*;
+
 use crate::build_context::BuildContext;
 use crate::policy::Config;
+use crate::rules::dockerfile::kind::{self, ImageKind};
+use crate::rules::dockerfile::parser::{self, Dockerfile, ParseError};
 
 /// Directories never worth walking: VCS metadata, virtualenvs, caches, vendored trees.
 pub const SKIPPED_DIRS: &[&str] = &[
@@ -45,13 +56,15 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// The kind of a file by its name, with the default Dockerfile names.
     pub fn of(name: &str) -> FileKind {
+        Self::with_names(name, &DockerfileNames::default())
+    }
+
+    /// The kind of a file by its name, with the policy's Dockerfile names.
+    pub fn with_names(name: &str, dockerfiles: &DockerfileNames) -> FileKind {
         let lower = name.to_ascii_lowercase();
-        if lower == "dockerfile"
-            || lower == "containerfile"
-            || lower.starts_with("dockerfile.")
-            || lower.ends_with(".dockerfile")
-        {
+        if dockerfiles.is_match(&lower) {
             FileKind::Dockerfile
         } else if lower.ends_with(".py") {
             FileKind::Python
@@ -63,22 +76,66 @@ impl FileKind {
     }
 }
 
-/// File names that make their directory a Lambda.
-pub const LAMBDA_MARKERS: &[&str] = &["Dockerfile", "Containerfile"];
+/// The file names (case-insensitive globs) that are Dockerfiles: the policy's
+/// `dockerfile.names`.
+#[derive(Debug, Clone)]
+pub struct DockerfileNames(globset::GlobSet);
 
-/// Whether a file name marks its directory as a Lambda.
-fn is_lambda_marker(name: &str) -> bool {
-    LAMBDA_MARKERS.contains(&name)
+/// Dockerfile names discovered unless the policy says otherwise.
+pub const DEFAULT_DOCKERFILE_NAMES: &[&str] = &[
+    "Dockerfile",
+    "Containerfile",
+    "Dockerfile.*",
+    "Containerfile.*",
+    "*.Dockerfile",
+    "*.Containerfile",
+];
+
+impl DockerfileNames {
+    pub fn new(patterns: &[String]) -> Result<DockerfileNames, globset::Error> {
+        let mut set = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            set.add(
+                globset::GlobBuilder::new(pattern)
+                    .case_insensitive(true)
+                    .literal_separator(true)
+                    .build()?,
+            );
+        }
+        set.build().map(DockerfileNames)
+    }
+
+    pub fn is_match(&self, name: &str) -> bool {
+        self.0.is_match(name)
+    }
 }
 
-/// The nearest directory above `file` that is a Lambda.
-pub fn lambda_dir_of(file: &Path) -> Option<PathBuf> {
+impl Default for DockerfileNames {
+    fn default() -> Self {
+        static DEFAULT: OnceLock<DockerfileNames> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                let names: Vec<String> = DEFAULT_DOCKERFILE_NAMES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                DockerfileNames::new(&names).expect("the default Dockerfile names compile")
+            })
+            .clone()
+    }
+}
+
+/// The nearest directory above `file` (its own directory first) that holds a Dockerfile.
+pub fn project_dir_of(file: &Path, names: &DockerfileNames) -> Option<PathBuf> {
     file.ancestors()
         .skip(1)
         .find(|dir| {
-            LAMBDA_MARKERS
-                .iter()
-                .any(|marker| dir.join(marker).is_file())
+            std::fs::read_dir(dir).is_ok_and(|entries| {
+                entries.flatten().any(|entry| {
+                    entry.file_type().is_ok_and(|t| !t.is_dir())
+                        && names.is_match(&entry.file_name().to_string_lossy())
+                })
+            })
         })
         .map(Path::to_path_buf)
 }
@@ -94,6 +151,20 @@ pub struct LambdaFile {
     pub size: u64,
 }
 
+/// A Dockerfile's text and its parse.
+pub type ReadDockerfile = (Arc<str>, Result<Dockerfile, ParseError>);
+
+/// One Dockerfile of a project, read and parsed once.
+#[derive(Debug)]
+pub struct Image {
+    /// Index into the project's [`Lambda::files`].
+    pub file: usize,
+    /// The text and its parse, or why the file could not be read.
+    pub read: Result<ReadDockerfile, crate::engine::Unreadable>,
+    pub kind: ImageKind,
+}
+
+/// An image project: a directory with one or more Dockerfiles, and the files below it.
 #[derive(Debug)]
 pub struct Lambda {
     /// Absolute directory.
@@ -102,11 +173,25 @@ pub struct Lambda {
     /// Sorted by path.
     pub files: Vec<LambdaFile>,
     build_context: OnceLock<BuildContext>,
-    /// The handler (`module.function`) the Lambda's Dockerfile names, once it has been read.
-    pub handler: OnceLock<String>,
+    /// Its Dockerfiles, the image Lambda runs first.
+    pub images: Vec<Image>,
+    /// The handler (`module.function`) of the image Lambda runs.
+    pub handler: Option<String>,
+    /// Whether another project lies below this one.
+    pub has_nested: bool,
 }
 
 impl Lambda {
+    /// Whether Lambda runs one of this project's images (so the Lambda rules apply).
+    pub fn is_lambda(&self) -> bool {
+        self.images.iter().any(|image| image.kind.is_lambda())
+    }
+
+    /// The Dockerfile of the image Lambda runs (else the project's first Dockerfile).
+    pub fn main_dockerfile(&self) -> Option<&LambdaFile> {
+        self.images.first().map(|image| &self.files[image.file])
+    }
+
     /// The build context, computed once (reads `.dockerignore`).
     pub fn build_context(&self) -> &BuildContext {
         self.build_context.get_or_init(|| {
@@ -126,20 +211,50 @@ pub struct WalkProblem {
     pub config: Arc<Config>,
 }
 
-/// Terraform files outside every Lambda (shared modules such as `terraform/modules/*`), checked
-/// with the Terraform rules too.
+/// A Terraform module: exactly the `.tf` and tfvars files of one directory.
 #[derive(Debug)]
-pub struct SharedTerraform {
+pub struct TerraformModule {
+    /// Absolute directory.
+    pub dir: PathBuf,
     pub config: Arc<Config>,
-    /// Sorted by path; `relative` is the path as walked (no Lambda to be relative to).
+    /// Sorted by path; `relative` is the file name.
     pub files: Vec<LambdaFile>,
 }
 
 #[derive(Debug, Default)]
 pub struct Workspace {
+    /// Image projects (Lambdas and the other images beside them), sorted by directory.
     pub lambdas: Vec<Lambda>,
-    pub shared_terraform: Vec<SharedTerraform>,
+    /// Sorted by directory, each directory once.
+    pub terraform_modules: Vec<TerraformModule>,
     pub problems: Vec<WalkProblem>,
+    /// Paths named on the command line that hold nothing to check, with their configuration.
+    pub empty_paths: Vec<(PathBuf, Arc<Config>)>,
+}
+
+impl Workspace {
+    /// Sorts the units and drops those found twice (overlapping paths: `check . app`).
+    pub fn settle(&mut self) {
+        self.lambdas.sort_by(|a, b| a.dir.cmp(&b.dir));
+        self.lambdas.dedup_by(|a, b| a.dir == b.dir);
+        self.terraform_modules.sort_by(|a, b| a.dir.cmp(&b.dir));
+        self.terraform_modules.dedup_by(|a, b| a.dir == b.dir);
+        let nested: Vec<bool> = (0..self.lambdas.len())
+            .map(|i| {
+                self.lambdas
+                    .get(i + 1)
+                    .is_some_and(|next| next.dir.starts_with(&self.lambdas[i].dir))
+            })
+            .collect();
+        for (lambda, nested) in self.lambdas.iter_mut().zip(nested) {
+            lambda.has_nested = nested;
+        }
+    }
+
+    /// How many projects are Lambdas.
+    pub fn lambda_count(&self) -> usize {
+        self.lambdas.iter().filter(|l| l.is_lambda()).count()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -157,6 +272,7 @@ struct Found {
 
 /// Walks `root` (a directory) under `config` and adds its Lambdas to `workspace`.
 pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspace: &mut Workspace) {
+    let names = config.dockerfile_names();
     let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
     let problems: Mutex<Vec<WalkProblem>> = Mutex::new(Vec::new());
     let walker = WalkBuilder::new(root)
@@ -182,6 +298,7 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
     walker.run(|| {
         let problems = &problems;
         let config = config.clone();
+        let names = names.clone();
         let mut buffer = Buffer {
             local: Vec::new(),
             shared: &found,
@@ -195,7 +312,8 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
                     let is_file_link = file_type.is_some_and(|t| t.is_symlink())
                         && std::fs::metadata(entry.path()).map_or(true, |m| m.is_file());
                     if is_file || is_file_link {
-                        let kind = FileKind::of(&entry.file_name().to_string_lossy());
+                        let kind =
+                            FileKind::with_names(&entry.file_name().to_string_lossy(), &names);
                         // Only files the gate reads need their size (one stat each).
                         let size = match kind {
                             FileKind::Other => 0,
@@ -265,39 +383,49 @@ fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
     }
 }
 
-/// Groups files by their nearest Lambda directory.
+/// Groups files by their nearest project directory, and `.tf` files by directory into
+/// Terraform modules; then reads and classifies each project's Dockerfiles.
 fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
     // Keyed by the directory's bytes: hashing an `OsStr` is far cheaper than a `Path`.
     let mut index: HashMap<OsString, usize> = HashMap::new();
     let mut lambdas: Vec<(PathBuf, Vec<LambdaFile>)> = Vec::new();
     for file in &found {
-        let is_marker = file
-            .path
-            .file_name()
-            .is_some_and(|name| is_lambda_marker(&name.to_string_lossy()));
-        if let Some(dir) = file.path.parent().filter(|_| is_marker) {
+        if file.kind != FileKind::Dockerfile {
+            continue;
+        }
+        if let Some(dir) = file.path.parent() {
             index.entry(dir.as_os_str().to_owned()).or_insert_with(|| {
                 lambdas.push((dir.to_path_buf(), Vec::new()));
                 lambdas.len() - 1
             });
         }
     }
-    let mut shared: Vec<LambdaFile> = Vec::new();
+    let mut modules: HashMap<OsString, Vec<LambdaFile>> = HashMap::new();
     for file in found {
+        if file.kind == FileKind::Terraform {
+            if let Some(dir) = file.path.parent() {
+                let name = file
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                modules
+                    .entry(dir.as_os_str().to_owned())
+                    .or_default()
+                    .push(LambdaFile {
+                        path: file.path.clone(),
+                        relative: name,
+                        kind: file.kind,
+                        size: file.size,
+                    });
+            }
+        }
         let Some((dir, slot)) = file
             .path
             .ancestors()
             .skip(1)
             .find_map(|dir| index.get(dir.as_os_str()).map(|slot| (dir, *slot)))
         else {
-            if file.kind == FileKind::Terraform {
-                shared.push(LambdaFile {
-                    relative: file.path.to_string_lossy().replace('\\', "/"),
-                    path: file.path,
-                    kind: file.kind,
-                    size: file.size,
-                });
-            }
             continue;
         };
         let relative = file
@@ -312,26 +440,84 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             size: file.size,
         });
     }
-    let mut lambdas: Vec<Lambda> = lambdas
-        .into_iter()
+    let lambdas: Vec<Lambda> = lambdas
+        .into_par_iter()
         .map(|(dir, mut files)| {
             files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-            Lambda {
-                dir,
+            project(dir, config.clone(), files)
+        })
+        .collect();
+    workspace.lambdas.extend(lambdas);
+    workspace
+        .terraform_modules
+        .extend(modules.into_iter().map(|(dir, mut files)| {
+            files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+            TerraformModule {
+                dir: PathBuf::from(dir),
                 config: config.clone(),
                 files,
-                build_context: OnceLock::new(),
-                handler: OnceLock::new(),
+            }
+        }));
+    workspace.settle();
+}
+
+/// A project with its Dockerfiles read, parsed and classified, the image Lambda runs first.
+fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda {
+    let mut images: Vec<Image> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, file)| file.kind == FileKind::Dockerfile && !file.relative.contains('/'))
+        .map(|(index, file)| {
+            let policy = config.policy_for(&file.path);
+            let read = crate::engine::read_text(file, &policy).map(|text| {
+                let parsed = parser::parse(&text);
+                (Arc::<str>::from(text), parsed)
+            });
+            let marked = config.is_lambda_image(&file.path);
+            let variant = kind::variant_of(&file.relative);
+            let kind = match &read {
+                Ok((_, Ok(dockerfile))) => kind::classify(dockerfile, &policy, marked, variant),
+                // What cannot be read or parsed is reported as such, and judged as the Lambda
+                // its name says it is.
+                _ => match variant.filter(|_| !marked) {
+                    Some(variant) => ImageKind::Variant(variant.into()),
+                    None => ImageKind::Lambda("its Dockerfile could not be read".into()),
+                },
+            };
+            Image {
+                file: index,
+                read,
+                kind,
             }
         })
         .collect();
-    lambdas.sort_by(|a, b| a.dir.as_os_str().cmp(b.dir.as_os_str()));
-    workspace.lambdas.extend(lambdas);
-    if !shared.is_empty() {
-        shared.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-        workspace.shared_terraform.push(SharedTerraform {
-            config,
-            files: shared,
+    // The image Lambda runs first: a Lambda image before the others, then `Dockerfile`,
+    // `Containerfile`, then by name.
+    images.sort_by_key(|image| {
+        let name = files[image.file].relative.to_ascii_lowercase();
+        let rank = match name.as_str() {
+            "dockerfile" => 0,
+            "containerfile" => 1,
+            _ => 2,
+        };
+        (!image.kind.is_lambda(), rank, name)
+    });
+    let handler = images
+        .first()
+        .filter(|image| image.kind.expects_handler())
+        .and_then(|image| match &image.read {
+            Ok((_, Ok(dockerfile))) => crate::rules::dockerfile::handler(dockerfile)
+                .ok()
+                .map(|word| word.text.clone()),
+            _ => None,
         });
+    Lambda {
+        dir,
+        config,
+        files,
+        build_context: OnceLock::new(),
+        images,
+        handler,
+        has_nested: false,
     }
 }

@@ -227,6 +227,7 @@ fn mutated_terraform_never_panics_and_spans_are_valid() {
             path: dir.join("main.tf"),
             body,
             is_vars: false,
+            duplicate_keys: Vec::new(),
         }];
         let module = Module::new(dir, &files);
         let context = Context {

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let dir = Path::new("/repo/lambda/terraform");
-    let files = [TfFile { path: dir.join("main.tf"), body, is_vars: false }];
+    let files = [TfFile { path: dir.join("main.tf"), body, is_vars: false, duplicate_keys: Vec::new() }];
     let module = Module::new(dir, &files);
     let context = Context { module: &module, policy: policy(), outside_repository: Path::new("/repo") };
     for (rule, located) in lint(&context, &|_| true) {

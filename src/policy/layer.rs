@@ -18,6 +18,9 @@ pub struct DockerfileLayer {
     pub secret_names: Option<Vec<Spanned<String>>>,
     pub task_root: Option<Spanned<String>>,
     pub base_env: Option<BTreeMap<String, String>>,
+    pub names: Option<Vec<Spanned<String>>>,
+    pub lambda_images: Option<Vec<Spanned<String>>>,
+    pub not_secret_names: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -101,6 +104,7 @@ impl MypyLayer {
 pub struct TerraformLayer {
     pub lambda_module_sources: Option<Vec<Spanned<String>>>,
     pub moving_tags: Option<Vec<Spanned<String>>>,
+    pub upper_bounds: Option<super::UpperBounds>,
 }
 
 impl TerraformLayer {
@@ -111,6 +115,9 @@ impl TerraformLayer {
         }
         if let Some(v) = &self.moving_tags {
             terraform.moving_tags = strings(v);
+        }
+        if let Some(v) = self.upper_bounds {
+            terraform.upper_bounds = v;
         }
     }
 }
@@ -142,6 +149,7 @@ pub struct Layer {
     pub mypy: Option<MypyLayer>,
     pub terraform: Option<TerraformLayer>,
     pub promotion: Option<PromotionLayer>,
+    pub pre_commit: Option<ContextLayer>,
     #[serde(default)]
     pub overrides: Vec<OverrideLayer>,
 }
@@ -182,6 +190,15 @@ impl DockerfileLayer {
         for (name, value) in self.base_env.iter().flatten() {
             dockerfile.base_env.insert(name.clone(), value.clone());
         }
+        if let Some(v) = &self.names {
+            dockerfile.names = strings(v);
+        }
+        if let Some(v) = &self.lambda_images {
+            dockerfile.lambda_images = strings(v);
+        }
+        if let Some(v) = &self.not_secret_names {
+            dockerfile.not_secret_names = strings(v);
+        }
     }
 }
 
@@ -206,6 +223,13 @@ impl OverrideLayer {
     }
 }
 
+/// `[pre-commit]`: rule levels when the gate runs on a commit's files.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ContextLayer {
+    pub rules: Option<BTreeMap<Spanned<String>, Level>>,
+}
+
 /// `[promotion]`: repository-wide, so not in per-path overrides.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -221,6 +245,14 @@ impl Layer {
         }
         if let Some(v) = &self.platforms {
             policy.platforms = strings(v);
+        }
+        for (id, level) in self
+            .pre_commit
+            .iter()
+            .flat_map(|p| p.rules.iter())
+            .flatten()
+        {
+            policy.pre_commit.rules.insert(id.get_ref().clone(), *level);
         }
         if let Some(v) = &self.max_file_size {
             policy.max_file_size = *v.get_ref();

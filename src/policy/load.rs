@@ -199,6 +199,9 @@ fn parse_default_policy() -> Policy {
             secret_names: Vec::new(),
             task_root: String::new(),
             base_env: BTreeMap::new(),
+            names: Vec::new(),
+            lambda_images: Vec::new(),
+            not_secret_names: Vec::new(),
         },
         coverage: super::CoveragePolicy {
             fail_under: 0.0,
@@ -220,10 +223,12 @@ fn parse_default_policy() -> Policy {
         terraform: super::TerraformPolicy {
             lambda_module_sources: Vec::new(),
             moving_tags: Vec::new(),
+            upper_bounds: super::UpperBounds::RootModules,
         },
         promotion: super::PromotionPolicy {
             ladders: Vec::new(),
         },
+        pre_commit: super::ContextPolicy::default(),
     };
     // The embedded policy is checked by a test; if it ever failed to parse, rules still run
     // at their registry defaults.
@@ -378,9 +383,20 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
             .iter()
             .chain(dockerfile.dev_bases.iter())
             .chain(dockerfile.secret_names.iter())
+            .chain(dockerfile.not_secret_names.iter())
+            .chain(dockerfile.lambda_images.iter())
+            .chain(dockerfile.names.iter())
             .flatten()
         {
             glob(path, text, pattern)?;
+        }
+        if dockerfile.names.as_ref().is_some_and(|n| n.is_empty()) {
+            return Err(error_at(
+                path,
+                text,
+                None,
+                "`dockerfile.names` must name at least one file name pattern",
+            ));
         }
         for (key, digest) in dockerfile.digests.iter().flatten() {
             glob(path, text, key)?;
@@ -476,6 +492,7 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
     };
     check_platforms(&layer.platforms)?;
     check_rules(&layer.rules)?;
+    check_rules(&layer.pre_commit.as_ref().and_then(|p| p.rules.clone()))?;
     check_mypy(&layer.mypy)?;
     check_terraform(&layer.terraform)?;
     check_dockerfile(&layer.dockerfile)?;

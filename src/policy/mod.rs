@@ -77,6 +77,14 @@ pub struct DockerfilePolicy {
     pub task_root: String,
     /// Environment the approved bases define, used to resolve `${LAMBDA_TASK_ROOT}` and friends.
     pub base_env: BTreeMap<String, String>,
+    /// File names (case-insensitive globs) discovered as Dockerfiles.
+    pub names: Vec<String>,
+    /// Dockerfiles (globs relative to the configuration root) that are Lambda images whatever
+    /// they build on.
+    pub lambda_images: Vec<String>,
+    /// ENV/ARG names (case-insensitive globs) that match `secret-names` but hold no secret
+    /// (settings of the Parameters and Secrets Lambda Extension, ...).
+    pub not_secret_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +131,26 @@ pub struct TerraformPolicy {
     pub lambda_module_sources: Vec<String>,
     /// ECR tags that may move (the pipeline's promotion tags); every other tag is immutable.
     pub moving_tags: Vec<String>,
+    /// Which modules must give every version constraint an upper bound.
+    pub upper_bounds: UpperBounds,
+}
+
+/// Which Terraform modules TF012 asks for upper bounds on versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpperBounds {
+    /// Root modules pin a bounded range; reusable modules state only a minimum (HashiCorp's
+    /// guidance), so their callers stay free to upgrade.
+    RootModules,
+    /// Every module, reusable ones included.
+    AllModules,
+}
+
+/// Rule levels that apply in a context on top of the policy.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ContextPolicy {
+    pub rules: BTreeMap<String, Level>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +177,9 @@ pub struct Policy {
     pub mypy: MypyPolicy,
     pub terraform: TerraformPolicy,
     pub promotion: PromotionPolicy,
+    /// Levels in force when the gate runs on a commit's files (`check --files`, pre-commit):
+    /// build outputs such as coverage reports are absent or stale in a developer's checkout.
+    pub pre_commit: ContextPolicy,
 }
 
 impl Policy {
@@ -166,6 +197,9 @@ pub struct EffectivePolicy {
     pub secret_names: NameMatcher,
     pub digests: Vec<(GlobMatcher, String)>,
     pub base_env: HashMap<String, String>,
+    pub dockerfile_names: crate::discover::DockerfileNames,
+    pub lambda_images: GlobSet,
+    pub not_secret_names: NameMatcher,
 }
 
 impl EffectivePolicy {
@@ -178,6 +212,13 @@ impl EffectivePolicy {
             set.build()
         };
         let secret_names = NameMatcher::new(&policy.dockerfile.secret_names)?;
+        let not_secret_names = NameMatcher::new(&policy.dockerfile.not_secret_names)?;
+        let dockerfile_names = crate::discover::DockerfileNames::new(&policy.dockerfile.names)?;
+        let mut lambda_images = GlobSetBuilder::new();
+        for pattern in &policy.dockerfile.lambda_images {
+            lambda_images.add(path_glob(pattern)?);
+        }
+        let lambda_images = lambda_images.build()?;
         let digests = policy
             .dockerfile
             .digests
@@ -193,6 +234,9 @@ impl EffectivePolicy {
             release_bases: repositories(&policy.dockerfile.release_bases)?,
             dev_bases: repositories(&policy.dockerfile.dev_bases)?,
             secret_names,
+            not_secret_names,
+            dockerfile_names,
+            lambda_images,
             digests,
             base_env: policy
                 .dockerfile
@@ -309,6 +353,17 @@ impl Config {
     /// Path relative to the configuration root, `/`-separated, for glob matching.
     pub fn relative<'a>(&self, path: &'a Path) -> &'a Path {
         path.strip_prefix(&self.root).unwrap_or(path)
+    }
+
+    /// The Dockerfile names discovery looks for under this configuration.
+    pub fn dockerfile_names(&self) -> crate::discover::DockerfileNames {
+        self.base.dockerfile_names.clone()
+    }
+
+    /// Whether the policy names the Dockerfile at `path` a Lambda image.
+    pub fn is_lambda_image(&self, path: &Path) -> bool {
+        let policy = self.policy_for(path);
+        !policy.lambda_images.is_empty() && policy.lambda_images.is_match(self.relative(path))
     }
 
     pub fn is_excluded(&self, path: &Path) -> bool {

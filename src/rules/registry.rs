@@ -1,12 +1,15 @@
 //! The registry: every rule lambda-gate knows, grouped by family.
 
 use super::{core, coverage, dockerfile, mypy, python, terraform, Rule};
+use crate::engine::{FileOutcome, Session, Unit};
 
 static RULES: &[&Rule] = &[
     &core::lg001_invalid_suppression::RULE,
     &core::lg002_unused_suppression::RULE,
     &core::lg003_unreadable_file::RULE,
     &core::lg004_symlink_loop::RULE,
+    &core::lg005_not_a_lambda::RULE,
+    &core::lg006_nothing_to_check::RULE,
     &dockerfile::dkr001_parse_error::RULE,
     &dockerfile::dkr002_base_not_approved::RULE,
     &dockerfile::dkr003_base_unresolved::RULE,
@@ -38,6 +41,7 @@ static RULES: &[&Rule] = &[
     &terraform::tf010_ecr_lifecycle_policy::RULE,
     &terraform::tf011_variable_undocumented::RULE,
     &terraform::tf012_version_unpinned::RULE,
+    &terraform::tf013_duplicate_object_key::RULE,
     &coverage::cov001_report_unreadable::RULE,
     &coverage::cov002_coverage_below_threshold::RULE,
     &coverage::cov003_path_coverage_below_threshold::RULE,
@@ -50,6 +54,41 @@ static RULES: &[&Rule] = &[
 
 pub fn all() -> &'static [&'static Rule] {
     RULES
+}
+
+/// How the engine runs a family: on each unit discovery hands over, one signature for all.
+pub struct FamilyRunner {
+    pub family: super::Family,
+    /// Checks one unit; a family returns nothing for a unit it does not judge.
+    pub check: fn(Unit<'_>, &Session<'_>) -> Vec<FileOutcome>,
+}
+
+static FAMILIES: &[FamilyRunner] = &[
+    FamilyRunner {
+        family: super::Family::Dockerfile,
+        check: dockerfile::unit::check,
+    },
+    FamilyRunner {
+        family: super::Family::Mypy,
+        check: mypy::unit::check,
+    },
+    FamilyRunner {
+        family: super::Family::Python,
+        check: python::unit::check,
+    },
+    FamilyRunner {
+        family: super::Family::Terraform,
+        check: terraform::unit::check,
+    },
+    FamilyRunner {
+        family: super::Family::Coverage,
+        check: coverage::unit::check,
+    },
+];
+
+/// Every family the engine runs on units.
+pub fn families() -> &'static [FamilyRunner] {
+    FAMILIES
 }
 
 /// A rule's name (`base-digest` for DKR005); empty for an id no rule has.

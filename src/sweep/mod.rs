@@ -254,8 +254,8 @@ fn sweep_batch(
             Err(error) => outcomes.push(Some((unreadable(target, error.to_string()), None))),
         }
     }
-    workspace.lambdas.sort_by(|a, b| a.dir.cmp(&b.dir));
-    let result = check_workspace(&workspace, None, None);
+    workspace.settle();
+    let result = check_workspace(&workspace, None, None, false);
     batch
         .iter()
         .zip(outcomes)

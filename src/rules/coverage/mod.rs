@@ -8,6 +8,7 @@ pub mod diff;
 pub mod lcov;
 pub mod numbers;
 pub mod report;
+pub mod unit;
 
 pub mod cov001_report_unreadable;
 pub mod cov002_coverage_below_threshold;

@@ -16,6 +16,10 @@ pub static RULE: Rule = Rule {
 };
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    // A Web Adapter image runs a web server: its CMD is not a handler.
+    if !ctx.kind.expects_handler() {
+        return Vec::new();
+    }
     let Err((problem, cmd)) = ctx.handler() else {
         return Vec::new();
     };

@@ -24,6 +24,10 @@ pub static RULE: Rule = Rule {
 };
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    // A Web Adapter image runs a web server: its CMD is not a handler.
+    if !ctx.kind.expects_handler() {
+        return Vec::new();
+    }
     let Ok(handler) = ctx.handler() else {
         // DKR006 reports a missing or malformed handler.
         return Vec::new();

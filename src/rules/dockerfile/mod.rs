@@ -2,7 +2,9 @@
 
 pub mod expand;
 pub mod image;
+pub mod kind;
 pub mod parser;
+pub mod unit;
 
 pub mod dkr001_parse_error;
 pub mod dkr002_base_not_approved;
@@ -30,6 +32,8 @@ pub struct Context<'a> {
     pub policy: &'a EffectivePolicy,
     /// The files `docker build` would send for this Lambda (its directory, less `.dockerignore`).
     pub build_context: &'a BuildContext,
+    /// What the Dockerfile builds.
+    pub kind: &'a kind::ImageKind,
 }
 
 impl Context<'_> {
@@ -39,20 +43,9 @@ impl Context<'_> {
             .is_some_and(|last| last.from == stage.from)
     }
 
-    /// The stages the final image is made of, from the final stage back to the one built
-    /// FROM an image: `FROM build` makes `build`'s base the final image's base.
+    /// The stages the final image is made of, final stage first ([`final_chain`]).
     pub fn final_chain(&self) -> Vec<usize> {
-        let mut chain = Vec::new();
-        let mut current = self.dockerfile.stages.len().checked_sub(1);
-        while let Some(index) = current {
-            chain.push(index);
-            current = match self.dockerfile.stages[index].base {
-                // Stage references always point backwards, so this terminates.
-                Base::Stage(earlier) if earlier < index => Some(earlier),
-                _ => None,
-            };
-        }
-        chain
+        final_chain(self.dockerfile)
     }
 
     /// Whether `reference` is an approved base for a stage that is (`final_image`) or is not
@@ -76,40 +69,68 @@ pub enum HandlerProblem {
 }
 
 impl Context<'_> {
-    /// The CMD in force for the final image: the last one in the final stage, else in the
-    /// stages it builds on.
+    /// The CMD in force for the final image ([`final_cmd`]).
     pub fn final_cmd(&self) -> Option<&parser::Instruction> {
-        self.final_chain().into_iter().find_map(|index| {
-            let stage = &self.dockerfile.stages[index];
-            self.dockerfile
-                .body(stage)
-                .iter()
-                .rev()
-                .find(|instruction| instruction.keyword == "CMD")
-        })
+        final_cmd(self.dockerfile)
     }
 
-    /// The handler the final image runs (`module.function`), or why there is none.
+    /// The handler the final image runs ([`handler`]).
     pub fn handler(&self) -> Result<&parser::Word, (HandlerProblem, Option<&parser::Instruction>)> {
-        let Some(cmd) = self.final_cmd() else {
-            return Err((HandlerProblem::Missing, None));
+        handler(self.dockerfile)
+    }
+}
+
+/// The stages the final image is made of, from the final stage back to the one built FROM an
+/// image: `FROM build` makes `build`'s base the final image's base.
+pub fn final_chain(dockerfile: &Dockerfile) -> Vec<usize> {
+    let mut chain = Vec::new();
+    let mut current = dockerfile.stages.len().checked_sub(1);
+    while let Some(index) = current {
+        chain.push(index);
+        current = match dockerfile.stages[index].base {
+            // Stage references always point backwards, so this terminates.
+            Base::Stage(earlier) if earlier < index => Some(earlier),
+            _ => None,
         };
-        match &cmd.args {
-            parser::Args::Shell(_) => Err((HandlerProblem::ShellForm, Some(cmd))),
-            parser::Args::Exec(items) => match items.as_slice() {
-                [only] if is_handler_name(&only.text) => Ok(only),
-                _ => Err((
-                    HandlerProblem::NotAHandler(
-                        items
-                            .iter()
-                            .map(|w| w.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    ),
-                    Some(cmd),
-                )),
-            },
-        }
+    }
+    chain
+}
+
+/// The CMD in force for the final image: the last one in the final stage, else in the stages
+/// it builds on.
+pub fn final_cmd(dockerfile: &Dockerfile) -> Option<&parser::Instruction> {
+    final_chain(dockerfile).into_iter().find_map(|index| {
+        let stage = &dockerfile.stages[index];
+        dockerfile
+            .body(stage)
+            .iter()
+            .rev()
+            .find(|instruction| instruction.keyword == "CMD")
+    })
+}
+
+/// The handler the final image runs (`module.function`), or why there is none.
+pub fn handler(
+    dockerfile: &Dockerfile,
+) -> Result<&parser::Word, (HandlerProblem, Option<&parser::Instruction>)> {
+    let Some(cmd) = final_cmd(dockerfile) else {
+        return Err((HandlerProblem::Missing, None));
+    };
+    match &cmd.args {
+        parser::Args::Shell(_) => Err((HandlerProblem::ShellForm, Some(cmd))),
+        parser::Args::Exec(items) => match items.as_slice() {
+            [only] if is_handler_name(&only.text) => Ok(only),
+            _ => Err((
+                HandlerProblem::NotAHandler(
+                    items
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                Some(cmd),
+            )),
+        },
     }
 }
 
@@ -159,7 +180,9 @@ pub(crate) mod testing {
         let policy = EffectivePolicy::compile(policy).expect("policy compiles");
         let build_context =
             BuildContext::from_files(context_files.iter().map(|f| f.to_string()).collect());
+        let kind = super::kind::ImageKind::Lambda("a test".into());
         check(&Context {
+            kind: &kind,
             path: Path::new("Dockerfile"),
             text,
             dockerfile: &dockerfile,

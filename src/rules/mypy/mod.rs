@@ -5,6 +5,7 @@ pub mod config;
 pub mod fix;
 pub mod ini;
 pub mod options;
+pub mod unit;
 
 pub mod myp001_config_invalid;
 pub mod myp002_config_missing;

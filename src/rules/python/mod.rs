@@ -6,6 +6,7 @@ pub mod py001_syntax_error;
 pub mod py002_type_ignore_without_code;
 pub mod py003_handler_signature;
 pub mod py004_handler_unannotated;
+pub mod unit;
 
 use std::cell::RefCell;
 use std::path::Path;

@@ -1,7 +1,11 @@
 //! Static evaluation of Terraform expressions: literals, collections, `var.*` (tfvars, then the
-//! variable's default), `local.*`, string templates and the operators on those. Anything else
-//! (resource attributes, function calls, `for` expressions) is [`Value::Unknown`] with the
-//! reason, so a rule can say "could not be evaluated statically" instead of guessing.
+//! variable's default), `local.*`, string templates, the operators on those, `for`
+//! expressions, the names Terraform binds while it iterates (`each`, `count`, a `dynamic`
+//! block's iterator) when what it iterates over is known, and the pure functions teams use
+//! to shape such values (`toset`, `merge`, `lookup`, ...). Anything else (resource attributes,
+//! data sources, module outputs, other functions) is [`Value::Unknown`] with the reason, so a
+//! rule can say "could not be evaluated statically" instead of guessing. `terraform console`
+//! is the oracle these semantics are tested against.
 
 use hcl::edit::expr::{BinaryOperator, UnaryOperator};
 use hcl::edit::expr::{Expression, TraversalOperator};
@@ -36,6 +40,11 @@ pub enum Piece {
 }
 
 impl Value {
+    /// `null`: Terraform treats an argument set to null as not set at all.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
     pub fn is_known(&self) -> bool {
         !matches!(self, Value::Unknown(_) | Value::Partial(_))
     }
@@ -98,14 +107,59 @@ fn number_to_string(n: f64) -> String {
     }
 }
 
+/// Names bound while Terraform iterates (`each`, `count`, a `dynamic` block's iterator, a
+/// `for` expression's variables), innermost last.
+pub type Scope = Vec<(String, Value)>;
+
 /// Evaluates `expr` in `module`.
 pub fn eval(module: &Module<'_>, expr: &Expression) -> Value {
-    Evaluator { module, depth: 0 }.eval(expr)
+    eval_in(module, expr, &Scope::new())
+}
+
+/// Evaluates `expr` in `module` with `scope`'s names bound.
+pub fn eval_in(module: &Module<'_>, expr: &Expression, scope: &Scope) -> Value {
+    Evaluator {
+        module,
+        depth: 0,
+        scope: scope.clone(),
+    }
+    .eval(expr)
+}
+
+/// The elements Terraform iterates over for a collection: (key, value) pairs. A list or set
+/// gives its index as the key, an object or map its keys.
+pub fn elements(collection: &Value) -> Option<Vec<(Value, Value)>> {
+    match collection {
+        Value::List(items) => Some(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Number(i as f64), v.clone()))
+                .collect(),
+        ),
+        Value::Object(entries) => {
+            // The last definition of a key wins; Terraform iterates a map in key order.
+            let mut unique: Vec<(String, Value)> = Vec::new();
+            for (key, value) in entries {
+                unique.retain(|(k, _)| k != key);
+                unique.push((key.clone(), value.clone()));
+            }
+            unique.sort_by(|a, b| a.0.cmp(&b.0));
+            Some(
+                unique
+                    .into_iter()
+                    .map(|(k, v)| (Value::String(k), v))
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
 }
 
 struct Evaluator<'m, 'a> {
     module: &'m Module<'a>,
     depth: usize,
+    scope: Scope,
 }
 
 impl Evaluator<'_, '_> {
@@ -140,10 +194,13 @@ impl Evaluator<'_, '_> {
             Expression::StringTemplate(template) => self.template(template),
             Expression::HeredocTemplate(heredoc) => self.template(&heredoc.template),
             Expression::Parenthesis(inner) => self.eval(inner.inner()),
-            Expression::Variable(name) => Value::Unknown(format!(
-                "`{}` is only known while Terraform iterates",
-                name.value()
-            )),
+            Expression::Variable(name) => match self.bound(name.value().as_str()) {
+                Some(value) => value,
+                None => Value::Unknown(format!(
+                    "`{}` is only known while Terraform iterates",
+                    name.value()
+                )),
+            },
             Expression::Conditional(conditional) => {
                 match self.eval(&conditional.cond_expr).as_bool() {
                     Some(true) => self.eval(&conditional.true_expr),
@@ -152,7 +209,13 @@ impl Evaluator<'_, '_> {
                 }
             }
             Expression::FuncCall(call) => {
-                Value::Unknown(format!("the result of `{}()`", call.name.name.value()))
+                let name = call.name.name.value().to_string();
+                let qualified = !call.name.namespace.is_empty();
+                let args: Vec<Value> = call.args.iter().map(|a| self.eval(a)).collect();
+                if qualified || call.args.expand_final() {
+                    return Value::Unknown(format!("the result of `{name}()`"));
+                }
+                super::functions::call(&name, args)
             }
             Expression::Traversal(traversal) => {
                 self.traversal(&traversal.expr, &traversal.operators)
@@ -173,7 +236,80 @@ impl Evaluator<'_, '_> {
                 let rhs = self.eval(&op.rhs_expr);
                 binary(*op.operator.value(), &lhs, &rhs)
             }
-            Expression::ForExpr(_) => Value::Unknown("a `for` expression".into()),
+            Expression::ForExpr(for_expr) => self.for_expr(for_expr),
+        }
+    }
+
+    fn bound(&self, name: &str) -> Option<Value> {
+        self.scope
+            .iter()
+            .rev()
+            .find(|(bound, _)| bound == name)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn for_expr(&mut self, for_expr: &hcl::edit::expr::ForExpr) -> Value {
+        let collection = self.eval(&for_expr.intro.collection_expr);
+        let Some(items) = elements(&collection) else {
+            return unknown_like(&collection);
+        };
+        let key_var = for_expr
+            .intro
+            .key_var
+            .as_ref()
+            .map(|k| k.value().to_string());
+        let value_var = for_expr.intro.value_var.value().to_string();
+        let mut list = Vec::new();
+        let mut object: Vec<(String, Value)> = Vec::new();
+        for (key, value) in items {
+            let depth = self.scope.len();
+            if let Some(key_var) = &key_var {
+                self.scope.push((key_var.clone(), key));
+            }
+            self.scope.push((value_var.clone(), value));
+            let keep = match &for_expr.cond {
+                Some(cond) => self.eval(&cond.expr).as_bool(),
+                None => Some(true),
+            };
+            let outcome = match keep {
+                None => Err(Value::Unknown(
+                    "a `for` condition that is not known statically".into(),
+                )),
+                Some(false) => Ok(()),
+                Some(true) => match &for_expr.key_expr {
+                    None => {
+                        list.push(self.eval(&for_expr.value_expr));
+                        Ok(())
+                    }
+                    Some(key_expr) => {
+                        let key = self.eval(key_expr);
+                        match key.as_str() {
+                            Some(key) => {
+                                let value = self.eval(&for_expr.value_expr);
+                                if for_expr.grouping {
+                                    match object.iter_mut().find(|(k, _)| *k == key) {
+                                        Some((_, Value::List(group))) => group.push(value),
+                                        _ => object
+                                            .push((key.into_owned(), Value::List(vec![value]))),
+                                    }
+                                } else {
+                                    object.push((key.into_owned(), value));
+                                }
+                                Ok(())
+                            }
+                            None => Err(unknown_like(&key)),
+                        }
+                    }
+                },
+            };
+            self.scope.truncate(depth);
+            if let Err(unknown) = outcome {
+                return unknown;
+            }
+        }
+        match for_expr.key_expr {
+            None => Value::List(list),
+            Some(_) => Value::Object(object),
         }
     }
 
@@ -225,6 +361,9 @@ impl Evaluator<'_, '_> {
             return self.apply(base, operators);
         };
         let namespace = root_name.value().as_str();
+        if let Some(value) = self.bound(namespace) {
+            return self.apply(value, operators);
+        }
         let Some((first, rest)) = operators.split_first() else {
             return Value::Unknown(format!("`{namespace}`"));
         };
@@ -232,17 +371,36 @@ impl Evaluator<'_, '_> {
             return Value::Unknown(format!("an index into `{namespace}`"));
         };
         let name: &Ident = name.value();
+        let text = || reference_text(namespace, operators);
         let target = match namespace {
             "var" => self.module.variable_value(name.as_str()),
             "local" => self.module.local(name.as_str()),
-            _ => {
+            "each" | "count" => {
                 return Value::Unknown(format!(
-                    "`{}` is known only after apply",
-                    reference_text(namespace, operators)
+                    "`{}` depends on what Terraform iterates over (`{}`), which is not known statically",
+                    text(),
+                    if namespace == "each" { "for_each" } else { "count" }
                 ))
             }
+            "module" => {
+                return Value::Unknown(format!(
+                    "`{}` is an output of module `{name}`, which is not evaluated here",
+                    text()
+                ))
+            }
+            "data" => {
+                return Value::Unknown(format!(
+                    "`{}` is read from a data source when Terraform plans",
+                    text()
+                ))
+            }
+            "path" | "terraform" => {
+                return Value::Unknown(format!("`{}` depends on where Terraform runs", text()))
+            }
+            _ => return Value::Unknown(format!("`{}` is known only after apply", text())),
         };
         let Some(target) = target else {
+            // A variable without a default is required: its value comes from the caller.
             return Value::Unknown(match namespace {
                 "var" => format!("variable `{name}` has no default and no value in a tfvars file"),
                 _ => format!("`{namespace}.{name}` is not defined in this module"),
@@ -252,7 +410,10 @@ impl Evaluator<'_, '_> {
             return Value::Unknown(format!("`{namespace}.{name}` refers to itself"));
         }
         self.depth += 1;
+        // A variable's or local's value does not see the names bound where it is used.
+        let scope = std::mem::take(&mut self.scope);
         let value = self.eval(target);
+        self.scope = scope;
         self.depth -= 1;
         self.apply(value, rest)
     }

@@ -4,6 +4,7 @@
 //! ([`eval`]); what cannot be is reported as undecided, never guessed.
 
 pub mod eval;
+pub mod functions;
 pub mod tf001_syntax_error;
 pub mod tf002_lambda_module_source;
 pub mod tf003_image_not_by_digest;
@@ -16,6 +17,8 @@ pub mod tf009_ecr_scan_on_push;
 pub mod tf010_ecr_lifecycle_policy;
 pub mod tf011_variable_undocumented;
 pub mod tf012_version_unpinned;
+pub mod tf013_duplicate_object_key;
+pub mod unit;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -29,7 +32,7 @@ use crate::diagnostic::Finding;
 use crate::policy::EffectivePolicy;
 use crate::rules::{registry, Check, Rule};
 
-pub use eval::{eval, Value};
+pub use eval::{eval, Scope, Value};
 
 /// One parsed Terraform file.
 pub struct TfFile {
@@ -37,6 +40,8 @@ pub struct TfFile {
     pub body: Body,
     /// A variable definitions file (`*.tfvars`): values, not configuration.
     pub is_vars: bool,
+    /// Object keys defined twice in one object (the later definition wins, as in Terraform).
+    pub duplicate_keys: Vec<Range<usize>>,
 }
 
 /// Whether a file name is one Terraform reads: configuration (`*.tf`) or the variable
@@ -54,7 +59,16 @@ pub struct ParseError {
 
 /// Parses one file's text.
 pub fn parse(text: &str) -> Result<Body, ParseError> {
-    hcl::edit::parser::parse_body(text).map_err(|error| {
+    parse_file(text).map(|(body, _)| body)
+}
+
+/// Parses one file's text, with the spans of object keys it defines twice.
+pub fn parse_file(text: &str) -> Result<(Body, Vec<Range<usize>>), ParseError> {
+    // Start from a clean record: a failed parse may have left entries behind.
+    hcl::edit::parser::take_duplicate_keys();
+    let parsed = hcl::edit::parser::parse_body(text);
+    let duplicates = hcl::edit::parser::take_duplicate_keys();
+    parsed.map(|body| (body, duplicates)).map_err(|error| {
         let start = crate::diagnostic::floor_char_boundary(text, error.location().offset());
         let end = text[start..]
             .chars()
@@ -181,6 +195,166 @@ impl<'a> Module<'a> {
     /// Evaluates an expression in this module.
     pub fn eval(&self, expr: &Expression) -> Value {
         eval(self, expr)
+    }
+
+    /// Evaluates an expression with the names an iteration binds.
+    pub fn eval_in(&self, expr: &Expression, scope: &Scope) -> Value {
+        eval::eval_in(self, expr, scope)
+    }
+
+    /// The instances Terraform makes of a resource or module block: one per `for_each`
+    /// element (`each` bound) or `count` index (`count` bound), or the block itself. When what
+    /// it iterates over is not known, one instance with nothing bound: a rule then finds
+    /// `each.*` unknown, with the reason, instead of guessing.
+    pub fn instances(&self, block: &Block) -> Vec<Instance> {
+        let single = || {
+            vec![Instance {
+                key: None,
+                scope: Scope::new(),
+            }]
+        };
+        if let Some(for_each) = block.body.get_attribute("for_each") {
+            let collection = self.eval(&for_each.value);
+            // `for_each` takes a set or a map; a set's elements are their own keys.
+            let elements = match &collection {
+                Value::List(items) => Some(
+                    items
+                        .iter()
+                        .map(|item| (item.clone(), item.clone()))
+                        .collect::<Vec<_>>(),
+                ),
+                other => eval::elements(other),
+            };
+            return match elements {
+                Some(elements) => elements
+                    .into_iter()
+                    .map(|(key, value)| Instance {
+                        key: key.as_str().map(|k| k.into_owned()),
+                        scope: vec![(
+                            "each".to_string(),
+                            Value::Object(vec![("key".into(), key), ("value".into(), value)]),
+                        )],
+                    })
+                    .collect(),
+                None => single(),
+            };
+        }
+        if let Some(count) = block.body.get_attribute("count") {
+            return match self.eval(&count.value).as_number() {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 => (0..n as usize)
+                    .map(|i| Instance {
+                        key: Some(i.to_string()),
+                        scope: vec![(
+                            "count".to_string(),
+                            Value::Object(vec![("index".into(), Value::Number(i as f64))]),
+                        )],
+                    })
+                    .collect(),
+                _ => single(),
+            };
+        }
+        single()
+    }
+
+    /// The nested blocks named `ident` in `body`: literal ones, and each instance of a
+    /// `dynamic "ident"` block's `content` with its iterator bound. A `dynamic` block whose
+    /// `for_each` is not known is [`Nested::Unknown`]: such a block may or may not exist.
+    pub fn nested_blocks(&self, body: &'a Body, ident: &str, scope: &Scope) -> Vec<Nested<'a>> {
+        let mut found = Vec::new();
+        for block in body.blocks() {
+            match block.ident.value().as_str() {
+                name if name == ident => found.push(Nested::Block {
+                    block,
+                    scope: scope.clone(),
+                }),
+                "dynamic" if block.labels.first().is_some_and(|l| l.as_str() == ident) => {
+                    let Some(content) = nested(&block.body, "content") else {
+                        continue;
+                    };
+                    let iterator = block
+                        .body
+                        .get_attribute("iterator")
+                        .and_then(|a| match &a.value {
+                            Expression::Variable(name) => Some(name.value().to_string()),
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| ident.to_string());
+                    let collection = block
+                        .body
+                        .get_attribute("for_each")
+                        .map(|a| self.eval_in(&a.value, scope));
+                    match collection.as_ref().and_then(eval::elements) {
+                        Some(elements) => {
+                            for (key, value) in elements {
+                                let mut bound = scope.clone();
+                                bound.push((
+                                    iterator.clone(),
+                                    Value::Object(vec![
+                                        ("key".into(), key),
+                                        ("value".into(), value),
+                                    ]),
+                                ));
+                                found.push(Nested::Block {
+                                    block: content,
+                                    scope: bound,
+                                });
+                            }
+                        }
+                        None => found.push(Nested::Unknown {
+                            block,
+                            reason: collection
+                                .as_ref()
+                                .and_then(Value::unknown_reason)
+                                .unwrap_or_else(|| "its `for_each` is not a collection".into()),
+                        }),
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
+/// One instance of a resource or module block.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// The `for_each` key or `count` index, when the block iterates.
+    pub key: Option<String>,
+    pub scope: Scope,
+}
+
+impl Instance {
+    /// ` (instance `key`)`, for messages about one instance of several.
+    pub fn suffix(&self) -> String {
+        self.key
+            .as_ref()
+            .map(|key| format!(" (instance `{key}`)"))
+            .unwrap_or_default()
+    }
+}
+
+/// A nested block as Terraform will have it.
+pub enum Nested<'a> {
+    /// A literal block, or one instance of a `dynamic` block's `content` (its iterator bound).
+    Block { block: &'a Block, scope: Scope },
+    /// A `dynamic` block whose `for_each` is not known statically.
+    Unknown { block: &'a Block, reason: String },
+}
+
+impl Nested<'_> {
+    /// The finding for a rule that needs this block but cannot tell whether it exists.
+    pub fn undecided(&self, what: &str) -> Option<Finding> {
+        match self {
+            Nested::Block { .. } => None,
+            Nested::Unknown { block, reason } => Some(
+                Finding::new(
+                    head_span(block),
+                    format!("{what} comes from a `dynamic` block whose `for_each` could not be evaluated statically ({reason})"),
+                )
+                .undecided(),
+            ),
+        }
     }
 }
 
@@ -333,6 +507,7 @@ pub(crate) mod testing {
                 path: Path::new("/repo/lambda/terraform").join(name),
                 body: parse(text).unwrap_or_else(|e| panic!("{name}: {}", e.message)),
                 is_vars: name.ends_with(".tfvars"),
+                duplicate_keys: Vec::new(),
             })
             .collect();
         let dir = Path::new("/repo/lambda/terraform");

@@ -28,32 +28,48 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     for (file, block, key, required) in groups.chain(calls) {
         let attribute = block.body.get_attribute(key);
         let span = attribute_span(block, attribute);
-        let Some(attribute) = attribute else {
-            if required {
-                findings.push(Located::new(
-                    file,
-                    Finding::new(span, "the log group sets no `retention_in_days`: CloudWatch keeps its logs forever")
+        for instance in module.instances(block) {
+            let value = attribute.map(|a| module.eval_in(&a.value, &instance.scope));
+            // `null` is not set: the provider's default (never expire) applies.
+            let Some(value) = value.filter(|v| !v.is_null()) else {
+                if required {
+                    let what = if attribute.is_some() {
+                        "`retention_in_days = null` sets no retention"
+                    } else {
+                        "the log group sets no `retention_in_days`"
+                    };
+                    findings.push(Located::new(
+                        file,
+                        Finding::new(
+                            span.clone(),
+                            format!(
+                                "{what}: CloudWatch keeps its logs forever{}",
+                                instance.suffix()
+                            ),
+                        )
                         .help("set `retention_in_days`, e.g. 30"),
-                ));
+                    ));
+                }
+                continue;
+            };
+            match value.as_number() {
+                Some(days) if days > 0.0 => {}
+                Some(_) => findings.push(Located::new(
+                    file,
+                    Finding::new(
+                        span.clone(),
+                        format!(
+                            "`{key} = 0` means never expire: the logs are kept forever{}",
+                            instance.suffix()
+                        ),
+                    )
+                    .help("set a number of days, e.g. 30"),
+                )),
+                None => findings.push(Located::new(
+                    file,
+                    undecided(span.clone(), &format!("`{key}`"), &value),
+                )),
             }
-            continue;
-        };
-        let value = module.eval(&attribute.value);
-        match value.as_number() {
-            Some(days) if days > 0.0 => {}
-            Some(_) => findings.push(Located::new(
-                file,
-                Finding::new(
-                    span,
-                    format!("`{key} = 0` means never expire: the logs are kept forever"),
-                )
-                .help("set a number of days, e.g. 30"),
-            )),
-            None if matches!(value, super::Value::Null) && !required => {}
-            None => findings.push(Located::new(
-                file,
-                undecided(span, &format!("`{key}`"), &value),
-            )),
         }
     }
     findings
@@ -76,6 +92,22 @@ mod tests {
         );
         let findings = run(check, &group("  retention_in_days = var.days\n"));
         assert!(findings[0].undecided);
+    }
+
+    #[test]
+    fn null_is_not_set() {
+        let text = "variable \"days\" {\n  default = null\n}\nresource \"aws_cloudwatch_log_group\" \"g\" {\n  retention_in_days = var.days\n}\n";
+        let findings = run(check, text);
+        assert_eq!(decided(&findings).len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("null"), "{findings:?}");
+    }
+
+    #[test]
+    fn each_instance_is_judged() {
+        let text = "resource \"aws_cloudwatch_log_group\" \"g\" {\n  for_each = { api = 30, worker = 0 }\n  name = each.key\n  retention_in_days = each.value\n}\n";
+        let findings = run(check, text);
+        assert_eq!(decided(&findings).len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("`worker`"), "{findings:?}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! TF007 `tracing-off`: every Lambda records X-Ray traces.
 
-use super::{attribute_span, nested, undecided, Context, Located};
+use super::{attribute_span, undecided, Context, Located, Nested};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -19,39 +19,59 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let module = ctx.module;
     let mut findings = Vec::new();
     for (file, block) in module.resources("aws_lambda_function") {
-        let Some(tracing) = nested(&block.body, "tracing_config") else {
-            findings.push(Located::new(
-                file,
-                Finding::new(
-                    attribute_span(block, None),
-                    "the function has no `tracing_config`: Lambda records no traces",
-                )
-                .help("add `tracing_config { mode = \"Active\" }`"),
-            ));
-            continue;
-        };
-        let mode = tracing.body.get_attribute("mode");
-        let span = attribute_span(tracing, mode);
-        let Some(mode) = mode else {
-            findings.push(Located::new(
-                file,
-                Finding::new(
-                    span,
-                    "`tracing_config` sets no `mode`: it defaults to PassThrough",
-                )
-                .help("set `mode = \"Active\"`"),
-            ));
-            continue;
-        };
-        let value = module.eval(&mode.value);
-        match value.as_str() {
-            Some(mode) if mode == "Active" => {}
-            Some(mode) => findings.push(Located::new(
-                file,
-                Finding::new(span, format!("tracing mode `{mode}` records a trace only when the caller already sampled one"))
-                    .help("set `mode = \"Active\"` so every invocation can be traced"),
-            )),
-            None => findings.push(Located::new(file, undecided(span, "the tracing mode", &value))),
+        for instance in module.instances(block) {
+            let suffix = instance.suffix();
+            let tracing = module.nested_blocks(&block.body, "tracing_config", &instance.scope);
+            if tracing.is_empty() {
+                findings.push(Located::new(
+                    file,
+                    Finding::new(
+                        attribute_span(block, None),
+                        format!("the function has no `tracing_config`: Lambda records no traces{suffix}"),
+                    )
+                    .help("add `tracing_config { mode = \"Active\" }`"),
+                ));
+                continue;
+            }
+            for nested in &tracing {
+                let Nested::Block {
+                    block: config,
+                    scope,
+                } = nested
+                else {
+                    findings.extend(
+                        nested
+                            .undecided("`tracing_config`")
+                            .map(|f| Located::new(file, f)),
+                    );
+                    continue;
+                };
+                let mode = config.body.get_attribute("mode");
+                let span = attribute_span(config, mode);
+                let value = mode.map(|m| module.eval_in(&m.value, scope));
+                let Some(value) = value.filter(|v| !v.is_null()) else {
+                    let what = if mode.is_some() {
+                        "`mode = null`"
+                    } else {
+                        "`tracing_config` sets no `mode`"
+                    };
+                    findings.push(Located::new(
+                        file,
+                        Finding::new(span, format!("{what}: it defaults to PassThrough{suffix}"))
+                            .help("set `mode = \"Active\"`"),
+                    ));
+                    continue;
+                };
+                match value.as_str() {
+                    Some(mode) if mode == "Active" => {}
+                    Some(mode) => findings.push(Located::new(
+                        file,
+                        Finding::new(span, format!("tracing mode `{mode}` records a trace only when the caller already sampled one{suffix}"))
+                            .help("set `mode = \"Active\"` so every invocation can be traced"),
+                    )),
+                    None => findings.push(Located::new(file, undecided(span, "the tracing mode", &value))),
+                }
+            }
         }
     }
     for &(file, block) in module.lambda_module_calls() {
@@ -119,6 +139,19 @@ mod tests {
             decided(&run(check, &function("  tracing_config {\n  }\n"))).len(),
             1
         );
+    }
+
+    #[test]
+    fn dynamic_tracing_config() {
+        let text = |default: &str| {
+            format!("variable \"mode\" {{\n  default = {default}\n}}\nresource \"aws_lambda_function\" \"f\" {{\n  dynamic \"tracing_config\" {{\n    for_each = var.mode == null ? [] : [1]\n    content {{\n      mode = var.mode\n    }}\n  }}\n}}\n")
+        };
+        assert!(run(check, &text("\"Active\"")).is_empty());
+        let findings = run(check, &text("null"));
+        assert_eq!(decided(&findings).len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("no `tracing_config`"));
+        let custom = "resource \"aws_lambda_function\" \"f\" {\n  dynamic \"tracing_config\" {\n    for_each = { x = \"Active\" }\n    iterator = t\n    content {\n      mode = t.value\n    }\n  }\n}\n";
+        assert!(run(check, custom).is_empty());
     }
 
     #[test]

@@ -5,8 +5,7 @@ use std::ops::Range;
 
 use hcl::edit::structure::Block;
 
-use super::eval::reference;
-use super::{attribute_span, nested, undecided, Context, Located, Value};
+use super::{attribute_span, undecided, Context, Located, Nested, Scope, Value};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -32,102 +31,83 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     for (file, block) in module.resources("aws_ecr_repository") {
         let attribute = block.body.get_attribute("image_tag_mutability");
         let span = attribute_span(block, attribute);
-        let value = attribute.map(|a| module.eval(&a.value));
-        let mode = match &value {
-            None => "MUTABLE".to_string(),
-            Some(value) => match value.as_str() {
-                Some(mode) => mode.into_owned(),
-                None => {
-                    findings.push(Located::new(
-                        file,
-                        undecided(span, "`image_tag_mutability`", value),
-                    ));
-                    continue;
-                }
-            },
-        };
-        match mode.as_str() {
-            "IMMUTABLE" => {}
-            "IMMUTABLE_WITH_EXCLUSION" => {
-                for (span, value) in exclusion_filters(ctx, block) {
-                    match value.as_str() {
-                        Some(pattern) if is_moving(moving, &pattern) => {}
-                        Some(pattern) => findings.push(Located::new(
+        for instance in module.instances(block) {
+            let suffix = instance.suffix();
+            let value = attribute.map(|a| module.eval_in(&a.value, &instance.scope));
+            // Not set, or set to null: the provider's default, MUTABLE.
+            let set = value.as_ref().filter(|v| !v.is_null());
+            let mode = match set {
+                None => "MUTABLE".to_string(),
+                Some(value) => match value.as_str() {
+                    Some(mode) => mode.into_owned(),
+                    None => {
+                        findings.push(Located::new(
                             file,
-                            Finding::new(span, format!("the exclusion filter `{pattern}` lets tags that are not the pipeline's moving tags be overwritten"))
-                                .help(format!("exclude only the moving tags: {}", moving.join(", "))),
-                        )),
-                        None => findings.push(Located::new(file, undecided(span, "the exclusion filter", &value))),
+                            undecided(span.clone(), "`image_tag_mutability`", value),
+                        ));
+                        continue;
+                    }
+                },
+            };
+            match mode.as_str() {
+                "IMMUTABLE" => {}
+                "IMMUTABLE_WITH_EXCLUSION" => {
+                    for (span, value) in exclusion_filters(ctx, block, &instance.scope) {
+                        match value.as_str() {
+                            Some(pattern) if is_moving(moving, &pattern) => {}
+                            Some(pattern) => findings.push(Located::new(
+                                file,
+                                Finding::new(span, format!("the exclusion filter `{pattern}` lets tags that are not the pipeline's moving tags be overwritten{suffix}"))
+                                    .help(format!("exclude only the moving tags: {}", moving.join(", "))),
+                            )),
+                            None => findings.push(Located::new(file, undecided(span, "the exclusion filter", &value))),
+                        }
                     }
                 }
+                other => findings.push(Located::new(
+                    file,
+                    Finding::new(
+                        span.clone(),
+                        match (attribute.is_some(), set.is_some()) {
+                            (false, _) => format!("`image_tag_mutability` is not set, so tags are MUTABLE: a version tag can be overwritten with another image{suffix}"),
+                            (true, false) => format!("`image_tag_mutability` is null, so the default applies and tags are MUTABLE: a version tag can be overwritten with another image{suffix}"),
+                            (true, true) => format!("`{other}` lets a version tag be overwritten with another image{suffix}"),
+                        },
+                    )
+                    .help(help.clone()),
+                )),
             }
-            other => findings.push(Located::new(
-                file,
-                Finding::new(
-                    span,
-                    if attribute.is_none() {
-                        "`image_tag_mutability` is not set, so tags are MUTABLE: a version tag can be overwritten with another image".to_string()
-                    } else {
-                        format!("`{other}` lets a version tag be overwritten with another image")
-                    },
-                )
-                .help(help.clone()),
-            )),
         }
     }
     findings
 }
 
-/// Every exclusion filter's pattern with its span: the static blocks, and the elements a
-/// `dynamic` block iterates over when its `for_each` is known.
-fn exclusion_filters(ctx: &Context<'_>, block: &Block) -> Vec<(Range<usize>, Value)> {
+/// Every exclusion filter's pattern with its span: the static blocks, and each instance of a
+/// `dynamic` block whose `for_each` is known.
+fn exclusion_filters<'a>(
+    ctx: &Context<'a>,
+    block: &'a Block,
+    scope: &Scope,
+) -> Vec<(Range<usize>, Value)> {
     let module = ctx.module;
     let mut filters = Vec::new();
-    for filter in block
-        .body
-        .get_blocks("image_tag_mutability_exclusion_filter")
+    for nested in module.nested_blocks(&block.body, "image_tag_mutability_exclusion_filter", scope)
     {
-        if let Some(attribute) = filter.body.get_attribute("filter") {
-            filters.push((
-                attribute_span(filter, Some(attribute)),
-                module.eval(&attribute.value),
-            ));
-        }
-    }
-    for dynamic in block.body.get_blocks("dynamic") {
-        let Some(label) = dynamic.labels.first().map(|l| l.as_str()) else {
-            continue;
-        };
-        if label != "image_tag_mutability_exclusion_filter" {
-            continue;
-        }
-        let Some(content) = nested(&dynamic.body, "content") else {
-            continue;
-        };
-        let Some(filter) = content.body.get_attribute("filter") else {
-            continue;
-        };
-        let span = attribute_span(content, Some(filter));
-        let iterator = dynamic
-            .body
-            .get_attribute("iterator")
-            .and_then(|a| reference(&a.value).and_then(|p| p.first().map(|s| s.to_string())))
-            .unwrap_or_else(|| label.to_string());
-        let is_element =
-            reference(&filter.value).is_some_and(|path| path == [iterator.as_str(), "value"]);
-        let for_each = dynamic
-            .body
-            .get_attribute("for_each")
-            .map(|a| module.eval(&a.value));
-        match (is_element, for_each) {
-            (true, Some(Value::List(items))) => {
-                filters.extend(items.into_iter().map(|item| (span.clone(), item)));
+        match nested {
+            Nested::Block {
+                block: filter,
+                scope,
+            } => {
+                if let Some(attribute) = filter.body.get_attribute("filter") {
+                    filters.push((
+                        attribute_span(filter, Some(attribute)),
+                        module.eval_in(&attribute.value, &scope),
+                    ));
+                }
             }
-            (_, Some(other)) if !other.is_known() => filters.push((span, other)),
-            _ => filters.push((
-                span,
-                Value::Unknown("a filter computed in a `dynamic` block".into()),
-            )),
+            Nested::Unknown { block, reason } => {
+                filters.push((super::head_span(block), Value::Unknown(reason)));
+            }
         }
     }
     filters
@@ -209,5 +189,17 @@ mod tests {
             1
         );
         assert!(run(check, &repository(&dynamic("var.tags")))[0].undecided);
+    }
+
+    #[test]
+    fn null_and_variables_decide_as_terraform_does() {
+        let text = |default: &str| {
+            format!("variable \"mut\" {{\n  default = {default}\n}}\nresource \"aws_ecr_repository\" \"r\" {{\n  image_tag_mutability = var.mut\n}}\n")
+        };
+        assert_eq!(decided(&run(check, &text("\"MUTABLE\""))).len(), 1);
+        assert_eq!(decided(&run(check, &text("null"))).len(), 1);
+        assert!(run(check, &text("\"IMMUTABLE\"")).is_empty());
+        let direct = repository("  image_tag_mutability = null\n");
+        assert!(run(check, &direct)[0].message.contains("null"));
     }
 }

@@ -1,6 +1,7 @@
 //! TF010 `ecr-lifecycle-policy`: every ECR repository has a lifecycle policy.
 
-use super::eval::reference;
+use hcl::edit::expr::{Expression, TraversalOperator};
+
 use super::{head_span, Context, Located};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
@@ -16,39 +17,107 @@ pub static RULE: Rule = Rule {
     check: Check::Terraform(check),
 };
 
+/// What a lifecycle policy's `repository` leads to.
+enum Target {
+    /// A repository resource of this module, by its label (any instance of it).
+    Resource(String),
+    /// A repository name.
+    Name(String),
+    /// Something that cannot be followed statically, and why.
+    Unknown(String),
+}
+
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let module = ctx.module;
-    // What each lifecycle policy's `repository` names: a repository resource, or a literal name.
-    let mut referenced: Vec<String> = Vec::new();
-    let mut named: Vec<String> = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
     for (_, block) in module.resources("aws_ecr_lifecycle_policy") {
         let Some(attribute) = block.body.get_attribute("repository") else {
             continue;
         };
-        if let Some(["aws_ecr_repository", name, ..]) = reference(&attribute.value).as_deref() {
-            referenced.push((*name).to_string());
-        } else if let Some(name) = module.eval(&attribute.value).as_str() {
-            named.push(name.into_owned());
+        for instance in module.instances(block) {
+            targets.push(target(ctx, &attribute.value, &instance.scope, 0));
         }
     }
+    let unfollowed = targets.iter().find_map(|t| match t {
+        Target::Unknown(why) => Some(why.clone()),
+        _ => None,
+    });
     let mut findings = Vec::new();
     for (file, block) in module.resources("aws_ecr_repository") {
         let label = block.labels.get(1).map(|l| l.as_str()).unwrap_or_default();
-        let name = block
+        let names: Vec<String> = block
             .body
             .get_attribute("name")
-            .and_then(|a| module.eval(&a.value).as_str().map(|s| s.into_owned()));
-        let covered = referenced.iter().any(|r| r == label)
-            || name.as_ref().is_some_and(|n| named.contains(n));
-        if !covered {
-            findings.push(Located::new(
-                file,
-                Finding::new(head_span(block), "this repository has no `aws_ecr_lifecycle_policy`: untagged and old images are never expired")
-                    .help(format!("add `resource \"aws_ecr_lifecycle_policy\" \"{label}\" {{ repository = aws_ecr_repository.{label}.name ... }}` (the aws-lambda-container module has one)")),
-            ));
+            .map(|a| {
+                module
+                    .instances(block)
+                    .iter()
+                    .filter_map(|i| {
+                        module
+                            .eval_in(&a.value, &i.scope)
+                            .as_str()
+                            .map(|s| s.into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let covered = targets.iter().any(|t| match t {
+            Target::Resource(r) => r == label,
+            Target::Name(n) => names.contains(n),
+            Target::Unknown(_) => false,
+        });
+        if covered {
+            continue;
         }
+        let finding = match &unfollowed {
+            Some(why) => Finding::new(
+                head_span(block),
+                format!("whether this repository has a lifecycle policy could not be decided: an `aws_ecr_lifecycle_policy`'s `repository` could not be followed ({why})"),
+            )
+            .undecided(),
+            None => Finding::new(head_span(block), "this repository has no `aws_ecr_lifecycle_policy`: untagged and old images are never expired")
+                .help(format!("add `resource \"aws_ecr_lifecycle_policy\" \"{label}\" {{ repository = aws_ecr_repository.{label}.name ... }}` (the aws-lambda-container module has one)")),
+        };
+        findings.push(Located::new(file, finding));
     }
     findings
+}
+
+/// Follows a `repository` expression to the repository it names: a resource reference (with
+/// any index: `this[0]`, `this[each.key]`, `this["x"]`), through locals, or a name.
+fn target(ctx: &Context<'_>, expr: &Expression, scope: &super::Scope, depth: usize) -> Target {
+    if let Expression::Traversal(traversal) = expr {
+        if let Expression::Variable(root) = &traversal.expr {
+            let names: Vec<Option<&str>> = traversal
+                .operators
+                .iter()
+                .map(|op| match op.value() {
+                    TraversalOperator::GetAttr(key) => Some(key.value().as_str()),
+                    _ => None,
+                })
+                .collect();
+            match (root.value().as_str(), names.first().copied().flatten()) {
+                ("aws_ecr_repository", Some(label)) => return Target::Resource(label.to_string()),
+                ("local", Some(name)) if depth < 8 => {
+                    if let Some(value) = ctx.module.local(name) {
+                        if traversal.operators.len() == 1 {
+                            return target(ctx, value, &super::Scope::new(), depth + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let value = ctx.module.eval_in(expr, scope);
+    match value.as_str() {
+        Some(name) => Target::Name(name.into_owned()),
+        None => Target::Unknown(
+            value
+                .unknown_reason()
+                .unwrap_or_else(|| "a value that is not a repository name".into()),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -64,6 +133,27 @@ mod tests {
         assert!(run(check, &format!("{REPOSITORY}{by_reference}")).is_empty());
         let by_name = "resource \"aws_ecr_lifecycle_policy\" \"p\" {\n  repository = \"app\"\n}\n";
         assert!(run(check, &format!("{REPOSITORY}{by_name}")).is_empty());
+    }
+
+    #[test]
+    fn indexed_and_local_references_pass() {
+        for reference in [
+            "aws_ecr_repository.r[0].name",
+            "aws_ecr_repository.r[each.key].name",
+            "aws_ecr_repository.r[\"x\"].name",
+            "local.repository",
+        ] {
+            let text = format!("{REPOSITORY}locals {{\n  repository = aws_ecr_repository.r.name\n}}\nresource \"aws_ecr_lifecycle_policy\" \"p\" {{\n  repository = {reference}\n}}\n");
+            assert!(run(check, &text).is_empty(), "{reference}");
+        }
+    }
+
+    #[test]
+    fn an_unfollowed_reference_is_undecided() {
+        let text = format!("{REPOSITORY}resource \"aws_ecr_lifecycle_policy\" \"p\" {{\n  repository = module.ecr.repository_name\n}}\n");
+        let findings = run(check, &text);
+        assert!(findings.len() == 1 && findings[0].undecided, "{findings:?}");
+        assert!(findings[0].message.contains("module `ecr`"), "{findings:?}");
     }
 
     #[test]

@@ -1,26 +1,51 @@
-//! TF012 `version-unpinned`: Terraform and every provider are pinned to a bounded range.
+//! TF012 `version-unpinned`: Terraform and every provider are pinned: root modules to a bounded
+//! range, reusable modules (HashiCorp's guidance) to a minimum version, leaving their callers
+//! free to upgrade. `terraform.upper-bounds = "all-modules"` asks for bounds everywhere.
 
 use std::collections::BTreeSet;
 
 use super::{attribute_span, head_span, undecided, Context, Located, Value};
 use crate::diagnostic::{Finding, Severity};
+use crate::policy::UpperBounds;
 use crate::rules::{Check, Family, Rule};
 
 pub static RULE: Rule = Rule {
     id: "TF012",
     name: "version-unpinned",
     family: Family::Terraform,
-    summary: "`required_version` or a provider's version is missing or has no upper bound",
+    summary: "`required_version` or a provider's version is missing, or lacks the bound its kind of module needs",
     default_severity: Severity::Error,
     fixable: false,
     doc: crate::rule_doc!("TF012"),
     check: Check::Terraform(check),
 };
 
+/// Whether a module is reusable (called through `module` blocks) rather than a root module
+/// (where `terraform plan` runs): a root module configures a backend, a provider or variable
+/// values; a reusable one leaves all three to its caller.
+pub fn is_reusable(module: &super::Module<'_>) -> bool {
+    let configures_root = module.blocks("terraform").any(|(_, block)| {
+        block.body.blocks().any(|b| {
+            let ident = b.ident.value().as_str();
+            ident == "backend" || ident == "cloud"
+        })
+    }) || module.blocks("provider").next().is_some()
+        || module.files.iter().any(|f| f.is_vars);
+    !configures_root
+}
+
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let module = ctx.module;
     let Some(first) = module.files.iter().position(|f| !f.is_vars) else {
         return Vec::new();
+    };
+    let bounds = match ctx.policy.policy.terraform.upper_bounds {
+        UpperBounds::AllModules => Bounds::Upper,
+        UpperBounds::RootModules if is_reusable(module) => Bounds::Minimum,
+        UpperBounds::RootModules => Bounds::Upper,
+    };
+    let judge = |file, span, what: &str, value: &Value, findings: &mut Vec<Located>| {
+        judge(bounds, file, span, what, value, findings)
     };
     let mut findings = Vec::new();
     let terraform_blocks: Vec<_> = module.blocks("terraform").collect();
@@ -47,7 +72,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             findings.push(Located::new(
                 file,
                 Finding::new(span, "this module does not pin `required_version`: any Terraform release may plan it")
-                    .help("add `terraform { required_version = \">= 1.6.0, < 2.0.0\" }`"),
+                    .help(match bounds {
+                        Bounds::Upper => "add `terraform { required_version = \">= 1.6.0, < 2.0.0\" }`",
+                        Bounds::Minimum => "add `terraform { required_version = \">= 1.6.0\" }` (a reusable module states the minimum it needs)",
+                    }),
             ));
         }
     }
@@ -113,22 +141,52 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     findings
 }
 
+/// What a module's constraints must state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bounds {
+    /// A range with an upper bound (root modules).
+    Upper,
+    /// A minimum version (reusable modules).
+    Minimum,
+}
+
 fn judge(
+    bounds: Bounds,
     file: usize,
     span: std::ops::Range<usize>,
     what: &str,
     value: &Value,
     findings: &mut Vec<Located>,
 ) {
-    match value.as_str() {
-        Some(constraint) if has_upper_bound(&constraint) => {}
-        Some(constraint) => findings.push(Located::new(
+    match (value.as_str(), bounds) {
+        (Some(constraint), Bounds::Upper) if has_upper_bound(&constraint) => {}
+        (Some(constraint), Bounds::Minimum) if has_lower_bound(&constraint) => {}
+        (Some(constraint), Bounds::Upper) => findings.push(Located::new(
             file,
             Finding::new(span, format!("{what} `{constraint}` has no upper bound: the next major release is accepted unreviewed"))
-                .help("bound it, e.g. `>= 5.80.0, < 7.0.0` or `~> 5.80`"),
+                .help("bound it, e.g. `>= 5.80.0, < 7.0.0` or `~> 5.80` (this is a root module: it has a backend, a provider configuration or tfvars)"),
         )),
-        None => findings.push(Located::new(file, undecided(span, what, value))),
+        (Some(constraint), Bounds::Minimum) => findings.push(Located::new(
+            file,
+            Finding::new(span, format!("{what} `{constraint}` states no minimum version: a release too old for this module is accepted"))
+                .help("state the minimum it needs, e.g. `>= 5.80.0` (a reusable module leaves the upper bound to its callers)"),
+        )),
+        (None, _) => findings.push(Located::new(file, undecided(span, what, value))),
     }
+}
+
+/// Whether a version constraint excludes releases below some version: `>`, `>=`, `~>`, or an
+/// exact version.
+pub fn has_lower_bound(constraint: &str) -> bool {
+    constraint.split(',').map(str::trim).any(|part| {
+        part.starts_with('>')
+            || part.starts_with("~>")
+            || (part.starts_with('=') && !part.starts_with("=="))
+            || part
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_digit() || b == b'v')
+    })
 }
 
 /// Whether a version constraint excludes releases above some version: `<`, `<=`, `~>`, or an
@@ -150,7 +208,7 @@ mod tests {
     use super::super::testing::{decided, run};
     use super::*;
 
-    const PINNED: &str = "terraform {\n  required_version = \">= 1.6.0, < 2.0.0\"\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.80\"\n    }\n  }\n}\nresource \"aws_s3_bucket\" \"b\" {}\n";
+    const PINNED: &str = "terraform {\n  backend \"s3\" {}\n  required_version = \">= 1.6.0, < 2.0.0\"\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.80\"\n    }\n  }\n}\nresource \"aws_s3_bucket\" \"b\" {}\n";
 
     #[test]
     fn bounded_versions_pass() {
@@ -161,6 +219,23 @@ mod tests {
         for constraint in [">= 1.6", "> 1.0", "!= 1.2.0", ""] {
             assert!(!has_upper_bound(constraint), "{constraint}");
         }
+    }
+
+    #[test]
+    fn reusable_modules_state_a_minimum_root_modules_a_range() {
+        let open = PINNED
+            .replace("  backend \"s3\" {}\n", "")
+            .replace(", < 2.0.0", "")
+            .replace("~> 5.80", ">= 5.80");
+        // No backend, provider block or tfvars: a reusable module.
+        assert!(run(check, &open).is_empty());
+        let root = format!("{open}provider \"aws\" {{\n  region = \"eu-west-1\"\n}}\n");
+        assert_eq!(decided(&run(check, &root)).len(), 2);
+        let no_minimum = open.replace(">= 1.6.0", "< 2.0.0");
+        assert_eq!(decided(&run(check, &no_minimum)).len(), 1);
+        assert!(
+            has_lower_bound(">= 1.5.7") && has_lower_bound("~> 5.0") && !has_lower_bound("< 6.0")
+        );
     }
 
     #[test]

@@ -1,0 +1,281 @@
+//! What the engine hands each rule family and takes back: the unit to judge, the session it
+//! is judged in, and each file's outcome. The shared steps every family ends with (reading a
+//! file as text, severities from policy, suppressions, positions) live here, once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, Finding, LineIndex, Severity};
+use crate::discover::{Lambda, LambdaFile, TerraformModule};
+use crate::policy::{EffectivePolicy, Level};
+use crate::rules::Rule;
+use crate::suppression::{self, CommentStyle};
+
+/// A unit the gate judges, as discovery decided it.
+#[derive(Clone, Copy)]
+pub enum Unit<'a> {
+    /// An image project: a Lambda, or another image (the Dockerfile family says which).
+    Lambda(&'a Lambda),
+    /// A directory of `.tf` files.
+    TerraformModule(&'a TerraformModule),
+}
+
+/// Where and how the gate runs: shared by every unit of a run.
+pub struct Session<'a> {
+    /// How a path is shown (relative to where the check runs from).
+    pub display: &'a (dyn Fn(&Path) -> PathBuf + Sync),
+    /// Where the check runs from (or the repository a sweep checks).
+    pub cwd: Option<&'a Path>,
+    /// With `--diff-base`: the ref, and the added lines per Lambda directory.
+    pub diff: crate::check::Diffs<'a>,
+    /// The run checks a commit's files (`--files`, pre-commit): the policy's `[pre-commit]`
+    /// levels apply.
+    pub pre_commit: bool,
+    /// mypy configurations, each read once per run.
+    pub mypy_configs: crate::rules::mypy::ConfigCache,
+}
+
+impl Session<'_> {
+    /// The policy for `path` in this run's context.
+    pub fn policy(&self, config: &crate::policy::Config, path: &Path) -> Arc<EffectivePolicy> {
+        let policy = config.policy_for(path);
+        if !self.pre_commit || policy.policy.pre_commit.rules.is_empty() {
+            return policy;
+        }
+        let mut adjusted = policy.policy.clone();
+        for (id, level) in &policy.policy.pre_commit.rules {
+            adjusted.rules.insert(id.clone(), *level);
+        }
+        EffectivePolicy::compile(adjusted).map_or(policy, Arc::new)
+    }
+}
+
+/// Why a file could not be read: the message, and help when there is any.
+pub type Unreadable = (String, Option<String>);
+
+/// One checked file's outcome.
+pub struct FileOutcome {
+    /// The file, as shown.
+    pub path: PathBuf,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The file's text when a diagnostic needs it for a snippet.
+    pub source: Option<Arc<str>>,
+}
+
+impl FileOutcome {
+    /// Diagnostics that need no snippet.
+    pub fn bare(path: PathBuf, diagnostics: Vec<Diagnostic>) -> FileOutcome {
+        FileOutcome {
+            path,
+            diagnostics,
+            source: None,
+        }
+    }
+}
+
+/// [`whole_file`] at the severity `policy` gives the rule, or nothing when it is off.
+pub fn whole_file_if_on(
+    rule: &Rule,
+    policy: &EffectivePolicy,
+    path: PathBuf,
+    message: String,
+    help: Option<String>,
+) -> Vec<Diagnostic> {
+    policy
+        .policy
+        .level(rule.id)
+        .severity()
+        .map(|severity| whole_file(rule, severity, path, message, help))
+        .into_iter()
+        .collect()
+}
+
+/// A diagnostic about a file as a whole (no span), at line 1.
+pub fn whole_file(
+    rule: &Rule,
+    severity: Severity,
+    path: PathBuf,
+    message: String,
+    help: Option<String>,
+) -> Diagnostic {
+    let start = crate::diagnostic::LineCol { line: 1, column: 1 };
+    Diagnostic {
+        rule: rule.id,
+        severity,
+        path,
+        span: 0..0,
+        start,
+        end: start,
+        message,
+        help,
+        fix: None,
+    }
+}
+
+/// Reads a file as UTF-8 text, or says why it cannot be checked.
+pub fn read_text(file: &LambdaFile, policy: &EffectivePolicy) -> Result<String, Unreadable> {
+    let cap = policy.policy.max_file_size;
+    if file.size > cap {
+        return Err((
+            format!(
+                "the file is {} bytes, over the {cap}-byte limit, and was not read",
+                file.size
+            ),
+            Some("raise `max-file-size` in the policy, or exclude the file".into()),
+        ));
+    }
+    let bytes =
+        std::fs::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
+    // The walk's size may be stale or absent (links): enforce the cap on what was read too.
+    if bytes.len() as u64 > cap {
+        return Err((
+            format!(
+                "the file is {} bytes, over the {cap}-byte limit, and was not checked",
+                bytes.len()
+            ),
+            Some("raise `max-file-size` in the policy, or exclude the file".into()),
+        ));
+    }
+    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+        return Err((
+            "the file is binary (it contains NUL bytes), not text".into(),
+            None,
+        ));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line = memchr::memchr_iter(b'\n', valid).count() + 1;
+        let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        (
+            format!("the file is not valid UTF-8: invalid byte at line {line}, column {column}"),
+            Some("save the file as UTF-8".into()),
+        )
+    })
+}
+
+/// LG003 for a file that cannot be read.
+pub fn unreadable(
+    policy: &EffectivePolicy,
+    shown: &Path,
+    message: String,
+    help: Option<String>,
+) -> FileOutcome {
+    FileOutcome::bare(
+        shown.to_path_buf(),
+        whole_file_if_on(
+            &crate::rules::core::lg003_unreadable_file::RULE,
+            policy,
+            shown.to_path_buf(),
+            message,
+            help,
+        ),
+    )
+}
+
+/// [`finish`] for a file read as text: keeps the text only when there is something to show.
+pub fn finish_text(
+    findings: Vec<(&'static Rule, Finding)>,
+    text: String,
+    style: CommentStyle,
+    policy: &EffectivePolicy,
+    path: &Path,
+) -> FileOutcome {
+    let index = LineIndex::new(&text);
+    let diagnostics = finish(findings, &text, &index, style, policy, path);
+    let source = (!diagnostics.is_empty()).then(|| Arc::from(text));
+    FileOutcome {
+        path: path.to_path_buf(),
+        diagnostics,
+        source,
+    }
+}
+
+/// Turns findings into diagnostics: severities from policy, suppressions, positions.
+pub fn finish(
+    findings: Vec<(&'static Rule, Finding)>,
+    text: &str,
+    index: &LineIndex,
+    style: CommentStyle,
+    policy: &EffectivePolicy,
+    path: &Path,
+) -> Vec<Diagnostic> {
+    let mut suppressions = suppression::parse(text, index, style);
+    let mut used: Vec<Vec<bool>> = suppressions
+        .iter()
+        .map(|s| vec![false; s.rules.len()])
+        .collect();
+    let mut diagnostics = Vec::new();
+    let mut push = |rule: &'static Rule, severity: Severity, finding: Finding| {
+        diagnostics.push(Diagnostic {
+            rule: rule.id,
+            severity,
+            path: path.to_path_buf(),
+            start: index.line_col(text, finding.span.start),
+            end: index.line_col(text, finding.span.end),
+            span: finding.span,
+            message: finding.message,
+            help: finding.help,
+            fix: finding.fix,
+        });
+    };
+    for (rule, finding) in findings {
+        let Some(severity) = policy.policy.level(rule.id).severity() else {
+            continue;
+        };
+        let severity = if finding.undecided {
+            Severity::Info
+        } else {
+            severity
+        };
+        let line = index.line_of(finding.span.start);
+        let suppressed = suppressions
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| s.covers(line, rule.id).map(|k| (i, k)));
+        if let Some((i, k)) = suppressed {
+            used[i][k] = true;
+            continue;
+        }
+        push(rule, severity, finding);
+    }
+    for (i, suppression) in suppressions.drain(..).enumerate() {
+        if let Some(problem) = &suppression.problem {
+            let rule = &crate::rules::core::lg001_invalid_suppression::RULE;
+            if let Some(severity) = policy.policy.level(rule.id).severity() {
+                push(
+                    rule,
+                    severity,
+                    Finding::new(
+                        suppression.span.clone(),
+                        format!("invalid suppression: {problem}"),
+                    )
+                    .help("write `# lambda-gate: ignore[RULE-ID] why this is acceptable`"),
+                );
+            }
+            if suppression.rules.is_empty() {
+                continue;
+            }
+        }
+        let rule = &crate::rules::core::lg002_unused_suppression::RULE;
+        let Some(severity) = policy.policy.level(rule.id).severity() else {
+            continue;
+        };
+        for (k, (id, span)) in suppression.rules.iter().enumerate() {
+            if used[i][k] {
+                continue;
+            }
+            let why = if policy.policy.level(id) == Level::Off {
+                format!("{id} is off in this policy, so the suppression suppresses nothing")
+            } else {
+                format!("no {id} diagnostic on the line this suppression covers")
+            };
+            push(
+                rule,
+                severity,
+                Finding::new(span.clone(), format!("unused suppression: {why}"))
+                    .help("remove it, so it cannot hide a future violation"),
+            );
+        }
+    }
+    diagnostics
+}
