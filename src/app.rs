@@ -118,9 +118,12 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     use_threads(args.threads);
     let options = options(&args);
     let mut result = check(&options)?;
+    let mut fixes_pending = false;
     if args.fix {
         let changes = fixed_files(&result, Path::new("."))?;
         if args.diff {
+            // The diff goes to standard output; what the fixes leave is reported as usual
+            // (to `-o`, else to standard error so the diff stays a clean patch).
             let mut out = std::io::stdout().lock();
             for (path, (before, after)) in &changes {
                 write!(
@@ -129,19 +132,22 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     unified_diff(&report::display_path(path), before, after)
                 )?;
             }
-            return Ok(ExitCode::from(if changes.is_empty() {
-                EXIT_CLEAN
-            } else {
-                EXIT_VIOLATIONS
-            }));
-        }
-        for (path, (_, after)) in &changes {
-            std::fs::write(path, after)
-                .with_context(|| format!("cannot write the fix to `{}`", path.display()))?;
-        }
-        if !changes.is_empty() {
-            eprintln!("fixed {} file(s)", changes.len());
-            result = check(&options)?;
+            out.flush()?;
+            fixes_pending = !changes.is_empty();
+            result.diagnostics.retain(|d| d.fix.is_none());
+        } else {
+            for (path, (_, after)) in &changes {
+                std::fs::write(path, after)
+                    .with_context(|| format!("cannot write the fix to `{}`", path.display()))?;
+            }
+            if !changes.is_empty() {
+                eprintln!(
+                    "fixed {} {}",
+                    changes.len(),
+                    if changes.len() == 1 { "file" } else { "files" }
+                );
+                result = check(&options)?;
+            }
         }
     }
     let color = match args.color {
@@ -164,11 +170,21 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             report::render(args.format, &result, render_options, &mut file)?;
             file.flush()?;
         }
+        None if args.fix && args.diff => {
+            let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+            report::render(args.format, &result, render_options, &mut err)?;
+            err.flush()?;
+        }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             report::render(args.format, &result, render_options, &mut out)?;
             out.flush()?;
         }
+    }
+    // After `--fix`, what remains decides; under `--diff` the fixes are not written, so a
+    // pending fix is a violation too.
+    if fixes_pending {
+        return Ok(ExitCode::from(EXIT_VIOLATIONS));
     }
     Ok(exit_code(&result))
 }

@@ -517,3 +517,141 @@ fn files_mode_checks_whole_lambdas_and_skips_strangers() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn fix_diff_exits_with_what_remains_and_honours_the_format() {
+    // Nothing fixable, one error (a shell-form handler): `--fix --diff` prints no diff, reports
+    // the error in the requested format and fails.
+    let shell = format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY app/ ${{LAMBDA_TASK_ROOT}}/app/\nCMD python -m app.handler\n");
+    let root = lambda(shell.as_bytes());
+    let report = root.path().join("gate.json");
+    gate()
+        .args(["check", "--fix", "--diff", "--format", "json", "-o"])
+        .arg(&report)
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty());
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["diagnostics"][0]["rule"], "DKR006", "{json}");
+    // Without `-o` the diagnostics go to standard error, so standard output stays a patch.
+    check_root(&root, &["--fix", "--diff"])
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(contains("DKR006"));
+}
+
+/// A Lambda with tests whose coverage report is the build output a developer's checkout lacks.
+fn lambda_with_tests() -> tempfile::TempDir {
+    let root = lambda(clean_dockerfile().as_bytes());
+    let dir = root.path().join("fn");
+    fs::create_dir_all(dir.join("tests")).unwrap();
+    fs::write(
+        dir.join("tests/test_handler.py"),
+        "from app.handler import handler\n\n\ndef test_handler() -> None:\n    assert handler({}, None) == {}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("pyproject.toml"),
+        "[project]\nname = \"fn\"\nversion = \"1\"\n",
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn a_missing_report_fails_ci_but_not_a_commit() {
+    let root = lambda_with_tests();
+    // CI: the report is judged, and the finding points at the file that configures the tests.
+    check_root(&root, &["--format", "github"]).code(1).stdout(
+        contains("::error file=")
+            .and(contains("fn/pyproject.toml,line=1"))
+            .and(contains("COV005")),
+    );
+    // pre-commit: the policy's [pre-commit] levels turn COV005 off.
+    gate()
+        .arg("check")
+        .arg("--files")
+        .arg(root.path().join("fn/app/handler.py"))
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn a_stale_report_is_left_to_ci_on_a_commit_and_said_so() {
+    let root = lambda_with_tests();
+    let dir = root.path().join("fn");
+    // A report that fails the threshold, older than the handler it covers.
+    fs::write(
+        dir.join("coverage.xml"),
+        "<?xml version=\"1.0\" ?>\n<coverage version=\"7.6.1\" lines-valid=\"2\" lines-covered=\"1\" line-rate=\"0.5\" branches-valid=\"0\" branches-covered=\"0\" branch-rate=\"0\" complexity=\"0\">\n<sources><source>.</source></sources>\n<packages><package name=\"app\" line-rate=\"0.5\" branch-rate=\"0\" complexity=\"0\"><classes>\n<class name=\"handler.py\" filename=\"app/handler.py\" line-rate=\"0.5\" branch-rate=\"0\" complexity=\"0\"><methods/><lines><line number=\"1\" hits=\"1\"/><line number=\"4\" hits=\"0\"/></lines></class>\n</classes></package></packages>\n</coverage>\n",
+    )
+    .unwrap();
+    let report = fs::File::options()
+        .append(true)
+        .open(dir.join("coverage.xml"))
+        .unwrap();
+    report
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    check_root(&root, &[]).code(1).stdout(contains("COV002"));
+    gate()
+        .arg("check")
+        .arg("--files")
+        .arg(dir.join("app/handler.py"))
+        .assert()
+        .code(0)
+        .stdout(
+            contains("info[COV006]")
+                .and(contains("not judged on a commit's files"))
+                .and(contains("COV002").not()),
+        );
+}
+
+#[test]
+fn renamed_dockerfiles_are_found_and_a_named_file_is_always_checked() {
+    for name in [
+        "Dockerfile.lambda",
+        "Dockerfile.aws.lambda",
+        "lambda.Dockerfile",
+        "app.dockerfile",
+        "dockerfile",
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("lambda-gate.toml"), "").unwrap();
+        let dir = root.path().join("svc");
+        fs::create_dir_all(dir.join("app")).unwrap();
+        // A handler with a syntax error must not pass, whatever the Dockerfile is called.
+        fs::write(
+            dir.join("app/handler.py"),
+            "def handler(event, context)\n    return {}\n",
+        )
+        .unwrap();
+        fs::write(dir.join("mypy.ini"), TEAM_MYPY_INI).unwrap();
+        fs::write(dir.join(name), clean_dockerfile()).unwrap();
+        check_root(&root, &["--format", "json"])
+            .code(1)
+            .stdout(contains("\"lambdas\": 1").and(contains("PY001")));
+        gate()
+            .arg("check")
+            .arg(dir.join(name))
+            .assert()
+            .code(1)
+            .stdout(contains("PY001"));
+    }
+}
+
+#[test]
+fn an_explicit_path_with_nothing_to_check_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    fs::write(root.path().join("lambda-gate.toml"), "").unwrap();
+    fs::create_dir_all(root.path().join("docs")).unwrap();
+    fs::write(root.path().join("docs/README.md"), "# docs\n").unwrap();
+    gate()
+        .arg("check")
+        .arg(root.path().join("docs"))
+        .assert()
+        .code(0)
+        .stdout(contains("warning[LG006]").and(contains("nothing to check")));
+}

@@ -45,9 +45,16 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let dir = &ctx.lambda.dir;
+    // The finding belongs to the file that decides how the tests run: the project's
+    // pyproject.toml (where pytest-cov is configured), else its Dockerfile.
+    let decides = ["pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini"]
+        .iter()
+        .map(|name| ctx.lambda.dir.join(name))
+        .find(|path| ctx.lambda.files.iter().any(|f| &f.path == path))
+        .or_else(|| ctx.lambda.main_dockerfile().map(|f| f.path.clone()))
+        .unwrap_or_else(|| ctx.lambda.dir.clone());
     vec![Located::at(
-        dir,
+        &decides,
         1,
         1,
         Finding::new(0..0, format!("this Lambda has tests but no coverage report (looked for {})", coverage.reports.join(", ")))

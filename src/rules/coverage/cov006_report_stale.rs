@@ -18,13 +18,26 @@ pub static RULE: Rule = Rule {
 };
 
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
-    let Some((report, _)) = ctx.data() else {
+    let Some((report, relative)) = stale(ctx) else {
         return Vec::new();
     };
+    vec![Located::at(
+        &report.file.path,
+        1,
+        1,
+        Finding::new(
+            0..0,
+            format!("the coverage report is older than `{relative}`, which it covers"),
+        )
+        .help("run the tests again so the report measures the current code"),
+    )]
+}
+
+/// The report, and the newest file it covers, when that file is newer than the report.
+pub fn stale<'c>(ctx: &'c Context<'_>) -> Option<(&'c super::Report, &'c str)> {
+    let (report, _) = ctx.data()?;
     let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let Some(report_time) = modified(&report.file.path) else {
-        return Vec::new();
-    };
+    let report_time = modified(&report.file.path)?;
     let newest: Option<(SystemTime, &str)> = report
         .mapped
         .iter()
@@ -32,16 +45,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
         .filter_map(|relative| Some((modified(&ctx.lambda.dir.join(relative))?, relative.as_str())))
         .max();
     match newest {
-        Some((time, relative)) if time > report_time => vec![Located::at(
-            &report.file.path,
-            1,
-            1,
-            Finding::new(
-                0..0,
-                format!("the coverage report is older than `{relative}`, which it covers"),
-            )
-            .help("run the tests again so the report measures the current code"),
-        )],
-        _ => Vec::new(),
+        Some((time, relative)) if time > report_time => Some((report, relative)),
+        _ => None,
     }
 }

@@ -19,6 +19,29 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         .and_then(|(base, all)| all.get(&lambda.dir).map(|lines| (base, lines)));
     let context = super::context(lambda, &policy, diff);
     let mut diagnostics = Vec::new();
+    // On a commit's files (pre-commit) a report older than the code measures other code: its
+    // thresholds are left to CI, which runs the tests first, and the run says so.
+    let stale = session
+        .pre_commit
+        .then(|| super::cov006_report_stale::stale(&context))
+        .flatten();
+    if let Some((report, relative)) = stale {
+        let rule = &super::cov006_report_stale::RULE;
+        if lambda.config.policy_for(&lambda.dir).policy.level(rule.id) != crate::policy::Level::Off
+        {
+            diagnostics.push(crate::engine::whole_file(
+                rule,
+                Severity::Info,
+                (session.display)(&report.file.path),
+                format!("the coverage report is older than `{relative}`: its thresholds are not judged on a commit's files (CI runs the tests and judges them)"),
+                Some("run the tests to judge coverage here too".into()),
+            ));
+        }
+        return vec![FileOutcome::bare(
+            (session.display)(&lambda.dir),
+            diagnostics,
+        )];
+    }
     for rule in registry::all() {
         let Check::Coverage(check) = rule.check else {
             continue;
