@@ -9,6 +9,8 @@ use globset::{GlobBuilder, GlobMatcher};
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildContext {
+    /// The context's directory, when it is one on disk.
+    root: Option<PathBuf>,
     /// `/`-separated paths relative to the context root, sorted.
     files: Vec<String>,
 }
@@ -135,7 +137,12 @@ impl BuildContext {
     pub fn from_files(mut files: Vec<String>) -> BuildContext {
         files.sort();
         files.dedup();
-        BuildContext { files }
+        BuildContext { root: None, files }
+    }
+
+    /// The context's directory on disk, to read a file the build unpacks (`ADD x.tar.gz`).
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
     }
 
     /// The context of `dir` given its files (relative, `/`-separated), applying `dir/.dockerignore`.
@@ -150,13 +157,15 @@ impl BuildContext {
         } else {
             DockerIgnore::default()
         };
-        BuildContext::from_files(
+        let mut context = BuildContext::from_files(
             files
                 .into_iter()
                 .filter(|file| !rules.is_excluded(file))
                 .map(str::to_string)
                 .collect(),
-        )
+        );
+        context.root = Some(dir.to_path_buf());
+        context
     }
 
     pub fn files(&self) -> &[String] {

@@ -25,6 +25,7 @@ use crate::build_context::BuildContext;
 use crate::policy::Config;
 use crate::rules::dockerfile::kind::{self, ImageKind};
 use crate::rules::dockerfile::parser::{self, Dockerfile, ParseError};
+use crate::rules::dockerfile::sam;
 
 /// Directories never worth walking: VCS metadata, virtualenvs, caches, vendored trees.
 pub const SKIPPED_DIRS: &[&str] = &[
@@ -179,6 +180,9 @@ pub struct Lambda {
     pub handler: Option<String>,
     /// Whether another project lies below this one.
     pub has_nested: bool,
+    /// The build context a SAM template names for this project's image when it is not the
+    /// project's directory: that directory and its files (relative, `/`-separated).
+    pub declared_context: Option<(PathBuf, Vec<String>)>,
 }
 
 impl Lambda {
@@ -194,9 +198,13 @@ impl Lambda {
 
     /// The build context, computed once (reads `.dockerignore`).
     pub fn build_context(&self) -> &BuildContext {
-        self.build_context.get_or_init(|| {
-            BuildContext::for_dir(&self.dir, self.files.iter().map(|f| f.relative.as_str()))
-        })
+        self.build_context
+            .get_or_init(|| match &self.declared_context {
+                Some((dir, files)) => BuildContext::for_dir(dir, files.iter().map(String::as_str)),
+                None => {
+                    BuildContext::for_dir(&self.dir, self.files.iter().map(|f| f.relative.as_str()))
+                }
+            })
     }
 }
 
@@ -400,6 +408,25 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             });
         }
     }
+    // SAM templates name a build context for an image function, often above its Dockerfile.
+    let sam_builds: Vec<sam::ImageBuild> = found
+        .iter()
+        .filter(|f| {
+            f.path
+                .file_name()
+                .is_some_and(|n| sam::is_template(&n.to_string_lossy()))
+        })
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(&f.path).ok()?;
+            Some(sam::image_builds(&f.path, &text))
+        })
+        .flatten()
+        .collect();
+    let walked: Vec<PathBuf> = if sam_builds.is_empty() {
+        Vec::new()
+    } else {
+        found.iter().map(|f| f.path.clone()).collect()
+    };
     let mut modules: HashMap<OsString, Vec<LambdaFile>> = HashMap::new();
     for file in found {
         if file.kind == FileKind::Terraform {
@@ -444,7 +471,22 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
         .into_par_iter()
         .map(|(dir, mut files)| {
             files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-            project(dir, config.clone(), files)
+            let declared_context = sam_builds
+                .iter()
+                .find(|build| {
+                    build.context != dir && files.iter().any(|f| f.path == build.dockerfile)
+                })
+                .map(|build| {
+                    let files: Vec<String> = walked
+                        .iter()
+                        .filter_map(|path| path.strip_prefix(&build.context).ok())
+                        .map(|p| p.to_string_lossy().replace('\\', "/"))
+                        .collect();
+                    (build.context.clone(), files)
+                });
+            let mut project = project(dir, config.clone(), files);
+            project.declared_context = declared_context;
+            project
         })
         .collect();
     workspace.lambdas.extend(lambdas);
@@ -519,5 +561,6 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
         images,
         handler,
         has_nested: false,
+        declared_context: None,
     }
 }

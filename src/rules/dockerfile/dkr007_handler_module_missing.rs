@@ -35,6 +35,19 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let Some((module, _function)) = handler.text.rsplit_once('.') else {
         return Vec::new();
     };
+    let line_of = |span: &Span| {
+        crate::diagnostic::LineIndex::new(ctx.text)
+            .line_col(ctx.text, span.start)
+            .line
+    };
+    if let Some((entrypoint, text)) = replaced_entrypoint(ctx) {
+        return vec![Finding::new(
+            handler.span.clone(),
+            format!("the ENTRYPOINT `{text}` (line {}) replaces the Lambda base's entrypoint: this CMD reaches the runtime as a handler only if that program hands it on, so its module is not checked", line_of(&entrypoint.span)),
+        )
+        .help("keep the base's entrypoint, or have yours end with `exec /lambda-entrypoint.sh \"$@\"`")
+        .undecided()];
+    }
     let task_root = ctx.policy.policy.dockerfile.task_root.trim_end_matches('/');
     let relative = module.replace('.', "/");
     let candidates = [
@@ -46,14 +59,31 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         return Vec::new();
     }
     if let Some((span, reason)) = image.unknown.first() {
-        let line = crate::diagnostic::LineIndex::new(ctx.text)
-            .line_col(ctx.text, span.start)
-            .line;
         return vec![Finding::new(
             handler.span.clone(),
-            format!("could not resolve whether handler module `{module}` is in the image: {reason} (line {line})"),
+            format!("could not resolve whether handler module `{module}` is in the image: {reason} (line {})", line_of(span)),
         )
         .undecided()];
+    }
+    if let Some((span, source)) = image.missing_sources.first() {
+        let context = ctx
+            .build_context
+            .root()
+            .map(|root| format!(" (`{}`)", root.display()))
+            .unwrap_or_default();
+        return vec![Finding::new(
+            handler.span.clone(),
+            format!("could not resolve whether handler module `{module}` is in the image: the COPY source `{source}` (line {}) is not in the build context assumed here, the Dockerfile's directory{context}, so the image is probably built from another context", line_of(span)),
+        )
+        .help("if a SAM template builds it, its `Metadata.DockerContext` is read; otherwise check the `docker build` context")
+        .undecided()];
+    }
+    let top = relative.split('/').next().unwrap_or(&relative);
+    let mut help = format!(
+        "copy the module into the task root, e.g. `COPY {top} ${{LAMBDA_TASK_ROOT}}/{top}/`"
+    );
+    if let Some(nearest) = nearest_module(module, &image, task_root) {
+        help = format!("did you mean `{nearest}`? The image has that module; or {help}");
     }
     vec![Finding::new(
         handler.span.clone(),
@@ -62,11 +92,67 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             candidates[0], candidates[1]
         ),
     )
-    .help(format!(
-        "copy the module into the task root, e.g. `COPY {} ${{LAMBDA_TASK_ROOT}}/{}/`",
-        relative.split('/').next().unwrap_or(&relative),
-        relative.split('/').next().unwrap_or(&relative)
-    ))]
+    .help(help)]
+}
+
+/// The final image's ENTRYPOINT when it replaces the Lambda entrypoint: not the base's
+/// `/lambda-entrypoint.sh`, the runtime interface client or its emulator.
+fn replaced_entrypoint<'a>(ctx: &'a Context<'_>) -> Option<(&'a Instruction, String)> {
+    let entrypoint = ctx.final_chain().into_iter().find_map(|index| {
+        let stage = &ctx.dockerfile.stages[index];
+        ctx.dockerfile
+            .body(stage)
+            .iter()
+            .rev()
+            .find(|i| i.keyword == "ENTRYPOINT")
+    })?;
+    let text = match &entrypoint.args {
+        Args::Exec(items) => items
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        Args::Shell(word) => word.text.clone(),
+    };
+    let lambda = ["lambda-entrypoint.sh", "awslambdaric", "aws-lambda-rie"]
+        .iter()
+        .any(|known| text.contains(known));
+    (!lambda && !text.trim().is_empty()).then_some((entrypoint, text))
+}
+
+/// The module under the task root whose dotted name is nearest to `module`, if one is close.
+fn nearest_module(module: &str, image: &ImageFiles, task_root: &str) -> Option<String> {
+    let prefix = format!("{task_root}/");
+    let limit = (module.len() / 3).max(2);
+    image
+        .files
+        .iter()
+        .filter_map(|file| file.strip_prefix(&prefix))
+        .filter_map(|file| file.strip_suffix(".py"))
+        .map(|file| file.trim_end_matches("/__init__").replace('/', "."))
+        .map(|name| (edit_distance(module, &name), name))
+        .filter(|(distance, _)| *distance > 0 && *distance <= limit)
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            current.push(
+                (previous[j] + cost)
+                    .min(previous[j + 1] + 1)
+                    .min(current[j] + 1),
+            );
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// The files the final image holds, as far as the Dockerfile shows.
@@ -75,6 +161,8 @@ struct ImageFiles {
     dirs: HashSet<String>,
     /// Where files may come from that cannot be followed, and why.
     unknown: Vec<(Span, String)>,
+    /// COPY sources the build context does not have: the context is probably another one.
+    missing_sources: Vec<(Span, String)>,
 }
 
 impl ImageFiles {
@@ -90,6 +178,7 @@ impl ImageFiles {
             files: HashSet::new(),
             dirs: HashSet::from(["/".to_string(), task_root.clone()]),
             unknown: Vec::new(),
+            missing_sources: Vec::new(),
         };
         let mut chain = ctx.final_chain();
         chain.reverse();
@@ -152,6 +241,21 @@ impl ImageFiles {
             image.unknown.push((instruction.span.clone(), reason));
         };
         if let Some(from) = instruction.flag("from") {
+            // Files from another stage or image are unknown, but they matter only where they
+            // can land on the handler's path: `COPY --from=uv /uv /bin/` cannot.
+            let task_root = ctx.policy.policy.dockerfile.task_root.trim_end_matches('/');
+            let dest = copy_destination(instruction)
+                .and_then(|d| expand(d, scope).ok())
+                .map(|d| join(workdir, &d));
+            let reaches_task_root = dest.as_ref().is_none_or(|dest| {
+                dest == "/"
+                    || task_root.starts_with(&format!("{dest}/"))
+                    || dest == task_root
+                    || dest.starts_with(&format!("{task_root}/"))
+            });
+            if !reaches_task_root {
+                return;
+            }
             let stage = from.value.as_ref().map_or("", |v| v.text.as_str());
             return unknown(
                 self,
@@ -226,6 +330,17 @@ impl ImageFiles {
                     }
                 }
                 matched.into_iter().for_each(|f| self.add(f));
+            } else if instruction.keyword == "ADD"
+                && ctx.build_context.is_file(&source)
+                && is_tar_archive(&source)
+            {
+                // ADD unpacks a local tar archive into the destination directory.
+                match archive_members(ctx, &source) {
+                    Ok(members) => members
+                        .into_iter()
+                        .for_each(|member| self.add(format!("{dest}/{member}"))),
+                    Err(why) => unknown(self, format!("ADD {source}: {why}")),
+                }
             } else if ctx.build_context.is_file(&source) {
                 let target = if into_dir(self, false) {
                     format!("{dest}/{}", basename(&source))
@@ -244,6 +359,10 @@ impl ImageFiles {
                     .under(&source)
                     .map(|file| format!("{dest}/{}", &file[prefix_len..]))
                     .collect();
+                if files.is_empty() && !source.is_empty() {
+                    self.missing_sources
+                        .push((instruction.span.clone(), source.clone()));
+                }
                 files.into_iter().for_each(|f| self.add(f));
             }
         }
@@ -259,6 +378,67 @@ impl ImageFiles {
         }
         self.files.insert(file);
     }
+}
+
+/// The destination word of a COPY or ADD.
+fn copy_destination(instruction: &Instruction) -> Option<&str> {
+    match &instruction.args {
+        Args::Exec(items) => items.last().map(|w| w.text.as_str()),
+        Args::Shell(_) => instruction.words.last().map(|w| w.text.as_str()),
+    }
+}
+
+/// Whether ADD unpacks a local file: a tar archive, plain or compressed, by its name.
+fn is_tar_archive(source: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    [".tar", ".tar.gz", ".tgz"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+/// Largest archive whose member names are read.
+const MAX_ARCHIVE: u64 = 256 * 1024 * 1024;
+
+/// The regular files a local tar archive holds (relative paths), read from the build context.
+fn archive_members(ctx: &Context<'_>, source: &str) -> Result<Vec<String>, String> {
+    let root = ctx
+        .build_context
+        .root()
+        .ok_or_else(|| "the archive is not on disk".to_string())?;
+    let path = root.join(source);
+    let file = std::fs::File::open(&path).map_err(|e| format!("cannot read the archive: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > MAX_ARCHIVE {
+        return Err(format!("the archive is {size} bytes, too large to list"));
+    }
+    let mut magic = [0u8; 2];
+    let gzip = {
+        use std::io::Read;
+        let mut probe = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        probe.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b]
+    };
+    let reader: Box<dyn std::io::Read> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut archive = tar::Archive::new(reader);
+    let mut members = Vec::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a readable tar archive: {e}"))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("not a readable tar archive: {e}"))?;
+        if entry.header().entry_type().is_file() {
+            let name = entry
+                .path()
+                .map_err(|e| format!("a member name is not valid: {e}"))?
+                .to_string_lossy()
+                .replace('\\', "/");
+            members.push(normalize_source(&name));
+        }
+    }
+    Ok(members)
 }
 
 /// `./app/` -> `app`, `.` -> `` (the context root).
@@ -304,6 +484,7 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::super::testing::{run_with, DIGEST, RELEASE};
     use super::*;
+    use crate::build_context::BuildContext;
 
     fn run(body: &str, files: &[&str]) -> Vec<Finding> {
         let text = format!("FROM {RELEASE}:3.12@{DIGEST}\n{body}\nCMD [\"app.handler.handler\"]\n");
@@ -370,5 +551,102 @@ mod tests {
             &[]
         )
         .is_empty());
+    }
+
+    #[test]
+    fn copies_from_an_image_outside_the_task_root_do_not_matter() {
+        let files = &["app/handler.py"];
+        let uv = "COPY --from=ghcr.io/astral-sh/uv:0.5 /uv /uvx /bin/\nCOPY app/ ${LAMBDA_TASK_ROOT}/app/";
+        assert!(run(uv, files).is_empty());
+        // A misspelt handler is still found, with the module it probably meant.
+        let text = format!("FROM {RELEASE}:3.12@{DIGEST}\n{uv}\nCMD [\"ap.handler.handler\"]\n");
+        let findings = run_with(check, &text, files, |_| {});
+        assert!(
+            findings.len() == 1 && !findings[0].undecided,
+            "{findings:?}"
+        );
+        assert!(
+            findings[0]
+                .help
+                .as_deref()
+                .unwrap_or_default()
+                .contains("did you mean `app.handler`"),
+            "{findings:?}"
+        );
+        // Into the task root, another image's files may hold the module: undecided.
+        let venv = run(
+            "COPY --from=builder /app/.venv ${LAMBDA_TASK_ROOT}",
+            &["x.py"],
+        );
+        assert!(venv.len() == 1 && venv[0].undecided, "{venv:?}");
+    }
+
+    #[test]
+    fn a_source_the_context_lacks_means_another_context() {
+        let findings = run(
+            "COPY src/quote/app ${LAMBDA_TASK_ROOT}/app",
+            &["app/handler.py"],
+        );
+        assert!(findings.len() == 1 && findings[0].undecided, "{findings:?}");
+        assert!(
+            findings[0].message.contains("another context"),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn an_entrypoint_that_replaces_the_lambda_one_is_said() {
+        let findings = run(
+            "COPY app/ /var/task/app/\nENTRYPOINT [\"python\", \"-m\", \"app.server\"]",
+            &["x.py"],
+        );
+        assert!(findings.len() == 1 && findings[0].undecided, "{findings:?}");
+        assert!(findings[0]
+            .message
+            .contains("replaces the Lambda base's entrypoint"));
+        let ric = "COPY app/ /var/task/app/\nENTRYPOINT [\"/usr/local/bin/python\", \"-m\", \"awslambdaric\"]";
+        assert!(run(ric, &["app/handler.py"]).is_empty());
+    }
+
+    #[test]
+    fn add_unpacks_a_local_tar_archive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = std::fs::File::create(dir.path().join("app.tar.gz")).expect("create");
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            archive,
+            flate2::Compression::default(),
+        ));
+        let body = b"def handler(event, context):\n    return {}\n";
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "app/handler.py", &body[..])
+            .expect("append");
+        builder
+            .into_inner()
+            .expect("gzip")
+            .finish()
+            .expect("finish");
+        let context = BuildContext::for_dir(dir.path(), ["app.tar.gz"].into_iter());
+        let policy = crate::policy::EffectivePolicy::compile(crate::policy::default_policy())
+            .expect("policy");
+        let kind = super::super::kind::ImageKind::Lambda("a test".into());
+        let lint = |cmd: &str| {
+            let text = format!("FROM {RELEASE}:3.12@{DIGEST}\nADD app.tar.gz ${{LAMBDA_TASK_ROOT}}/\nCMD [\"{cmd}\"]\n");
+            let dockerfile = super::super::parser::parse(&text).expect("parses");
+            check(&Context {
+                path: std::path::Path::new("Dockerfile"),
+                text: &text,
+                dockerfile: &dockerfile,
+                policy: &policy,
+                build_context: &context,
+                kind: &kind,
+            })
+        };
+        assert!(lint("app.handler.handler").is_empty());
+        let missing = lint("app.main.handler");
+        assert!(missing.len() == 1 && !missing[0].undecided, "{missing:?}");
     }
 }

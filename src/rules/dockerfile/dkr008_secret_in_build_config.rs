@@ -34,7 +34,16 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     assignment.name,
                     &key_id[..8]
                 )
-            } else if ctx.policy.secret_names.is_match(assignment.name) && is_literal(value) {
+            } else if url_with_password(value) {
+                format!(
+                    "{} `{}` holds a URL with a password in it",
+                    instruction.keyword, assignment.name
+                )
+            } else if ctx.policy.secret_names.is_match(assignment.name)
+                && !ctx.policy.not_secret_names.is_match(assignment.name)
+                && is_literal(value)
+                && !is_plainly_not_secret(value)
+            {
                 format!(
                     "{} `{}` is given a literal value, and its name says it is a secret",
                     instruction.keyword, assignment.name
@@ -48,6 +57,78 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// A URL whose authority carries a password: `scheme://user:password@host`.
+fn url_with_password(value: &str) -> bool {
+    value.split_once("://").is_some_and(|(_, rest)| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        authority.rsplit_once('@').is_some_and(|(userinfo, _)| {
+            userinfo
+                .split_once(':')
+                .is_some_and(|(_, p)| !p.is_empty() && !p.starts_with('$'))
+        })
+    })
+}
+
+/// A value that cannot be a secret whatever its name says: a number (`SECRETS_MANAGER_TTL=300`),
+/// a boolean or switch word, a duration, an ARN or a path, or a URL without credentials
+/// (`TOKEN_ENDPOINT=https://auth.example.com/oauth2/token`).
+fn is_plainly_not_secret(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    if value.parse::<f64>().is_ok()
+        || matches!(
+            lower.as_str(),
+            "true"
+                | "false"
+                | "yes"
+                | "no"
+                | "on"
+                | "off"
+                | "enabled"
+                | "disabled"
+                | "none"
+                | "null"
+        )
+    {
+        return true;
+    }
+    // A duration: digits then a unit (`30s`, `5m`, `1h`, `500ms`).
+    if let Some(unit_at) = value.find(|c: char| !c.is_ascii_digit()) {
+        if unit_at > 0 && matches!(&lower[unit_at..], "ms" | "s" | "m" | "h" | "d") {
+            return true;
+        }
+    }
+    if lower.starts_with("arn:aws") || lower.starts_with("arn:") {
+        return true;
+    }
+    if let Some((scheme, rest)) = value.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        let has_credentials = authority.contains('@');
+        let has_query_secret = rest.split_once('?').is_some_and(|(_, query)| {
+            query.split('&').any(|pair| {
+                let key = pair.split('=').next().unwrap_or(pair).to_ascii_lowercase();
+                [
+                    "token",
+                    "secret",
+                    "password",
+                    "key",
+                    "sig",
+                    "signature",
+                    "credential",
+                ]
+                .iter()
+                .any(|word| key.contains(word))
+            })
+        });
+        return !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !has_credentials
+            && !has_query_secret;
+    }
+    false
 }
 
 /// A value that is written out, not taken from another variable (`$X`, `${X}`, `${X:-}`).
@@ -109,5 +190,37 @@ mod tests {
         )
         .is_empty());
         assert!(run(check, "FROM a:1\nENV NOTAKEY=AKIAIOSFODNN7EXAMPLEX\n").is_empty());
+    }
+
+    #[test]
+    fn settings_numbers_and_urls_are_not_secrets() {
+        for line in [
+            "ENV PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=2773",
+            "ENV SECRETS_MANAGER_TTL=300",
+            "ENV PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED=true",
+            "ENV PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL=debug",
+            "ENV TOKEN_ENDPOINT=https://auth.example.com/oauth2/token",
+            "ENV API_KEY_HEADER_TIMEOUT=30s",
+            "ENV DB_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:db",
+            "ENV ENABLE_TOKEN_CACHE=false",
+        ] {
+            assert!(
+                run(check, &format!("FROM a:1\n{line}\n")).is_empty(),
+                "{line}"
+            );
+        }
+        for line in [
+            "ENV DB_PASSWORD=hunter2",
+            "ENV TOKEN_URL=https://user:hunter2@auth.example.com/token",
+            "ENV WEBHOOK_SECRET_URL=https://hooks.example.com/x?token=abc123",
+            "ENV SERVICE_TOKEN=eyJhbGciOiJIUzI1NiJ9",
+            "ENV API_KEY=12ab34cd",
+        ] {
+            assert_eq!(
+                run(check, &format!("FROM a:1\n{line}\n")).len(),
+                1,
+                "{line}"
+            );
+        }
     }
 }

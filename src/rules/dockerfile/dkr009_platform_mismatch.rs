@@ -39,9 +39,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         if AUTOMATIC.iter().any(|name| value.text.contains(name)) {
             continue;
         }
-        let Ok(platform) = expand(&value.text, &ctx.dockerfile.global_args) else {
+        let Ok(written) = expand(&value.text, &ctx.dockerfile.global_args) else {
             continue;
         };
+        let platform = normalize_platform(&written);
         let message = if !platforms.contains(&platform) {
             format!(
                 "`--platform={platform}` is not a platform the runner builds ({})",
@@ -62,10 +63,41 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
+/// A platform as BuildKit normalises it (containerd's platforms package): `x86_64`/`x86-64`
+/// are `amd64`, `aarch64` is `arm64` (its default `v8` variant dropped), names lower-cased.
+pub fn normalize_platform(platform: &str) -> String {
+    let lower = platform.to_ascii_lowercase();
+    let mut parts: Vec<&str> = lower.split('/').collect();
+    if let Some(arch) = parts.get_mut(1) {
+        *arch = match *arch {
+            "x86_64" | "x86-64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+    }
+    if parts.len() == 3 && parts[1] == "arm64" && parts[2] == "v8" {
+        parts.pop();
+    }
+    parts.join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{run, run_with};
     use super::*;
+
+    #[test]
+    fn aliases_are_the_platforms_buildkit_normalises_them_to() {
+        assert_eq!(normalize_platform("linux/x86_64"), "linux/amd64");
+        assert_eq!(normalize_platform("Linux/AArch64"), "linux/arm64");
+        assert_eq!(normalize_platform("linux/arm64/v8"), "linux/arm64");
+        let findings = run(check, "FROM --platform=linux/x86_64 a:1\n");
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0].message.contains("pins this stage"),
+            "{findings:?}"
+        );
+    }
 
     #[test]
     fn literal_platform_contradicts_a_multi_platform_build() {

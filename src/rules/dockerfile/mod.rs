@@ -4,6 +4,7 @@ pub mod expand;
 pub mod image;
 pub mod kind;
 pub mod parser;
+pub mod sam;
 pub mod unit;
 
 pub mod dkr001_parse_error;
@@ -80,6 +81,24 @@ impl Context<'_> {
     }
 }
 
+/// The Python version of the final image's base, when its reference says it: a Python image's
+/// tag that starts with `3.N` (`python:3.11-slim`, `public.ecr.aws/lambda/python:3.12.2025.01`,
+/// `…/aws-lambda-python-release-base:3.12`).
+pub fn base_python_version(dockerfile: &Dockerfile) -> Option<String> {
+    let root = *final_chain(dockerfile).last()?;
+    let Base::Image(reference) = &dockerfile.stages[root].base else {
+        return None;
+    };
+    if !reference.path.contains("python") {
+        return None;
+    }
+    let tag = reference.tag.as_deref()?;
+    let mut parts = tag.split(|c: char| !c.is_ascii_digit()).take(2);
+    let (major, minor) = (parts.next()?, parts.next()?);
+    let version = format!("{major}.{minor}");
+    (major == "3" && !minor.is_empty() && tag.starts_with(&version)).then_some(version)
+}
+
 /// The stages the final image is made of, from the final stage back to the one built FROM an
 /// image: `FROM build` makes `build`'s base the final image's base.
 pub fn final_chain(dockerfile: &Dockerfile) -> Vec<usize> {
@@ -143,6 +162,22 @@ fn is_handler_name(text: &str) -> bool {
             chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
                 && chars.all(|c| c.is_alphanumeric() || c == '_')
         })
+}
+
+#[cfg(test)]
+mod base_python_tests {
+    #[test]
+    fn python_version_from_the_base_tag() {
+        let version =
+            |text: &str| super::base_python_version(&super::parser::parse(text).expect("parses"));
+        assert_eq!(version("FROM python:3.11-slim\n").as_deref(), Some("3.11"));
+        assert_eq!(
+            version("FROM public.ecr.aws/lambda/python:3.13.2025.01.01\n").as_deref(),
+            Some("3.13")
+        );
+        assert_eq!(version("FROM node:20\n"), None);
+        assert_eq!(version("FROM python:latest\n"), None);
+    }
 }
 
 /// The lines a help text lists, one pattern each.

@@ -391,6 +391,15 @@ fn toml_entries(text: &str, table: &dyn toml_edit::TableLike, skip: &[&str]) -> 
 
 /// `[tool.mypy]` and its overrides, flattened as `destructure_overrides` does.
 fn sections_from_toml(text: &str) -> Result<Option<Vec<Section>>, Problem> {
+    // mypy reads the file with `tomllib` (TOML 1.0): what it refuses, mypy cannot use.
+    if let Some((span, what)) = super::toml10::first_refused(text) {
+        return Err(Problem {
+            span,
+            message: format!(
+                "{what}: mypy reads pyproject.toml with Python's tomllib (TOML 1.0), which refuses it, so mypy ignores this file"
+            ),
+        });
+    }
     let document = toml_edit::Document::parse(text).map_err(|error| Problem {
         span: error.span().unwrap_or(0..0),
         message: error.message().to_string(),

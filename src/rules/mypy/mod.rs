@@ -5,6 +5,7 @@ pub mod config;
 pub mod fix;
 pub mod ini;
 pub mod options;
+pub mod toml10;
 pub mod unit;
 
 pub mod myp001_config_invalid;
@@ -75,6 +76,9 @@ pub struct Context<'a> {
     pub policy: &'a EffectivePolicy,
     pub config: &'a MypyConfig,
     pub first_party: &'a [FirstParty],
+    /// The Python the Lambda's image runs: its base's version when the Dockerfile shows it
+    /// (`python:3.11-slim`, `public.ecr.aws/lambda/python:3.12`), else the policy's.
+    pub python_version: &'a str,
 }
 
 impl Context<'_> {
@@ -224,6 +228,7 @@ pub mod testing {
             policy: &policy,
             config: &config,
             first_party: &first_party,
+            python_version: &policy.policy.mypy.python_version,
         };
         (check(&context), config.text.to_string())
     }

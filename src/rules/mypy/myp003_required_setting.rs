@@ -186,7 +186,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         findings.push(finding);
     }
 
-    let wanted = &policy.python_version;
+    let wanted = &ctx.python_version.to_string();
     let value = FixValue::Str(wanted.clone());
     match global.setting("python_version") {
         Some(setting) if setting.value.to_json() != wanted.as_str() => {
@@ -194,7 +194,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 Finding::new(
                     setting.origin.value_span.clone(),
                     format!(
-                        "`python_version` is {}: the release base image runs Python {wanted}",
+                        "`python_version` is {}: the image's base runs Python {wanted}",
                         setting.value.to_json()
                     ),
                 )
@@ -210,7 +210,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             Finding::new(
                 ctx.global_anchor(),
                 format!(
-                    "`python_version` is not set: mypy would check against whatever Python runs it, not the release base's {wanted}"
+                    "`python_version` is not set: mypy would check against whatever Python runs it, not the image's {wanted}"
                 ),
             )
             .fix(insert_global(config, "python_version", &value).and_then(|e| {

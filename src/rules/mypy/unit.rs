@@ -87,11 +87,13 @@ fn check_lambda(lambda: &Lambda, session: &Session<'_>) -> Vec<FileOutcome> {
         return outcomes;
     };
     let first_party = super::first_party(lambda);
+    let python_version = python_version(lambda, &policy);
     let context = super::Context {
         lambda,
         policy: &policy,
         config,
         first_party: &first_party,
+        python_version: &python_version,
     };
     let mut findings = Vec::new();
     for rule in registry::all() {
@@ -117,6 +119,19 @@ fn check_lambda(lambda: &Lambda, session: &Session<'_>) -> Vec<FileOutcome> {
     outcomes
 }
 
+/// The Python the Lambda's image runs: its base's when the Dockerfile shows it, else the
+/// policy's (the release base's).
+fn python_version(lambda: &Lambda, policy: &EffectivePolicy) -> String {
+    lambda
+        .images
+        .first()
+        .and_then(|image| match &image.read {
+            Ok((_, Ok(dockerfile))) => crate::rules::dockerfile::base_python_version(dockerfile),
+            _ => None,
+        })
+        .unwrap_or_else(|| policy.policy.mypy.python_version.clone())
+}
+
 /// MYP002 for a Lambda without any mypy configuration: on its pyproject.toml (with a fix that
 /// adds the block) or, without one, on its Dockerfile.
 fn config_missing(
@@ -125,7 +140,9 @@ fn config_missing(
     display: &(dyn Fn(&Path) -> PathBuf + Sync),
 ) -> FileOutcome {
     let rule = &super::myp002_config_missing::RULE;
-    let mypy_policy = &policy.policy.mypy;
+    let mut mypy_policy = policy.policy.mypy.clone();
+    mypy_policy.python_version = python_version(lambda, policy);
+    let mypy_policy = &mypy_policy;
     let pyproject = lambda.dir.join("pyproject.toml");
     let message = "no mypy configuration: mypy would run with its lax defaults (no strict checks)";
     let (path, text, finding) = match std::fs::read_to_string(&pyproject) {

@@ -142,10 +142,24 @@ pub enum Definition<'t> {
 }
 
 pub fn top_level<'t>(tree: &'t Tree, text: &str, name: &str) -> Option<Definition<'t>> {
-    let root = tree.root_node();
     let mut found = None;
-    let mut cursor = root.walk();
-    for child in root.children(&mut cursor) {
+    find_in_block(tree.root_node(), text, name, &mut found);
+    found
+}
+
+/// Looks for `name`'s definition among a block's statements, and inside the module-level
+/// compound statements (`if`, `try`, `with`) whose branches define at module level too.
+fn find_in_block<'t>(block: Node<'t>, text: &str, name: &str, found: &mut Option<Definition<'t>>) {
+    let mut cursor = block.walk();
+    for child in block.children(&mut cursor) {
+        match child.kind() {
+            "if_statement" | "try_statement" | "with_statement" | "elif_clause" | "else_clause"
+            | "except_clause" | "finally_clause" | "block" => {
+                find_in_block(child, text, name, found);
+                continue;
+            }
+            _ => {}
+        }
         let function = match child.kind() {
             "function_definition" => Some(child),
             "decorated_definition" => child.child_by_field_name("definition"),
@@ -156,15 +170,14 @@ pub fn top_level<'t>(tree: &'t Tree, text: &str, name: &str) -> Option<Definitio
                 .child_by_field_name("name")
                 .is_some_and(|n| &text[n.byte_range()] == name);
             if named {
-                found = Some(Definition::Function(function));
+                *found = Some(Definition::Function(function));
             }
             continue;
         }
         if binds(child, text, name) {
-            found = Some(Definition::Other(child));
+            *found = Some(Definition::Other(child));
         }
     }
-    found
 }
 
 /// Whether a top-level statement binds `name` other than by `def`.

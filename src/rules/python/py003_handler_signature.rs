@@ -145,6 +145,15 @@ mod tests {
     }
 
     #[test]
+    fn a_handler_under_a_module_level_if_or_try_is_defined() {
+        assert!(run("import os\n\nif os.environ.get(\"X\"):\n    def handler(event, context):\n        pass\nelse:\n    def handler(event, context):\n        pass\n").is_empty());
+        assert!(run("try:\n    import fast\nexcept ImportError:\n    fast = None\n\ndef handler(event, context):\n    pass\n").is_empty());
+        assert!(run("if True:\n    def handler(event):\n        pass\n")[0]
+            .message
+            .contains("1 required"));
+    }
+
+    #[test]
     fn wrong_shapes_fail() {
         assert!(run("def other(event, context):\n    pass\n")[0]
             .message

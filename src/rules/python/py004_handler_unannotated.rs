@@ -22,6 +22,11 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let Some(Definition::Function(function)) = top_level(ctx.tree, ctx.text, name) else {
         return Vec::new();
     };
+    // A PEP 484 signature comment (`# type: (dict, object) -> dict`) annotates the whole
+    // signature, as mypy reads it.
+    if has_signature_comment(function, ctx.text) {
+        return Vec::new();
+    }
     let mut findings = Vec::new();
     if let Some(parameters) = function.child_by_field_name("parameters") {
         let mut cursor = parameters.walk();
@@ -33,7 +38,15 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     | "list_splat_pattern"
                     | "dictionary_splat_pattern"
             );
-            if bare {
+            // A per-argument type comment (`event,  # type: dict`) annotates that parameter.
+            let line_rest = ctx.text[parameter.end_byte()..]
+                .split('\n')
+                .next()
+                .unwrap_or_default();
+            let commented = line_rest
+                .split_once('#')
+                .is_some_and(|(_, comment)| comment.trim_start().starts_with("type:"));
+            if bare && !commented {
                 let text = &ctx.text[parameter.byte_range()];
                 findings.push(
                     Finding::new(
@@ -60,12 +73,55 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
+/// Whether a function's signature is annotated by a PEP 484 type comment: `# type: (...) -> T`
+/// after the colon of the `def`, or as the first line of its body.
+fn has_signature_comment(function: tree_sitter::Node<'_>, text: &str) -> bool {
+    let Some(parameters) = function.child_by_field_name("parameters") else {
+        return false;
+    };
+    let end = function
+        .child_by_field_name("body")
+        .and_then(|body| {
+            let mut cursor = body.walk();
+            let first = body
+                .named_children(&mut cursor)
+                .find(|n| n.kind() != "comment");
+            first
+        })
+        .map_or(function.end_byte(), |n| n.start_byte());
+    text[parameters.end_byte()..end.max(parameters.end_byte())]
+        .lines()
+        .filter_map(|line| line.split_once('#').map(|(_, c)| c.trim_start()))
+        .any(|comment| {
+            comment
+                .strip_prefix("type:")
+                .is_some_and(|t| t.trim_start().starts_with('(') && t.contains("->"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn run(text: &str) -> Vec<Finding> {
         super::super::testing::run(check, text, Some("handler"))
+    }
+
+    #[test]
+    fn type_comments_are_annotations() {
+        assert!(run(
+            "def handler(event, context):\n    # type: (dict, object) -> dict\n    return {}\n"
+        )
+        .is_empty());
+        assert!(run(
+            "def handler(event, context):  # type: (dict, object) -> dict\n    return {}\n"
+        )
+        .is_empty());
+        assert!(run("def handler(\n    event,  # type: dict\n    context,  # type: object\n):\n    # type: (...) -> dict\n    return {}\n").is_empty());
+        assert_eq!(
+            run("def handler(event, context):\n    # not a type comment\n    return {}\n").len(),
+            3
+        );
     }
 
     #[test]
