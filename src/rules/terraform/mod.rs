@@ -241,6 +241,14 @@ impl<'a> Module<'a> {
         }
         if let Some(count) = block.body.get_attribute("count") {
             return match self.eval(&count.value).as_number() {
+                // `count = var.create ? 1 : 0`: one instance needs no name in messages.
+                Some(n) if n == 1.0 => vec![Instance {
+                    key: None,
+                    scope: vec![(
+                        "count".to_string(),
+                        Value::Object(vec![("index".into(), Value::Number(0.0))]),
+                    )],
+                }],
                 Some(n) if n >= 0.0 && n.fract() == 0.0 => (0..n as usize)
                     .map(|i| Instance {
                         key: Some(i.to_string()),

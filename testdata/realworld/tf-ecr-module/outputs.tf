@@ -1,0 +1,4 @@
+output "repository_name" {
+  description = "The repository's name."
+  value       = try(aws_ecr_repository.this[0].name, null)
+}
