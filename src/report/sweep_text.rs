@@ -60,6 +60,34 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
             )?;
         }
     }
+    // A repository read without error but with no Lambda: the gate found nothing it judges
+    // there, which is worth seeing (a Dockerfile under a name the policy does not list?).
+    let without: Vec<&str> = report
+        .repositories
+        .iter()
+        .filter(|r| r.error.is_none() && r.lambdas.is_empty())
+        .map(|r| r.name.as_str())
+        .collect();
+    if !without.is_empty() {
+        let shown: Vec<&str> = without.iter().take(20).copied().collect();
+        let more = without.len() - shown.len();
+        writeln!(
+            out,
+            "\n{} {} no Lambda: {}{}",
+            without.len(),
+            if without.len() == 1 {
+                "repository holds"
+            } else {
+                "repositories hold"
+            },
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )?;
+    }
     if !s.by_rule.is_empty() {
         writeln!(out, "\nViolations by rule:")?;
         for (rule, count) in most_frequent_first(s) {

@@ -104,4 +104,33 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn random_inputs_never_panic() {
+        let words = [
+            "Metadata:",
+            "Dockerfile:",
+            "DockerContext:",
+            " ",
+            "  ",
+            "\n",
+            "..",
+            "/",
+            "x",
+            "'",
+            "\"",
+            "#",
+            " #",
+            ":",
+        ];
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..30))
+                .map(|_| words[rng.usize(..words.len())])
+                .collect();
+            for build in image_builds(Path::new("/repo/template.yaml"), &text) {
+                assert!(build.dockerfile.is_absolute(), "{text:?} {build:?}");
+            }
+        }
+    }
 }

@@ -149,4 +149,19 @@ mod tests {
             assert_eq!(first_refused(text), None, "{text:?}");
         }
     }
+
+    #[test]
+    fn random_inputs_never_panic_and_spans_lie_in_the_text() {
+        let alphabet: Vec<char> = "{}[]\"'\\#=,:\n ex0123456789a\u{feff}é".chars().collect();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let len = rng.usize(0..40);
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            if let Some((span, _)) = first_refused(&text) {
+                assert!(text.get(span.clone()).is_some(), "{text:?} {span:?}");
+            }
+        }
+    }
 }

@@ -242,7 +242,7 @@ impl<'a> Module<'a> {
         if let Some(count) = block.body.get_attribute("count") {
             return match self.eval(&count.value).as_number() {
                 // `count = var.create ? 1 : 0`: one instance needs no name in messages.
-                Some(n) if n == 1.0 => vec![Instance {
+                Some(1.0) => vec![Instance {
                     key: None,
                     scope: vec![(
                         "count".to_string(),
