@@ -43,14 +43,10 @@ pub fn lint(
         tree: &tree,
         handler,
     };
-    // In a module that does not parse, tree-sitter's recovery decides what the handler looks
-    // like: PY001 says the module is broken, and the handler rules wait until it parses.
-    let broken = tree.root_node().has_error();
     let mut findings = Vec::new();
     for rule in registry::all() {
         if let Check::Python(check) = rule.check {
-            let waits = broken && matches!(rule.id, "PY003" | "PY004");
-            if enabled(rule) && !waits {
+            if enabled(rule) {
                 findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
             }
         }
@@ -149,6 +145,23 @@ pub fn top_level<'t>(tree: &'t Tree, text: &str, name: &str) -> Option<Definitio
     let mut found = None;
     find_in_block(tree.root_node(), text, name, &mut found);
     found
+}
+
+/// The handler rules' view of the handler: its definition, or `None` when the module does not
+/// parse where it matters (the handler missing from a broken module, or broken itself). Then
+/// tree-sitter's recovery, not the code, would decide; PY001 says the module is broken.
+pub fn handler_definition<'t>(
+    tree: &'t Tree,
+    text: &str,
+    name: &str,
+) -> Option<Option<Definition<'t>>> {
+    let found = top_level(tree, text, name);
+    let broken = match &found {
+        None => tree.root_node().has_error(),
+        Some(Definition::Function(function)) => function.has_error(),
+        Some(Definition::Other(node)) => node.has_error(),
+    };
+    (!broken).then_some(found)
 }
 
 /// Looks for `name`'s definition among a block's statements, and inside the module-level

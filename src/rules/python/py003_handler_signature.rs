@@ -3,7 +3,7 @@
 
 use tree_sitter::Node;
 
-use super::{top_level, Context, Definition};
+use super::{handler_definition, Context, Definition};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -77,7 +77,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let Some(name) = ctx.handler else {
         return Vec::new();
     };
-    let function = match top_level(ctx.tree, ctx.text, name) {
+    let Some(definition) = handler_definition(ctx.tree, ctx.text, name) else {
+        return Vec::new();
+    };
+    let function = match definition {
         None => {
             return vec![Finding::new(
                 0..0,

@@ -1,6 +1,6 @@
 //! PY004 `handler-unannotated`: the handler annotates its parameters and its return type.
 
-use super::{top_level, Context, Definition};
+use super::{handler_definition, Context, Definition};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -19,7 +19,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let Some(name) = ctx.handler else {
         return Vec::new();
     };
-    let Some(Definition::Function(function)) = top_level(ctx.tree, ctx.text, name) else {
+    let Some(Some(Definition::Function(function))) = handler_definition(ctx.tree, ctx.text, name)
+    else {
         return Vec::new();
     };
     // A PEP 484 signature comment (`# type: (dict, object) -> dict`) annotates the whole
