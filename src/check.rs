@@ -126,7 +126,26 @@ fn files_checked(workspace: &Workspace, select: &dyn Fn(&Path) -> bool) -> usize
 /// Resolves the paths, loads their configurations and walks them.
 pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
     let mut workspace = Workspace::default();
-    let mut configs: BTreeMap<PathBuf, Arc<Config>> = BTreeMap::new();
+    // Configurations by the directory they were looked up from, and by where they came from:
+    // each is read once however many paths (pre-commit hands over many files) share it.
+    let mut by_dir: HashMap<PathBuf, Arc<Config>> = HashMap::new();
+    let mut by_source: BTreeMap<PathBuf, Arc<Config>> = BTreeMap::new();
+    let mut load = |dir: &Path| -> anyhow::Result<Arc<Config>> {
+        if let Some(config) = by_dir.get(dir) {
+            return Ok(config.clone());
+        }
+        let config = policy::load(dir, options.config.as_deref(), options.isolated)?;
+        let key = config
+            .source
+            .as_ref()
+            .map_or_else(|| config.root.clone(), |s| s.path().to_path_buf());
+        let config = by_source
+            .entry(key)
+            .or_insert_with(|| Arc::new(config))
+            .clone();
+        by_dir.insert(dir.to_path_buf(), config.clone());
+        Ok(config)
+    };
     let paths = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -145,20 +164,15 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
             .with_context(|| format!("cannot resolve `{}`", path.display()))?;
         // A file stands for the whole Lambda it belongs to: cross-file rules need all of it.
         let root = if metadata.is_file() {
-            let is_terraform = absolute
-                .file_name()
-                .is_some_and(|name| FileKind::of(&name.to_string_lossy()) == FileKind::Terraform);
-            let names = policy::load(
-                absolute.parent().unwrap_or(&absolute),
-                options.config.as_deref(),
-                options.isolated,
-            )
-            .map(|config| config.dockerfile_names())
-            .unwrap_or_default();
+            let is_terraform = absolute.file_name().is_some_and(|name| {
+                crate::rules::terraform::is_terraform_file(&name.to_string_lossy())
+            });
+            let parent = absolute.parent().unwrap_or(&absolute);
+            let names = load(parent)?.dockerfile_names();
             match project_dir_of(&absolute, &names) {
                 Some(dir) => dir,
                 // Shared Terraform: its directory is the Terraform module it belongs to.
-                None if is_terraform => absolute.parent().unwrap_or(&absolute).to_path_buf(),
+                None if is_terraform => parent.to_path_buf(),
                 None if options.changed_files => continue,
                 None => absolute.clone(),
             }
@@ -172,15 +186,7 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
         }
     }
     for root in roots {
-        let config = policy::load(&root, options.config.as_deref(), options.isolated)?;
-        let key = config
-            .source
-            .as_ref()
-            .map_or_else(|| config.root.clone(), |s| s.path().to_path_buf());
-        let config = configs
-            .entry(key)
-            .or_insert_with(|| Arc::new(config))
-            .clone();
+        let config = load(&root)?;
         if root.is_dir() {
             discover(&root, config.clone(), options.walk, &mut workspace);
             let holds_something = workspace.lambdas.iter().any(|l| l.dir.starts_with(&root))
@@ -193,6 +199,7 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
             }
         }
     }
+    workspace.settle();
     Ok(workspace)
 }
 

@@ -57,11 +57,6 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    /// The kind of a file by its name, with the default Dockerfile names.
-    pub fn of(name: &str) -> FileKind {
-        Self::with_names(name, &DockerfileNames::default())
-    }
-
     /// The kind of a file by its name, with the policy's Dockerfile names.
     pub fn with_names(name: &str, dockerfiles: &DockerfileNames) -> FileKind {
         let lower = name.to_ascii_lowercase();
@@ -78,19 +73,9 @@ impl FileKind {
 }
 
 /// The file names (case-insensitive globs) that are Dockerfiles: the policy's
-/// `dockerfile.names`.
+/// `dockerfile.names`. Shared, so every walker thread holds it for the price of a pointer.
 #[derive(Debug, Clone)]
-pub struct DockerfileNames(globset::GlobSet);
-
-/// Dockerfile names discovered unless the policy says otherwise.
-pub const DEFAULT_DOCKERFILE_NAMES: &[&str] = &[
-    "Dockerfile",
-    "Containerfile",
-    "Dockerfile.*",
-    "Containerfile.*",
-    "*.Dockerfile",
-    "*.Containerfile",
-];
+pub struct DockerfileNames(Arc<globset::GlobSet>);
 
 impl DockerfileNames {
     pub fn new(patterns: &[String]) -> Result<DockerfileNames, globset::Error> {
@@ -103,26 +88,11 @@ impl DockerfileNames {
                     .build()?,
             );
         }
-        set.build().map(DockerfileNames)
+        set.build().map(|set| DockerfileNames(Arc::new(set)))
     }
 
     pub fn is_match(&self, name: &str) -> bool {
         self.0.is_match(name)
-    }
-}
-
-impl Default for DockerfileNames {
-    fn default() -> Self {
-        static DEFAULT: OnceLock<DockerfileNames> = OnceLock::new();
-        DEFAULT
-            .get_or_init(|| {
-                let names: Vec<String> = DEFAULT_DOCKERFILE_NAMES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                DockerfileNames::new(&names).expect("the default Dockerfile names compile")
-            })
-            .clone()
     }
 }
 
@@ -278,7 +248,8 @@ struct Found {
     size: u64,
 }
 
-/// Walks `root` (a directory) under `config` and adds its Lambdas to `workspace`.
+/// Walks `root` (a directory) under `config` and adds its units to `workspace`. Call
+/// [`Workspace::settle`] once every root is walked.
 pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspace: &mut Workspace) {
     let names = config.dockerfile_names();
     let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
@@ -500,7 +471,6 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
                 files,
             }
         }));
-    workspace.settle();
 }
 
 /// A project with its Dockerfiles read, parsed and classified, the image Lambda runs first.

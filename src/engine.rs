@@ -38,15 +38,7 @@ pub struct Session<'a> {
 impl Session<'_> {
     /// The policy for `path` in this run's context.
     pub fn policy(&self, config: &crate::policy::Config, path: &Path) -> Arc<EffectivePolicy> {
-        let policy = config.policy_for(path);
-        if !self.pre_commit || policy.policy.pre_commit.rules.is_empty() {
-            return policy;
-        }
-        let mut adjusted = policy.policy.clone();
-        for (id, level) in &policy.policy.pre_commit.rules {
-            adjusted.rules.insert(id.clone(), *level);
-        }
-        EffectivePolicy::compile(adjusted).map_or(policy, Arc::new)
+        config.policy_in(path, self.pre_commit)
     }
 }
 

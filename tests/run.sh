@@ -19,6 +19,12 @@ need_debian_packages() {
 
 step "Debian packages: git (sweeps), chromium (the sweep report test), groovy + a JRE (the Jenkins library tests)"
 need_debian_packages git:git chromium:chromium groovy:groovy java:default-jre-headless
+# Debian's groovy runs the JRE under /usr/lib/jvm/default-java unless JAVA_HOME names one; a
+# machine whose `java` came from elsewhere (another JDK, an alternative) has no such directory.
+if [ -z "${JAVA_HOME:-}" ] && [ ! -x /usr/lib/jvm/default-java/bin/java ]; then
+  JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+  export JAVA_HOME
+fi
 
 step "Python tools (pytest, pytest-cov, mypy, coverage, pre-commit, moto)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/requirements.txt

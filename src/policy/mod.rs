@@ -329,8 +329,12 @@ pub struct Config {
     pub base: Arc<EffectivePolicy>,
     pub overrides: Vec<Override>,
     pub exclude: GlobSet,
-    cache: Mutex<HashMap<Vec<usize>, Arc<EffectivePolicy>>>,
+    cache: Mutex<HashMap<PolicyKey, Arc<EffectivePolicy>>>,
 }
+
+/// What decides a compiled policy: the indices of the matching overrides, and whether the
+/// run is on a commit's files (the `[pre-commit]` levels apply).
+type PolicyKey = (Vec<usize>, bool);
 
 impl Config {
     pub(crate) fn new(
@@ -372,7 +376,14 @@ impl Config {
 
     /// The policy in force for `path`: the base with every matching override applied in order.
     pub fn policy_for(&self, path: &Path) -> Arc<EffectivePolicy> {
-        if self.overrides.is_empty() {
+        self.policy_in(path, false)
+    }
+
+    /// [`Config::policy_for`] in a run's context: on a commit's files (`pre_commit`) the
+    /// policy's `[pre-commit]` levels apply on top. Each combination is compiled once.
+    pub fn policy_in(&self, path: &Path, pre_commit: bool) -> Arc<EffectivePolicy> {
+        let pre_commit = pre_commit && !self.base.policy.pre_commit.rules.is_empty();
+        if self.overrides.is_empty() && !pre_commit {
             return self.base.clone();
         }
         let relative = self.relative(path);
@@ -383,21 +394,27 @@ impl Config {
             .filter(|(_, o)| o.paths.is_match(relative))
             .map(|(i, _)| i)
             .collect();
-        if matching.is_empty() {
+        if matching.is_empty() && !pre_commit {
             return self.base.clone();
         }
+        let key = (matching, pre_commit);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(policy) = cache.get(&matching) {
+        if let Some(policy) = cache.get(&key) {
             return policy.clone();
         }
         let mut policy = self.base.policy.clone();
-        for index in &matching {
+        for index in &key.0 {
             self.overrides[*index].layer.apply(&mut policy);
+        }
+        if pre_commit {
+            for (id, level) in self.base.policy.pre_commit.rules.clone() {
+                policy.rules.insert(id, level);
+            }
         }
         // Every pattern was compiled once when the configuration was loaded, so this succeeds.
         let effective =
             EffectivePolicy::compile(policy).map_or_else(|_| self.base.clone(), Arc::new);
-        cache.insert(matching, effective.clone());
+        cache.insert(key, effective.clone());
         effective
     }
 }

@@ -411,16 +411,15 @@ fn archive_members(ctx: &Context<'_>, source: &str) -> Result<Vec<String>, Strin
     if size > MAX_ARCHIVE {
         return Err(format!("the archive is {size} bytes, too large to list"));
     }
-    let mut magic = [0u8; 2];
-    let gzip = {
-        use std::io::Read;
-        let mut probe = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-        probe.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b]
-    };
+    // One open: the gzip magic is peeked from the buffer the archive is then read through.
+    let mut buffered = std::io::BufReader::new(file);
+    let gzip = std::io::BufRead::fill_buf(&mut buffered)
+        .map_err(|e| format!("cannot read the archive: {e}"))?
+        .starts_with(&[0x1f, 0x8b]);
     let reader: Box<dyn std::io::Read> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(file))
+        Box::new(flate2::read::GzDecoder::new(buffered))
     } else {
-        Box::new(file)
+        Box::new(buffered)
     };
     let mut archive = tar::Archive::new(reader);
     let mut members = Vec::new();
