@@ -94,7 +94,21 @@ fn gate_json(dir: &Path) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON report")
 }
 
-/// `# differs: CHECK resource: why` lines of each fixture.
+/// The `.tf` files at and below `dir`.
+fn terraform_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("directory").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(terraform_files(&path));
+        } else if path.extension().is_some_and(|e| e == "tf") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// `# differs: CHECK resource: why` lines of each fixture (any `.tf` file below it).
 fn declared_differences(dir: &Path) -> BTreeSet<(String, String, String)> {
     let mut declared = BTreeSet::new();
     for entry in std::fs::read_dir(dir).expect("fixtures") {
@@ -103,8 +117,8 @@ fn declared_differences(dir: &Path) -> BTreeSet<(String, String, String)> {
             continue;
         }
         let name = fixture.file_name().unwrap().to_string_lossy().into_owned();
-        for file in std::fs::read_dir(&fixture).expect("fixture") {
-            let text = std::fs::read_to_string(file.expect("file").path()).unwrap_or_default();
+        for file in terraform_files(&fixture) {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
             for line in text.lines() {
                 let Some(rest) = line.strip_prefix("# differs: ") else {
                     continue;
@@ -124,26 +138,24 @@ fn declared_differences(dir: &Path) -> BTreeSet<(String, String, String)> {
     declared
 }
 
-#[test]
-fn agrees_with_checkov_on_the_overlapping_checks() {
-    let dir = Path::new("testdata/terraform-checkov");
-    let fixtures = std::fs::read_dir(dir)
-        .expect("fixtures")
-        .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
-        .count();
-    assert!(fixtures >= 25, "only {fixtures} fixtures");
+/// Where lambda-gate and checkov decide an overlapping check differently over `dir`, and how
+/// often each check passed and failed in checkov's eyes.
+fn differences_with_checkov(
+    dir: &Path,
+) -> (
+    BTreeSet<(String, String, String)>,
+    BTreeMap<&'static str, (usize, usize)>,
+) {
     let verdicts = checkov_verdicts(dir);
     let report = gate_json(dir);
     let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
-    let declared = declared_differences(dir);
-
     let mut differences = BTreeSet::new();
     let mut outcomes: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for ((fixture, resource, check), (passed, (start, end))) in &verdicts {
-        let rule = OVERLAP
+        let (check_id, rule) = OVERLAP
             .iter()
             .find(|(c, _)| c == check)
-            .map(|(_, r)| *r)
+            .copied()
             .expect("overlapping check");
         let gate_failed = diagnostics.iter().any(|d| {
             let path = d["path"].as_str().unwrap_or("");
@@ -153,7 +165,7 @@ fn agrees_with_checkov_on_the_overlapping_checks() {
                 && path.contains(&format!("/{fixture}/"))
                 && (*start..=*end).contains(&line)
         });
-        let count = outcomes.entry(check.as_str()).or_default();
+        let count = outcomes.entry(check_id).or_default();
         if *passed {
             count.0 += 1;
         } else {
@@ -163,6 +175,35 @@ fn agrees_with_checkov_on_the_overlapping_checks() {
             differences.insert((fixture.clone(), resource.clone(), check.clone()));
         }
     }
+    (differences, outcomes)
+}
+
+/// Every difference over `dir` is declared with a reason, and every declared one still differs.
+fn assert_only_declared_differences(dir: &Path, differences: &BTreeSet<(String, String, String)>) {
+    let declared = declared_differences(dir);
+    let undeclared: Vec<_> = differences.difference(&declared).collect();
+    let stale: Vec<_> = declared.difference(differences).collect();
+    assert!(
+        undeclared.is_empty(),
+        "{}: lambda-gate and checkov disagree without a declared reason: {undeclared:#?}",
+        dir.display()
+    );
+    assert!(
+        stale.is_empty(),
+        "{}: declared differences that are no longer differences: {stale:#?}",
+        dir.display()
+    );
+}
+
+#[test]
+fn agrees_with_checkov_on_the_overlapping_checks() {
+    let dir = Path::new("testdata/terraform-checkov");
+    let fixtures = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+        .count();
+    assert!(fixtures >= 25, "only {fixtures} fixtures");
+    let (differences, outcomes) = differences_with_checkov(dir);
     for (check, _) in OVERLAP {
         let (passes, fails) = outcomes.get(check).copied().unwrap_or_default();
         assert!(
@@ -170,16 +211,21 @@ fn agrees_with_checkov_on_the_overlapping_checks() {
             "{check}: the fixtures exercise both outcomes ({passes} passed, {fails} failed)"
         );
     }
-    let undeclared: Vec<_> = differences.difference(&declared).collect();
-    let stale: Vec<_> = declared.difference(&differences).collect();
+    assert_only_declared_differences(dir, &differences);
+}
+
+/// The real-world corpus (a reusable ECR module with null defaults, dynamic blocks and
+/// duplicate keys; SAM and service repositories beside it): the same agreement.
+#[test]
+fn agrees_with_checkov_on_the_real_world_corpus() {
+    let dir = Path::new("testdata/realworld");
+    let (differences, outcomes) = differences_with_checkov(dir);
+    let judged: usize = outcomes.values().map(|(p, f)| p + f).sum();
     assert!(
-        undeclared.is_empty(),
-        "lambda-gate and checkov disagree without a declared reason: {undeclared:#?}"
+        judged >= 3,
+        "checkov judged only {judged} resources: {outcomes:?}"
     );
-    assert!(
-        stale.is_empty(),
-        "declared differences that are no longer differences: {stale:#?}"
-    );
+    assert_only_declared_differences(dir, &differences);
 }
 
 /// Both modules of this repository: no failed checkov check, every skip with a reason, and

@@ -32,3 +32,8 @@ resource "aws_cloudwatch_log_group" "scan" {
   name              = "/aws/ecr/${var.repository_name}/scan"
   retention_in_days = var.scan_log_retention_in_days
 }
+
+# Where checkov, run over this repository, judges the module as `examples/complete` calls it:
+# differs: CKV_AWS_51 module.ecr.aws_ecr_repository.this[0]: checkov judges only the example's call (IMMUTABLE); lambda-gate judges the module's own default, MUTABLE, which every caller that leaves the variable out gets
+# differs: CKV_AWS_163 module.ecr.aws_ecr_repository.this[0]: checkov does not expand the dynamic image_scanning_configuration block; lambda-gate evaluates its for_each over the default (true) and sees scan_on_push = true
+# differs: CKV_AWS_66 module.ecr.aws_cloudwatch_log_group.scan[0]: checkov passes retention_in_days written as a variable whose default is null; Terraform omits a null argument, so the log group keeps its logs forever
