@@ -241,13 +241,7 @@ pub fn check_workspace(
     base: Option<&Path>,
     pre_commit: bool,
 ) -> CheckResult {
-    let display = |path: &Path| -> PathBuf {
-        match base.and_then(|base| path.strip_prefix(base).ok()) {
-            Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
-            Some(relative) => relative.to_path_buf(),
-            None => path.to_path_buf(),
-        }
-    };
+    let display = |path: &Path| -> PathBuf { crate::report::shown_below(path, base) };
     let session = Session {
         display: &display,
         cwd: base,
@@ -307,29 +301,31 @@ pub fn check_workspace(
         };
         let policy = problem.config.policy_for(&problem.path);
         if let Some(severity) = policy.policy.level(rule.id).severity() {
-            result.diagnostics.push(whole_file(
-                rule,
-                severity,
-                display(&problem.path),
-                message,
-                None,
-            ));
+            let mut diagnostic = whole_file(rule, severity, display(&problem.path), message, None);
+            // A link is reported where it is; a directory that cannot be walked has no file.
+            diagnostic.about_directory = problem.loop_target.is_none() && problem.path.is_dir();
+            result.diagnostics.push(diagnostic);
         }
     }
     for (path, config) in &workspace.empty_paths {
         let rule = &crate::rules::core::lg006_nothing_to_check::RULE;
         let policy = config.policy_for(path);
         let names = policy.policy.dockerfile.names.join(", ");
-        result.diagnostics.extend(whole_file_if_on(
-            rule,
-            &policy,
-            display(path),
-            format!(
-                "nothing to check under `{}`: no Dockerfile (names: {names}) and no Terraform file",
-                display(path).display()
-            ),
-            Some("check the path; a Dockerfile under another name is found once `dockerfile.names` in the policy lists it".into()),
-        ));
+        let about_directory = path.is_dir();
+        result.diagnostics.extend(
+            whole_file_if_on(
+                rule,
+                &policy,
+                display(path),
+                format!(
+                    "nothing to check under `{}`: no Dockerfile (names: {names}) and no Terraform file",
+                    display(path).display()
+                ),
+                Some("check the path; a Dockerfile under another name is found once `dockerfile.names` in the policy lists it".into()),
+            )
+            .into_iter()
+            .map(|d| Diagnostic { about_directory, ..d }),
+        );
     }
     result.diagnostics.sort_by(|a, b| {
         (&a.path, a.start, a.rule, &a.message).cmp(&(&b.path, b.start, b.rule, &b.message))

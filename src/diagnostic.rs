@@ -56,6 +56,10 @@ pub struct Diagnostic {
     pub message: String,
     pub help: Option<String>,
     pub fix: Option<Fix>,
+    /// The finding is about a directory, not a file (a path named on the command line that
+    /// holds nothing to check, a directory that cannot be walked): formats that attach
+    /// findings to files report it as a run-level notice instead.
+    pub about_directory: bool,
 }
 
 /// A 1-based line and a 1-based column counted in characters.

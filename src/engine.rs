@@ -101,6 +101,7 @@ pub fn whole_file(
         message,
         help,
         fix: None,
+        about_directory: false,
     }
 }
 
@@ -208,6 +209,7 @@ pub fn finish(
             message: finding.message,
             help: finding.help,
             fix: finding.fix,
+            about_directory: false,
         });
     };
     for (rule, finding) in findings {

@@ -37,6 +37,19 @@ if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$(sed -n 's/^
 fi
 export LAMBDA_GATE_CHECKOV="$CHECKOV_VENV/bin/checkov"
 
+step "SARIF Multitool (npm): validates the SARIF logs as GitHub code scanning ingests them"
+need_debian_packages npm:npm
+SARIF_TOOL_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/lambda-gate-tests/sarif"
+SARIF_MULTITOOL="$SARIF_TOOL_DIR/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+if [ ! -f "$SARIF_MULTITOOL" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$SARIF_TOOL_DIR" @microsoft/sarif-multitool@5.7.0 >/dev/null
+fi
+# npm may not run the package's own install script, which only marks the binary executable.
+chmod u+x "$SARIF_MULTITOOL"
+export LAMBDA_GATE_SARIF_MULTITOOL="$SARIF_MULTITOOL"
+# A self-contained .NET program: without ICU on the machine it needs invariant globalization.
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+
 step "The runner's real components: Docker Engine, binfmt/qemu, registry, moto; stand-in bases"
 source tests/services.sh
 

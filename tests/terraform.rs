@@ -16,6 +16,9 @@ const OVERLAP: &[(&str, &str)] = &[
     ("CKV_AWS_66", "TF006"),
 ];
 
+/// (fixture directory, resource address, check id) where the two tools decide differently.
+type Differences = BTreeSet<(String, String, String)>;
+
 /// One checkov result: (fixture directory, resource address, check id) -> (passed, lines).
 type Verdicts = BTreeMap<(String, String, String), (bool, (u64, u64))>;
 
@@ -140,12 +143,7 @@ fn declared_differences(dir: &Path) -> BTreeSet<(String, String, String)> {
 
 /// Where lambda-gate and checkov decide an overlapping check differently over `dir`, and how
 /// often each check passed and failed in checkov's eyes.
-fn differences_with_checkov(
-    dir: &Path,
-) -> (
-    BTreeSet<(String, String, String)>,
-    BTreeMap<&'static str, (usize, usize)>,
-) {
+fn differences_with_checkov(dir: &Path) -> (Differences, BTreeMap<&'static str, (usize, usize)>) {
     let verdicts = checkov_verdicts(dir);
     let report = gate_json(dir);
     let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
@@ -179,7 +177,7 @@ fn differences_with_checkov(
 }
 
 /// Every difference over `dir` is declared with a reason, and every declared one still differs.
-fn assert_only_declared_differences(dir: &Path, differences: &BTreeSet<(String, String, String)>) {
+fn assert_only_declared_differences(dir: &Path, differences: &Differences) {
     let declared = declared_differences(dir);
     let undeclared: Vec<_> = differences.difference(&declared).collect();
     let stale: Vec<_> = declared.difference(differences).collect();

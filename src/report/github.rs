@@ -30,6 +30,16 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
             message.push_str("\nhelp: ");
             message.push_str(help);
         }
+        if d.about_directory {
+            // No file to annotate: the notice goes to the run's summary, the path in its text.
+            writeln!(
+                out,
+                "::{command} title={}::{}",
+                escape_property(d.rule),
+                escape_data(&message)
+            )?;
+            continue;
+        }
         writeln!(
             out,
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",

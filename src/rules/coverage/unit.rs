@@ -64,6 +64,7 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
                 message: located.finding.message,
                 help: located.finding.help,
                 fix: None,
+                about_directory: false,
             });
         }
     }
