@@ -87,15 +87,43 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints an error for exit code 2; configuration errors with the line they point at.
-pub fn print_error(error: &anyhow::Error) {
+/// An error that says what failed and what to do in one line, with the underlying library's
+/// own account (long, for whoever debugs it) shown only with `--verbose`.
+#[derive(Debug, thiserror::Error)]
+#[error("{summary}")]
+pub struct Detailed {
+    pub summary: String,
+    pub detail: String,
+}
+
+/// Prints `error` and its causes, one line each; `verbose` adds the details of [`Detailed`]
+/// causes.
+pub fn print_error(error: &anyhow::Error, verbose: bool) {
     let color = std::io::stderr().is_terminal();
     if let Some(config) = error.downcast_ref::<ConfigError>() {
         eprintln!("{}", render_config_error(config, color));
         return;
     }
     eprintln!("error: {error}");
+    let mut details = Vec::new();
+    for cause in error.chain() {
+        if let Some(detailed) = cause.downcast_ref::<Detailed>() {
+            details.push(detailed.detail.as_str());
+        }
+    }
     for cause in error.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        // A cause already said in full by the line above is not repeated.
+        if !error.to_string().ends_with(&text) {
+            eprintln!("  caused by: {text}");
+        }
+    }
+    if verbose {
+        for detail in details {
+            eprintln!("  detail: {detail}");
+        }
+    } else if !details.is_empty() {
+        eprintln!("  (run with --verbose for the details)");
     }
 }
 
@@ -512,10 +540,19 @@ fn inspect_coverage(
     })?;
     let total = data.totals.percent();
     let passes = !numbers::should_fail_under(total, fail_under, precision);
+    // The report names files as its tool wrote them (Cobertura: joined to an absolute
+    // `<source>`); they are shown relative to the working directory, as `check` shows paths.
+    let cwd = std::env::current_dir().ok();
     let files: serde_json::Map<String, serde_json::Value> = data
         .files
         .iter()
-        .map(|f| (f.path.clone(), serde_json::json!(f.counts.percent())))
+        .map(|f| {
+            let shown = crate::report::shown_below(std::path::Path::new(&f.path), cwd.as_deref());
+            (
+                crate::report::display_path(&shown),
+                serde_json::json!(f.counts.percent()),
+            )
+        })
         .collect();
     let mut out = std::io::stdout().lock();
     match format {

@@ -9,6 +9,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = lambda_gate::cli::Cli::parse();
+    let verbose = cli.verbose;
     match lambda_gate::app::run(cli) {
         Ok(code) => code,
         // A reader that stops early (`| head`) is not an error.
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
             ExitCode::from(lambda_gate::app::EXIT_CLEAN)
         }
         Err(error) => {
-            lambda_gate::app::print_error(&error);
+            lambda_gate::app::print_error(&error, verbose);
             ExitCode::from(lambda_gate::app::EXIT_ERROR)
         }
     }

@@ -655,3 +655,59 @@ fn an_explicit_path_with_nothing_to_check_says_so() {
         .code(0)
         .stdout(contains("warning[LG006]").and(contains("nothing to check")));
 }
+
+/// A command against AWS with no credentials anywhere: the error is one line that says what
+/// to set; the SDK's account of every provider it tried comes only with `--verbose`. The
+/// endpoint is a closed local port, so nothing leaves the machine.
+#[test]
+fn missing_aws_credentials_say_what_to_set_and_keep_the_sdk_account_for_verbose() {
+    let home = tempfile::tempdir().expect("home");
+    let run = |extra: &[&str]| {
+        let mut cmd = gate();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .args([
+                "promote",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/quote",
+                "--digest",
+                DIGEST,
+                "--to",
+                "staging",
+            ])
+            .args(extra);
+        let output = cmd.output().expect("runs");
+        assert_eq!(output.status.code(), Some(2));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let plain = run(&[]);
+    assert!(
+        plain.contains("no AWS credentials: set AWS_PROFILE"),
+        "{plain}"
+    );
+    assert!(plain.contains("--verbose"), "{plain}");
+    assert!(!plain.contains("DispatchFailure"), "{plain}");
+    assert!(plain.lines().count() <= 3, "{plain}");
+    let verbose = run(&["--verbose"]);
+    assert!(verbose.contains("no AWS credentials"), "{verbose}");
+    assert!(verbose.contains("Ec2InstanceMetadata"), "{verbose}");
+}
+
+/// A registry that is not there: where the command tried, and what to check.
+#[test]
+fn an_unreachable_registry_names_the_address_and_what_to_check() {
+    gate()
+        .args([
+            "verify-deployable",
+            &format!("127.0.0.1:9/team/quote@{DIGEST}"),
+            "--architecture",
+            "arm64",
+        ])
+        .env("LAMBDA_GATE_REGISTRY_ATTEMPTS", "1")
+        .assert()
+        .code(2)
+        .stderr(contains("cannot connect to http://127.0.0.1:9"))
+        .stderr(contains("check that the registry runs there"));
+}

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
-use super::{display_path, RenderOptions, Summary};
+use super::{count, display_path, RenderOptions, Summary};
 use crate::check::CheckResult;
 use crate::diagnostic::{floor_char_boundary, Diagnostic, LineIndex, Severity};
 use crate::policy::ConfigError;
@@ -41,22 +41,14 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
         "failed"
     };
     let mut line = format!(
-        "lambda-gate {verdict}: {} {}, {} {}, {} {}, {} {}",
-        summary.files,
-        plural(summary.files, "file", "files"),
-        summary.lambdas,
-        plural(summary.lambdas, "Lambda", "Lambdas"),
-        summary.errors,
-        plural(summary.errors, "error", "errors"),
-        summary.warnings,
-        plural(summary.warnings, "warning", "warnings"),
+        "lambda-gate {verdict}: {}, {}, {}, {}",
+        count(summary.files, "file", "files"),
+        count(summary.lambdas, "Lambda", "Lambdas"),
+        count(summary.errors, "error", "errors"),
+        count(summary.warnings, "warning", "warnings"),
     );
     if summary.infos > 0 {
-        line.push_str(&format!(
-            ", {} {}",
-            summary.infos,
-            plural(summary.infos, "note", "notes")
-        ));
+        line.push_str(&format!(", {}", count(summary.infos, "note", "notes")));
     }
     if !options.deterministic {
         line.push_str(&format!(" in {:.0?}", result.elapsed));
@@ -71,18 +63,10 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
         writeln!(
             out,
             "{fixable} {} fixable with `lambda-gate check --fix` (preview with `--fix --diff`)",
-            plural(fixable, "is", "are")
+            if fixable == 1 { "is" } else { "are" }
         )?;
     }
     Ok(())
-}
-
-fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
 }
 
 /// One diagnostic with the lines it points at (only those lines are handed to the renderer,

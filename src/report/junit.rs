@@ -6,14 +6,19 @@ use std::io::{self, Write};
 
 use quick_xml::escape::escape;
 
-use super::{display_path, Summary};
+use super::{count, display_path, Summary};
 use crate::check::CheckResult;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
     let mut by_file: BTreeMap<String, Vec<&Diagnostic>> = BTreeMap::new();
     for d in &result.diagnostics {
-        by_file.entry(display_path(&d.path)).or_default().push(d);
+        // A directory's case is named with a trailing `/`, apart from any file's.
+        let mut name = display_path(&d.path);
+        if d.about_directory && !name.ends_with('/') {
+            name.push('/');
+        }
+        by_file.entry(name).or_default().push(d);
     }
     let summary = Summary::of(result);
     let failures = by_file
@@ -32,8 +37,9 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        r#"    <testcase classname="lambda-gate" name="{} files in {} Lambdas checked"/>"#,
-        summary.files, summary.lambdas
+        r#"    <testcase classname="lambda-gate" name="{} in {} checked"/>"#,
+        count(summary.files, "file", "files"),
+        count(summary.lambdas, "Lambda", "Lambdas")
     )?;
     for (path, diagnostics) in &by_file {
         let text: String = diagnostics
@@ -67,7 +73,13 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 r#"      <failure message="{}" type="lambda-gate">{}</failure>"#,
-                escape(format!("{errors} policy violation(s) in {path}").as_str()),
+                escape(
+                    format!(
+                        "{} in {path}",
+                        count(errors, "policy violation", "policy violations")
+                    )
+                    .as_str()
+                ),
                 escape(text.as_str())
             )?;
         } else {

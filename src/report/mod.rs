@@ -78,3 +78,18 @@ impl Summary {
 pub fn display_path(path: &std::path::Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
+
+/// `n` and the noun in the number it takes: `1 error`, `2 errors`, `0 repositories`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `path` as shown to the person running the command: relative to `base` (the working
+/// directory) when it lies below it (`.` for `base` itself), else as it is.
+pub fn shown_below(path: &std::path::Path, base: Option<&std::path::Path>) -> std::path::PathBuf {
+    match base.and_then(|base| path.strip_prefix(base).ok()) {
+        Some(relative) if relative.as_os_str().is_empty() => std::path::PathBuf::from("."),
+        Some(relative) => relative.to_path_buf(),
+        None => path.to_path_buf(),
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::count;
 use crate::rules::registry;
 use crate::sweep::report::{RepositoryRecord, Summary, SweepReport};
 
@@ -41,15 +42,21 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
         .unwrap_or_default();
     writeln!(
         out,
-        "Swept {} repositories{shard}: {} Lambdas, {} passed, {} failed; {} errors, {} warnings in {} files",
-        s.repositories, s.lambdas, s.lambdas_passed, s.lambdas_failed, s.errors, s.warnings, s.files_checked
+        "Swept {}{shard}: {}, {} passed, {} failed; {}, {} in {}",
+        count(s.repositories, "repository", "repositories"),
+        count(s.lambdas, "Lambda", "Lambdas"),
+        s.lambdas_passed,
+        s.lambdas_failed,
+        count(s.errors, "error", "errors"),
+        count(s.warnings, "warning", "warnings"),
+        count(s.files_checked, "file", "files")
     )?;
     let unreadable = unreadable(report);
     if !unreadable.is_empty() {
         writeln!(
             out,
-            "\n{} repositories could not be swept:",
-            unreadable.len()
+            "\n{} could not be swept:",
+            count(unreadable.len(), "repository", "repositories")
         )?;
         for repository in unreadable {
             writeln!(
@@ -103,29 +110,41 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
         for repository in &s.worst {
             writeln!(
                 out,
-                "  {:<40} {:>5} errors, {} failing Lambdas",
-                repository.name, repository.errors, repository.lambdas_failed
+                "  {:<40} {:>5} {}, {}",
+                repository.name,
+                repository.errors,
+                if repository.errors == 1 {
+                    "error"
+                } else {
+                    "errors"
+                },
+                count(
+                    repository.lambdas_failed,
+                    "failing Lambda",
+                    "failing Lambdas"
+                )
             )?;
         }
     }
     if let Some(baseline) = &report.baseline {
         writeln!(
             out,
-            "\nBaseline `{}`: {} known violations not reported",
-            baseline.file, baseline.hidden
+            "\nBaseline `{}`: {} not reported",
+            baseline.file,
+            count(baseline.hidden, "known violation", "known violations")
         )?;
     }
     if let Some(trend) = &report.trend {
         writeln!(
             out,
-            "\nSince the last sweep: errors {} -> {} ({}), failing Lambdas {} -> {} ({}); {} new violations, {} fixed",
+            "\nSince the last sweep: errors {} -> {} ({}), failing Lambdas {} -> {} ({}); {}, {} fixed",
             trend.errors.before,
             trend.errors.now,
             signed(trend.errors.delta()),
             trend.lambdas_failed.before,
             trend.lambdas_failed.now,
             signed(trend.lambdas_failed.delta()),
-            trend.introduced,
+            count(trend.introduced, "new violation", "new violations"),
             trend.fixed
         )?;
         for (rule, change) in &trend.by_rule {
@@ -143,8 +162,9 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
         let files: usize = report.fixes.iter().map(|f| f.files.len()).sum();
         writeln!(
             out,
-            "\nFixes in {} repositories, {files} files:",
-            report.fixes.len()
+            "\nFixes in {}, {}:",
+            count(report.fixes.len(), "repository", "repositories"),
+            count(files, "file", "files")
         )?;
         for fix in &report.fixes {
             let rules: Vec<String> = fix.rules.iter().map(|(r, n)| format!("{r} x{n}")).collect();
@@ -160,9 +180,9 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
             };
             writeln!(
                 out,
-                "  {}: {} files ({}), {outcome}",
+                "  {}: {} ({}), {outcome}",
                 fix.repository,
-                fix.files.len(),
+                count(fix.files.len(), "file", "files"),
                 rules.join(", ")
             )?;
         }

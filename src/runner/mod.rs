@@ -2,6 +2,7 @@
 //! Docker Engine API, smoke-tests them, pushes them and an index over them, and promotes images
 //! between tags by copying manifests in the registry.
 
+pub mod aws_error;
 pub mod build;
 pub mod commands;
 pub mod context;

@@ -288,8 +288,8 @@ async fn record_ssm(
             .overwrite(true)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_ssm::error::DisplayErrorContext(e)))
-            .map_err(|e| e.context(format!("writing SSM parameter {name}")))?;
+            .map_err(|e| crate::runner::aws_error::explain("PutParameter", e))
+            .map_err(|e| anyhow::Error::new(e).context(format!("writing SSM parameter {name}")))?;
         written.push(name);
     }
     Ok(written)

@@ -93,7 +93,10 @@ impl Default for Lines {
 
 impl Progress for Lines {
     fn start(&self, phase: &str, total: usize) {
-        eprintln!("sweep: {phase} {total} repositories");
+        eprintln!(
+            "sweep: {phase} {}",
+            crate::report::count(total, "repository", "repositories")
+        );
         self.done.store(0, Ordering::Relaxed);
         if let Ok(mut slot) = self.started.lock() {
             *slot = Some((phase.to_string(), total, Instant::now()));

@@ -234,6 +234,29 @@ fn detached_at_fetched(dir: &Path) -> bool {
     is_object_id(head) && head == fetched
 }
 
+/// What git said went wrong: its `fatal:`/`error:` lines without the prefix (progress such as
+/// "Cloning into ..." is left out), else its last line.
+fn git_failure(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| {
+            line.strip_prefix("fatal:")
+                .or_else(|| line.strip_prefix("error:"))
+                .map(str::trim)
+        })
+        .collect();
+    match (errors.as_slice(), lines.last()) {
+        ([], Some(last)) => last.to_string(),
+        ([], None) => String::new(),
+        (errors, _) => errors.join("; "),
+    }
+}
+
 /// Runs git in `dir` without ever prompting; its error output becomes the error.
 pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let output = Command::new("git")
@@ -247,12 +270,7 @@ pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         .context("cannot run git: is it installed?")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let message = stderr
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let message = git_failure(&stderr);
         bail!(
             "git {} failed: {}",
             args.first().copied().unwrap_or_default(),
@@ -293,6 +311,22 @@ fn is_object_id(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_git_failure_is_what_git_called_fatal_without_its_progress() {
+        assert_eq!(
+            git_failure(
+                "Cloning into '/c/orders'...\nfatal: repository '/r/orders' does not exist\n"
+            ),
+            "repository '/r/orders' does not exist"
+        );
+        assert_eq!(
+            git_failure("error: pathspec 'x' did not match\nerror: another\n"),
+            "pathspec 'x' did not match; another"
+        );
+        assert_eq!(git_failure("something odd\n"), "something odd");
+        assert_eq!(git_failure(""), "");
+    }
 
     #[test]
     fn names_are_the_last_two_components_of_the_url_path() {

@@ -5,7 +5,7 @@
 //! Digests are computed here from the bytes, never taken from the API's word (emulators compute
 //! their own), and an immutable-tag refusal is recognised under both names it comes by.
 
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::ImageIdentifier;
 use base64::Engine as _;
@@ -50,11 +50,18 @@ impl EcrRegistry {
         })
     }
 
-    fn api_error(&self, what: &str, error: impl std::error::Error) -> RegistryError {
-        RegistryError::Transport {
+    fn api_error<E, R>(
+        &self,
+        what: &str,
+        error: aws_sdk_ecr::error::SdkError<E, R>,
+    ) -> RegistryError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        RegistryError::Aws {
             registry: self.name.clone(),
-            what: what.to_string(),
-            reason: DisplayErrorContext(error).to_string(),
+            error: crate::runner::aws_error::explain(what, error),
         }
     }
 

@@ -35,6 +35,13 @@ pub enum RegistryError {
         status: u16,
         body: String,
     },
+    /// An AWS API call failed; the error says what to do, its detail is the SDK's account.
+    #[error("{registry}: {error}")]
+    Aws {
+        registry: String,
+        #[source]
+        error: crate::app::Detailed,
+    },
     #[error("{registry}: {what}: {reason}")]
     Transport {
         registry: String,

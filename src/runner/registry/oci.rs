@@ -176,12 +176,27 @@ impl OciRegistry {
 
     fn transport(&self, what: &str, error: &reqwest::Error) -> RegistryError {
         // reqwest's Display hides the cause chain; the cause says what actually went wrong.
-        let mut reason = error.to_string();
+        let mut chain = error.to_string();
+        let mut root = chain.clone();
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
-            reason = format!("{reason}: {cause}");
+            root = cause.to_string();
+            chain = format!("{chain}: {cause}");
             source = cause.source();
         }
+        let reason = if error.is_connect() {
+            format!(
+                "cannot connect to {}: {root}: check that the registry runs there and that the name is right",
+                self.base
+            )
+        } else if error.is_timeout() {
+            format!(
+                "{} did not answer in time: check the network; transient faults are retried",
+                self.base
+            )
+        } else {
+            chain
+        };
         RegistryError::Transport {
             registry: self.name.clone(),
             what: what.to_string(),
