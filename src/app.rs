@@ -1,5 +1,6 @@
 //! What each subcommand does; `main.rs` only parses and maps the result to an exit code.
 
+#[cfg(feature = "runner")]
 use crate::runner::commands;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -55,15 +56,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => inspect_mypy(&dir, &modules, format),
         Command::Sweep(args) => run_sweep(*args),
+        #[cfg(feature = "runner")]
         Command::Build(args) => commands::run_build(*args),
+        #[cfg(feature = "runner")]
         Command::Smoke(args) => commands::run_smoke(args),
+        #[cfg(feature = "runner")]
         Command::Push(args) => commands::run_push(args),
+        #[cfg(feature = "runner")]
         Command::DevImage {
             command: crate::cli::DevImageCommand::Pull(args),
         } => commands::run_dev_image_pull(args),
+        #[cfg(feature = "runner")]
         Command::Promote(args) => commands::run_promote(args),
+        #[cfg(feature = "runner")]
         Command::VerifyDeployable(args) => commands::run_verify(args),
+        #[cfg(feature = "runner")]
         Command::Pipeline(args) => commands::run_pipeline(args),
+        #[cfg(not(feature = "runner"))]
+        Command::Build(_)
+        | Command::Smoke(_)
+        | Command::Push(_)
+        | Command::DevImage { .. }
+        | Command::Promote(_)
+        | Command::VerifyDeployable(_)
+        | Command::Pipeline(_) => Err(runner_not_built()),
         Command::Policy {
             command: PolicyCommand::Show { path, config },
         } => {
@@ -87,6 +103,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints an error for exit code 2; configuration errors with the line they point at.
+/// The error of a runner command in a binary built without the runner (`--no-default-features`).
+#[cfg(not(feature = "runner"))]
+fn runner_not_built() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this command is part of the runner, and this lambda-gate was built without it (gate only): install the full build (`cargo install --locked lambda-gate`, default features, or `pip install lambda-gate`), or build with `--features runner`"
+    )
+}
+
 /// An error that says what failed and what to do in one line, with the underlying library's
 /// own account (long, for whoever debugs it) shown only with `--verbose`.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ pub mod fix;
 pub mod policy;
 pub mod report;
 pub mod rules;
+#[cfg(feature = "runner")]
 pub mod runner;
 pub mod suppression;
 pub mod sweep;

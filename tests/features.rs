@@ -66,3 +66,72 @@ fn the_binary_and_the_tests_share_every_compiled_dependency() {
         binary.len()
     );
 }
+
+/// The gate-only build (`--no-default-features`, built by tests/run.sh, which names it in
+/// LAMBDA_GATE_GATE_ONLY): it checks as the full build does, and each runner command says
+/// which feature it lacks instead of failing obscurely.
+#[test]
+fn the_gate_only_build_checks_and_names_the_feature_the_runner_needs() {
+    let gate_only = std::env::var_os("LAMBDA_GATE_GATE_ONLY")
+        .expect("LAMBDA_GATE_GATE_ONLY (tests/run.sh builds the gate alone and names it)");
+    let checked = Command::new(&gate_only)
+        .args([
+            "check",
+            "--isolated",
+            "--format",
+            "json",
+            "testdata/realworld",
+        ])
+        .output()
+        .expect("the gate-only binary runs");
+    let full = Command::new(env!("CARGO_BIN_EXE_lambda-gate"))
+        .args([
+            "check",
+            "--isolated",
+            "--format",
+            "json",
+            "testdata/realworld",
+        ])
+        .output()
+        .expect("the full binary runs");
+    let diagnostics = |output: &std::process::Output| -> serde_json::Value {
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("JSON report");
+        report["diagnostics"].clone()
+    };
+    assert_eq!(checked.status.code(), full.status.code());
+    assert_eq!(diagnostics(&checked), diagnostics(&full));
+    assert!(
+        diagnostics(&full).as_array().is_some_and(|d| !d.is_empty()),
+        "the corpus has findings"
+    );
+
+    for command in [
+        vec!["build", "example-project"],
+        vec![
+            "promote",
+            "127.0.0.1:9/team/quote",
+            "--digest",
+            "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555",
+            "--to",
+            "staging",
+        ],
+        vec![
+            "verify-deployable",
+            "127.0.0.1:9/team/quote:v1",
+            "--architecture",
+            "arm64",
+        ],
+    ] {
+        let output = Command::new(&gate_only)
+            .args(&command)
+            .output()
+            .expect("the gate-only binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("built without it") && stderr.contains("--features runner"),
+            "{command:?}: {stderr}"
+        );
+    }
+}

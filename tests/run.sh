@@ -66,6 +66,13 @@ step "Rust: formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --quiet -- -D warnings
 
+step "The wheel (maturin; the release build the tests use, stripped) and the gate alone (--no-default-features)"
+rm -rf target/wheels
+maturin build --release --locked --quiet --out target/wheels
+export LAMBDA_GATE_WHEEL_DIR="$PWD/target/wheels"
+cargo build --release --locked --quiet --no-default-features --target-dir target/gate-only
+export LAMBDA_GATE_GATE_ONLY="$PWD/target/gate-only/release/lambda-gate"
+
 step "Rust: unit, fixture, snapshot and CLI tests (one release build)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --release --no-fail-fast
