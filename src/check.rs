@@ -310,7 +310,11 @@ pub fn check_workspace(
     for (path, config) in &workspace.empty_paths {
         let rule = &crate::rules::core::lg006_nothing_to_check::RULE;
         let policy = config.policy_for(path);
-        let names = policy.policy.dockerfile.names.join(", ");
+        let names: Vec<&str> = (policy.policy.dockerfile.names.iter())
+            .filter(|name| !name.starts_with('!'))
+            .map(String::as_str)
+            .collect();
+        let names = names.join(", ");
         let about_directory = path.is_dir();
         result.diagnostics.extend(
             whole_file_if_on(

@@ -73,14 +73,21 @@ impl FileKind {
 }
 
 /// The file names (case-insensitive globs) that are Dockerfiles: the policy's
-/// `dockerfile.names`. Shared, so every walker thread holds it for the price of a pointer.
+/// `dockerfile.names`, where a pattern starting with `!` excludes (so `Dockerfile.*` finds
+/// `Dockerfile.lambda` but not a source file named `dockerfile.rs`). Shared, so every walker
+/// thread holds it for the price of a pointer.
 #[derive(Debug, Clone)]
-pub struct DockerfileNames(Arc<globset::GlobSet>);
+pub struct DockerfileNames(Arc<(globset::GlobSet, globset::GlobSet)>);
 
 impl DockerfileNames {
     pub fn new(patterns: &[String]) -> Result<DockerfileNames, globset::Error> {
-        let mut set = globset::GlobSetBuilder::new();
+        let mut include = globset::GlobSetBuilder::new();
+        let mut exclude = globset::GlobSetBuilder::new();
         for pattern in patterns {
+            let (set, pattern) = match pattern.strip_prefix('!') {
+                Some(excluded) => (&mut exclude, excluded),
+                None => (&mut include, pattern.as_str()),
+            };
             set.add(
                 globset::GlobBuilder::new(pattern)
                     .case_insensitive(true)
@@ -88,11 +95,15 @@ impl DockerfileNames {
                     .build()?,
             );
         }
-        set.build().map(|set| DockerfileNames(Arc::new(set)))
+        Ok(DockerfileNames(Arc::new((
+            include.build()?,
+            exclude.build()?,
+        ))))
     }
 
     pub fn is_match(&self, name: &str) -> bool {
-        self.0.is_match(name)
+        let (include, exclude) = &*self.0;
+        include.is_match(name) && !exclude.is_match(name)
     }
 }
 
@@ -532,5 +543,46 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
         handler,
         has_nested: false,
         declared_context: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_names_find_renamed_dockerfiles_and_not_files_named_after_them() {
+        let names = DockerfileNames::new(&crate::policy::default_policy().dockerfile.names)
+            .expect("the default names compile");
+        for dockerfile in [
+            "Dockerfile",
+            "dockerfile",
+            "Containerfile",
+            "Dockerfile.lambda",
+            "Dockerfile.aws.lambda",
+            "lambda.Dockerfile",
+            "api.dockerfile",
+            "Dockerfile.test",
+        ] {
+            assert!(names.is_match(dockerfile), "{dockerfile}");
+        }
+        for other in [
+            "dockerfile.rs",
+            "dockerfile.py",
+            "Dockerfile.md",
+            "Dockerfile.j2",
+            "Dockerfile.orig",
+            "Dockerfile.template",
+            ".dockerignore",
+            "Dockerfiles",
+        ] {
+            assert!(!names.is_match(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn exclusions_alone_name_nothing() {
+        let names = DockerfileNames::new(&["!*.rs".to_string()]).expect("compiles");
+        assert!(!names.is_match("Dockerfile"));
     }
 }

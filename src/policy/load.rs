@@ -390,12 +390,16 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         {
             glob(path, text, pattern)?;
         }
-        if dockerfile.names.as_ref().is_some_and(|n| n.is_empty()) {
+        if dockerfile
+            .names
+            .as_ref()
+            .is_some_and(|n| n.iter().all(|p| p.get_ref().starts_with('!')))
+        {
             return Err(error_at(
                 path,
                 text,
                 None,
-                "`dockerfile.names` must name at least one file name pattern",
+                "`dockerfile.names` must name at least one file name pattern (besides `!` exclusions)",
             ));
         }
         for (key, digest) in dockerfile.digests.iter().flatten() {
