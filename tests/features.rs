@@ -74,26 +74,20 @@ fn the_binary_and_the_tests_share_every_compiled_dependency() {
 fn the_gate_only_build_checks_and_names_the_feature_the_runner_needs() {
     let gate_only = std::env::var_os("LAMBDA_GATE_GATE_ONLY")
         .expect("LAMBDA_GATE_GATE_ONLY (tests/run.sh builds the gate alone and names it)");
-    let checked = Command::new(&gate_only)
-        .args([
-            "check",
-            "--isolated",
-            "--format",
-            "json",
-            "testdata/realworld",
-        ])
-        .output()
-        .expect("the gate-only binary runs");
-    let full = Command::new(env!("CARGO_BIN_EXE_lambda-gate"))
-        .args([
-            "check",
-            "--isolated",
-            "--format",
-            "json",
-            "testdata/realworld",
-        ])
-        .output()
-        .expect("the full binary runs");
+    let check = |binary: &std::ffi::OsStr| {
+        Command::new(binary)
+            .args([
+                "check",
+                "--isolated",
+                "--format",
+                "json",
+                "testdata/realworld",
+            ])
+            .output()
+            .expect("the binary runs")
+    };
+    let checked = check(&gate_only);
+    let full = check(env!("CARGO_BIN_EXE_lambda-gate").as_ref());
     let diagnostics = |output: &std::process::Output| -> serde_json::Value {
         let report: serde_json::Value =
             serde_json::from_slice(&output.stdout).expect("JSON report");

@@ -1,38 +1,14 @@
 //! lambda-gate as a pre-commit hook, run by the real pre-commit framework in a temporary git
 //! repository: a commit that breaks policy is refused with the diagnostic; a clean one goes in.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
+
+use common::{git, ok};
 
 const RELEASE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
 const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new("git")
-        .args([
-            "-c",
-            "user.email=dev@example.com",
-            "-c",
-            "user.name=dev",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    output
-}
-
-fn ok(output: Output) -> Output {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 #[test]
 fn pre_commit_refuses_a_policy_breaking_commit_and_accepts_a_clean_one() {

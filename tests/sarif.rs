@@ -3,6 +3,8 @@
 //! Microsoft's SARIF Multitool with GitHub's ingestion rules (`--rule-kind "Sarif;Gh"`), for
 //! relative paths and for the absolute paths Jenkins hands over.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -142,10 +144,15 @@ fn lambda_level_findings_attach_to_a_file_in_github_and_junit() {
         "app",
         "tests",
     ] {
-        copy(
-            &repository().join("example-project").join(entry),
-            &project.join(entry),
+        let (from, to) = (
+            repository().join("example-project").join(entry),
+            project.join(entry),
         );
+        if from.is_dir() {
+            common::copy_dir(&from, &to);
+        } else {
+            std::fs::copy(&from, &to).expect("copy");
+        }
     }
     std::fs::write(work.path().join("lambda-gate.toml"), "").expect("config");
     let github = report(work.path(), &[Path::new("example-project")], "github");
@@ -162,15 +169,4 @@ fn lambda_level_findings_attach_to_a_file_in_github_and_junit() {
         junit.contains(r#"name="example-project/pyproject.toml""#),
         "{junit}"
     );
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else if from.file_name().is_some_and(|n| n != "__pycache__") {
-        std::fs::copy(from, to).expect("copy");
-    }
 }

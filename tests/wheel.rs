@@ -4,29 +4,15 @@
 //! `pre-commit-hook/` installs it through the real pre-commit framework with no Rust toolchain
 //! on PATH and no package index (the wheel comes from a local directory, `PIP_FIND_LINKS`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{git, ok, text};
 
 const RELEASE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
 const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";
-
-fn ok(output: Output) -> Output {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// The directory holding the built wheel, and the wheel (exactly one, of this version).
 fn wheel() -> (PathBuf, PathBuf) {
@@ -134,22 +120,6 @@ fn the_wheel_installs_a_working_lambda_gate_into_a_fresh_environment() {
         "{}",
         text(&checked)
     );
-}
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args([
-            "-c",
-            "user.email=dev@example.com",
-            "-c",
-            "user.name=dev",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git")
 }
 
 #[test]

@@ -1,6 +1,41 @@
 //! Helpers more than one integration test needs.
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
+use std::process::{Command, Output};
+
+/// git in `dir` as a throwaway identity, on `main`.
+pub fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args([
+            "-c",
+            "user.email=dev@example.com",
+            "-c",
+            "user.name=dev",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git")
+}
+
+/// `output`, after asserting it succeeded (else its stdout and stderr are the failure).
+pub fn ok(output: Output) -> Output {
+    assert!(output.status.success(), "{}", text(&output));
+    output
+}
+
+/// stdout and stderr, as one text.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
 
 /// Copies a directory tree (regular files and directories).
 pub fn copy_dir(from: &Path, to: &Path) {
