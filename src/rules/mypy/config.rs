@@ -1183,8 +1183,11 @@ impl MypyConfig {
         self.inherit(&resolved.global, &resolved.sections, module)
     }
 
+    /// mypy's `'*' in glob[:-1]`: a `*` anywhere but last (by character, as Python slices).
     fn is_unstructured(glob: &str) -> bool {
-        glob[..glob.len().saturating_sub(1)].contains('*')
+        let mut before_last = glob.chars();
+        before_last.next_back();
+        before_last.as_str().contains('*')
     }
 
     /// A name's options from the nearest `parent.*` section, then every unstructured glob
@@ -1466,6 +1469,19 @@ mod tests {
         );
         assert!(c.for_module("app.x").flag("ignore_errors"));
         assert!(!c.for_module("other").flag("ignore_errors"));
+    }
+
+    /// A section whose name ends in a character of several bytes (found by the fuzzer: slicing
+    /// off the last byte panicked).
+    #[test]
+    fn a_section_name_ending_in_a_multibyte_character_is_read() {
+        let c = config(
+            "mypy.ini",
+            "[mypy]\nstrict = True\n[mypy-app.caf\u{e9}]\nignore_errors = True\n[mypy-lib.*.caf\u{e9}]\nignore_errors = True\n",
+        );
+        assert!(c.for_module("app.caf\u{e9}").flag("ignore_errors"));
+        assert!(c.for_module("lib.x.caf\u{e9}").flag("ignore_errors"));
+        assert!(!c.for_module("app").flag("ignore_errors"));
     }
 
     #[test]
