@@ -111,16 +111,7 @@ fn runner_not_built() -> anyhow::Error {
     )
 }
 
-/// An error that says what failed and what to do in one line, with the underlying library's
-/// own account (long, for whoever debugs it) shown only with `--verbose`.
-#[derive(Debug, thiserror::Error)]
-#[error("{summary}")]
-pub struct Detailed {
-    pub summary: String,
-    pub detail: String,
-}
-
-/// Prints `error` and its causes, one line each; `verbose` adds the details of [`Detailed`]
+/// Prints `error` and its causes, one line each; `verbose` adds the details of [`crate::error::Detailed`]
 /// causes.
 pub fn print_error(error: &anyhow::Error, verbose: bool) {
     let color = std::io::stderr().is_terminal();
@@ -131,7 +122,7 @@ pub fn print_error(error: &anyhow::Error, verbose: bool) {
     eprintln!("error: {error}");
     let mut details = Vec::new();
     for cause in error.chain() {
-        if let Some(detailed) = cause.downcast_ref::<Detailed>() {
+        if let Some(detailed) = cause.downcast_ref::<crate::error::Detailed>() {
             details.push(detailed.detail.as_str());
         }
     }

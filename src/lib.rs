@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod digest;
 pub mod discover;
 pub mod engine;
+pub mod error;
 pub mod fix;
 pub mod policy;
 pub mod report;

@@ -407,8 +407,8 @@ impl Config {
             self.overrides[*index].layer.apply(&mut policy);
         }
         if pre_commit {
-            for (id, level) in self.base.policy.pre_commit.rules.clone() {
-                policy.rules.insert(id, level);
+            for (id, level) in &self.base.policy.pre_commit.rules {
+                policy.rules.insert(id.clone(), *level);
             }
         }
         // Every pattern was compiled once when the configuration was loaded, so this succeeds.

@@ -5,7 +5,7 @@
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use crate::app::Detailed;
+use crate::error::Detailed;
 
 /// Explains `error` from the AWS API call `operation` (e.g. `BatchGetImage`).
 pub fn explain<E, R>(operation: &str, error: SdkError<E, R>) -> Detailed

@@ -40,7 +40,7 @@ pub enum RegistryError {
     Aws {
         registry: String,
         #[source]
-        error: crate::app::Detailed,
+        error: crate::error::Detailed,
     },
     #[error("{registry}: {what}: {reason}")]
     Transport {
