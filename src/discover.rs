@@ -107,19 +107,37 @@ impl DockerfileNames {
     }
 }
 
-/// The nearest directory above `file` (its own directory first) that holds a Dockerfile.
+/// The nearest directory above `file` (its own directory first) that holds a Dockerfile, never
+/// beyond the repository `file` is in (the directory holding `.git`) nor, outside a repository,
+/// beyond the working directory: a stray `*.Dockerfile` in `/tmp` or `$HOME` must not turn a
+/// commit's README into a check of everything below it.
 pub fn project_dir_of(file: &Path, names: &DockerfileNames) -> Option<PathBuf> {
-    file.ancestors()
+    let boundary = file
+        .ancestors()
         .skip(1)
-        .find(|dir| {
-            std::fs::read_dir(dir).is_ok_and(|entries| {
-                entries.flatten().any(|entry| {
-                    entry.file_type().is_ok_and(|t| !t.is_dir())
-                        && names.is_match(&entry.file_name().to_string_lossy())
-                })
-            })
-        })
+        .find(|dir| dir.join(".git").exists())
         .map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::current_dir()
+                .ok()
+                .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+                .filter(|cwd| file.starts_with(cwd))
+        });
+    for dir in file.ancestors().skip(1) {
+        let holds_dockerfile = std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|entry| {
+                entry.file_type().is_ok_and(|t| !t.is_dir())
+                    && names.is_match(&entry.file_name().to_string_lossy())
+            })
+        });
+        if holds_dockerfile {
+            return Some(dir.to_path_buf());
+        }
+        if boundary.as_deref() == Some(dir) {
+            break;
+        }
+    }
+    None
 }
 
 #[derive(Debug, Clone)]
@@ -549,6 +567,31 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_files_lambda_is_looked_for_inside_its_repository_only() {
+        let names = DockerfileNames::new(&crate::policy::default_policy().dockerfile.names)
+            .expect("the default names compile");
+        let outside = tempfile::tempdir().expect("tempdir");
+        let outside = std::fs::canonicalize(outside.path()).expect("canonical");
+        std::fs::write(outside.join("scratch.Dockerfile"), "FROM x\n").expect("write");
+        let repository = outside.join("repo");
+        std::fs::create_dir_all(repository.join(".git")).expect("mkdir");
+        std::fs::create_dir_all(repository.join("fn/app")).expect("mkdir");
+        std::fs::write(repository.join("fn/Dockerfile"), "FROM x\n").expect("write");
+        std::fs::write(repository.join("README.md"), "").expect("write");
+        assert_eq!(project_dir_of(&repository.join("README.md"), &names), None);
+        assert_eq!(
+            project_dir_of(&repository.join("fn/app/handler.py"), &names),
+            Some(repository.join("fn"))
+        );
+        // The repository's own top-level Dockerfile is still found.
+        std::fs::write(repository.join("Dockerfile"), "FROM x\n").expect("write");
+        assert_eq!(
+            project_dir_of(&repository.join("README.md"), &names),
+            Some(repository.clone())
+        );
+    }
 
     #[test]
     fn the_default_names_find_renamed_dockerfiles_and_not_files_named_after_them() {
