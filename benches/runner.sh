@@ -42,3 +42,44 @@ hyperfine --warmup 2 --runs 20 --export-markdown "$work/noop.md" \
   -n 'docker build, cached, linux/amd64' \
   "docker build -q --platform linux/amd64 --build-arg BASE_IMAGE=$BASE -t bench/example-amd64 example-project"
 cat "$work/noop.md"
+
+# 3. BuildKit vs the classic builder on the example project, both platforms, no push: a cold
+# build, a rebuild after a one-line source change, and a rebuild after a one-line change of the
+# dependency list. The stand-in base's pip (tests/standin/pip) "downloads" each pinned
+# requirement into pip's cache in PIP_STANDIN_DOWNLOAD_SECONDS (1 s here); the BuildKit variant
+# keeps that cache in a cache mount, the classic one cannot (`--no-cache-dir`, as the example).
+bk=$work/bk
+mkdir -p "$bk"
+cp -r example-project "$bk/project"
+printf 'boto3-stubs==1.35.0\npydantic==2.9.2\nrequests==2.32.3\nurllib3==2.2.3\nattrs==24.2.0\n' \
+  >> "$bk/project/requirements.txt"
+pip_step='RUN pip install --no-cache-dir --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT}'
+sed -i "s|^RUN pip install.*|ENV PIP_STANDIN_DOWNLOAD_SECONDS=1\n$pip_step|" "$bk/project/Dockerfile"
+cp "$bk/project/Dockerfile" "$bk/project/Dockerfile.classic"
+sed -i 's|^RUN pip install --no-cache-dir|RUN --mount=type=cache,target=/root/.cache/pip pip install|' "$bk/project/Dockerfile"
+(cd "$bk" && git init -q && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm bench)
+export bk BASE GATE
+build_with() { # build_with buildkit|classic
+  local dockerfile=Dockerfile; [ "$1" = classic ] && dockerfile=Dockerfile.classic
+  "$GATE" build "$bk/project" --builder "$1" --dockerfile "$dockerfile" --no-smoke -q \
+    --build-arg "BASE_IMAGE=$BASE" >/dev/null
+}
+forget() { # nothing cached: BuildKit's cache (and its cache mounts), the classic builder's images
+  docker builder prune -af >/dev/null
+  docker images -q 'lambda-gate/project' | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  docker image prune -f >/dev/null
+}
+export -f build_with forget
+hyperfine --shell bash --runs 3 --export-markdown "$work/cold.md" \
+  --prepare forget -n 'BuildKit, cold' 'build_with buildkit' \
+  --prepare forget -n 'classic, cold' 'build_with classic'
+build_with buildkit; build_with classic
+hyperfine --shell bash --runs 5 --export-markdown "$work/source.md" \
+  --prepare 'echo "# $RANDOM$RANDOM" >> $bk/project/app/handler.py' \
+  -n 'BuildKit, one-line source change' 'build_with buildkit' \
+  -n 'classic, one-line source change' 'build_with classic'
+hyperfine --shell bash --runs 5 --export-markdown "$work/deps.md" \
+  --prepare 'echo "pkg$RANDOM$RANDOM==1.0" >> $bk/project/requirements.txt' \
+  -n 'BuildKit + cache mount, one dependency added' 'build_with buildkit' \
+  -n 'classic, one dependency added' 'build_with classic'
+cat "$work/cold.md" "$work/source.md" "$work/deps.md"

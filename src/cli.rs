@@ -84,6 +84,17 @@ pub enum RunnerFormat {
     Json,
 }
 
+/// Which of the Docker Engine's builders builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderArg {
+    /// BuildKit when the Engine has it, else the classic builder.
+    Auto,
+    /// BuildKit (cache, secret and bind mounts; heredocs); fails on an Engine without it.
+    Buildkit,
+    /// The classic builder; a Dockerfile with BuildKit-only syntax is refused before building.
+    Classic,
+}
+
 /// How a long runner command reports.
 #[derive(Debug, Args)]
 pub struct RunnerOutput {
@@ -135,6 +146,13 @@ pub struct BuildArgs {
     pub events: Vec<PathBuf>,
     #[arg(long)]
     pub no_smoke: bool,
+    /// The Engine builder (default: the policy's `builder`, normally `auto`).
+    #[arg(long, value_enum)]
+    pub builder: Option<BuilderArg>,
+    /// `id=ID,src=FILE` or `id=ID,env=VAR`, for `RUN --mount=type=secret,id=ID` (BuildKit). The
+    /// value never reaches the image, its history, its labels or any output.
+    #[arg(long = "secret", value_name = "id=ID,src=FILE|env=VAR")]
+    pub secrets: Vec<String>,
     #[command(flatten)]
     pub output: RunnerOutput,
     #[command(flatten)]
@@ -256,6 +274,9 @@ pub struct PipelineArgs {
     /// `NAME=VALUE` for every build (e.g. `UPSTREAM_IMAGE=...`).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,
+    /// The Engine builder (default: the policy's `builder`, normally `auto`).
+    #[arg(long, value_enum)]
+    pub builder: Option<BuilderArg>,
     #[command(flatten)]
     pub output: RunnerOutput,
     #[command(flatten)]

@@ -51,8 +51,11 @@ fi
 
 # Stand-in base images (amd64 + arm64 roots from Debian packages), pushed as one index.
 STANDIN_DEBS="busybox-static libc6 zlib1g libexpat1 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib"
+# Rebuilt when tests/standin changes (the registry keeps the previous one otherwise).
+STANDIN_SUM=$(cat tests/standin/* | sha256sum | cut -c1-16)
 if ! curl -fs -o /dev/null -H 'Accept: application/vnd.oci.image.index.v1+json' \
-    "http://$LAMBDA_GATE_TEST_REGISTRY/v2/standin/lambda-python/manifests/3.12"; then
+    "http://$LAMBDA_GATE_TEST_REGISTRY/v2/standin/lambda-python/manifests/3.12" \
+    || [ "$(cat "$SERVICES_DIR/standin.sum" 2>/dev/null)" != "$STANDIN_SUM" ]; then
   dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
   for arch in amd64 arm64; do
     mkdir -p "$SERVICES_DIR/debs/$arch"
@@ -61,5 +64,6 @@ if ! curl -fs -o /dev/null -H 'Accept: application/vnd.oci.image.index.v1+json' 
   done
   python3 tests/standin/make_images.py --registry "$LAMBDA_GATE_TEST_REGISTRY" \
     --repository standin/lambda-python --tag 3.12 "$SERVICES_DIR/debs"
+  echo "$STANDIN_SUM" > "$SERVICES_DIR/standin.sum"
 fi
 export LAMBDA_GATE_TEST_BASE="$LAMBDA_GATE_TEST_REGISTRY/standin/lambda-python:3.12"

@@ -9,11 +9,16 @@ use libfuzzer_sys::fuzz_target;
 
 use lambda_gate::build_context::BuildContext;
 use lambda_gate::check::lint_dockerfile;
-use lambda_gate::policy::{default_policy, EffectivePolicy};
+use lambda_gate::policy::{default_policy, BuilderChoice, EffectivePolicy};
 
 fuzz_target!(|data: &[u8]| {
     static POLICY: OnceLock<EffectivePolicy> = OnceLock::new();
-    let policy = POLICY.get_or_init(|| EffectivePolicy::compile(default_policy()).expect("default policy"));
+    // The classic builder, so DKR010 reads every BuildKit-only flag and heredoc too.
+    let policy = POLICY.get_or_init(|| {
+        let mut policy = default_policy();
+        policy.builder = BuilderChoice::Classic;
+        EffectivePolicy::compile(policy).expect("default policy")
+    });
     let Ok(text) = std::str::from_utf8(data) else { return };
     let context = BuildContext::from_files(vec!["app/handler.py".into(), "app/__init__.py".into()]);
     for (_, finding) in lint_dockerfile(Path::new("Dockerfile"), text, policy, &context) {

@@ -1,10 +1,12 @@
 //! What registries, the Engine and a project hand the runner: manifests, `WWW-Authenticate`
-//! challenges, Docker `config.json`, `docker save` archives and `.dockerignore` files. None may
+//! challenges, Docker `config.json`, `docker save` archives, `.dockerignore` files and `--secret`
+//! specifications. None may
 //! panic, and a parsed manifest's digest is always the sha256 of the bytes it came from.
 #![no_main]
 
 use bytes::Bytes;
 use lambda_gate::build_context::DockerIgnore;
+use lambda_gate::runner::buildkit::BuildSecret;
 use lambda_gate::runner::engine::parse_saved;
 use lambda_gate::runner::registry::manifest::Manifest;
 use lambda_gate::runner::registry::oci::{docker_config_credentials, parse_challenge};
@@ -14,7 +16,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let (selector, body) = data.split_first().unwrap_or((&0, &[]));
     let text = String::from_utf8_lossy(body);
-    match selector % 5 {
+    match selector % 6 {
         0 => {
             for media_type in [None, Some("application/vnd.oci.image.index.v1+json")] {
                 if let Ok(manifest) = Manifest::parse(Bytes::copy_from_slice(body), media_type) {
@@ -23,6 +25,12 @@ fuzz_target!(|data: &[u8]| {
                     let _ = manifest.config();
                 }
             }
+            let digest = sha256_digest(body);
+            if let Ok(manifest) = Manifest::fetched("r", "GET", &digest, Bytes::copy_from_slice(body), None) {
+                assert_eq!(manifest.digest, digest);
+            }
+            let other = sha256_digest(b"another manifest");
+            assert!(Manifest::fetched("r", "GET", &other, Bytes::copy_from_slice(body), None).is_err());
         }
         1 => {
             let _ = parse_challenge(&text);
@@ -32,6 +40,11 @@ fuzz_target!(|data: &[u8]| {
         }
         3 => {
             let _ = parse_saved(body);
+        }
+        4 => {
+            if let Ok(secret) = BuildSecret::parse(&text) {
+                assert!(!secret.id.is_empty());
+            }
         }
         _ => {
             if let Ok(ignore) = DockerIgnore::parse(&text, std::path::Path::new(".dockerignore")) {

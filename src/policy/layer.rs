@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{DigestRequirement, Level, Policy};
+use super::{BuilderChoice, DigestRequirement, Level, Policy};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -129,6 +129,7 @@ pub struct OverrideLayer {
     /// Globs relative to the configuration root.
     pub paths: Vec<Spanned<String>>,
     pub platforms: Option<Vec<Spanned<String>>>,
+    pub builder: Option<BuilderChoice>,
     pub rules: Option<BTreeMap<Spanned<String>, Level>>,
     pub dockerfile: Option<DockerfileLayer>,
     pub coverage: Option<CoverageLayer>,
@@ -141,6 +142,7 @@ pub struct OverrideLayer {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Layer {
     pub platforms: Option<Vec<Spanned<String>>>,
+    pub builder: Option<BuilderChoice>,
     pub max_file_size: Option<Spanned<u64>>,
     pub exclude: Option<Vec<Spanned<String>>>,
     pub rules: Option<BTreeMap<Spanned<String>, Level>>,
@@ -207,6 +209,9 @@ impl OverrideLayer {
         if let Some(v) = &self.platforms {
             policy.platforms = strings(v);
         }
+        if let Some(v) = self.builder {
+            policy.builder = v;
+        }
         apply_rules(&self.rules, policy);
         if let Some(dockerfile) = &self.dockerfile {
             dockerfile.apply(policy);
@@ -245,6 +250,9 @@ impl Layer {
         }
         if let Some(v) = &self.platforms {
             policy.platforms = strings(v);
+        }
+        if let Some(v) = self.builder {
+            policy.builder = v;
         }
         for (id, level) in self
             .pre_commit

@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use super::layer::{DockerfileLayer, Layer};
 use super::{
-    path_glob, Config, DigestRequirement, DockerfilePolicy, EffectivePolicy, Override, Policy,
-    DEFAULT_POLICY,
+    path_glob, BuilderChoice, Config, DigestRequirement, DockerfilePolicy, EffectivePolicy,
+    Override, Policy, DEFAULT_POLICY,
 };
 use crate::diagnostic::{LineIndex, Span};
 use crate::rules::dockerfile::image::ImageRef;
@@ -185,6 +185,7 @@ pub fn default_policy() -> Policy {
 fn parse_default_policy() -> Policy {
     let mut policy = Policy {
         platforms: Vec::new(),
+        builder: BuilderChoice::Auto,
         max_file_size: 0,
         exclude: Vec::new(),
         rules: registry::all()

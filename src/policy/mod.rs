@@ -61,6 +61,28 @@ pub enum DigestRequirement {
     None,
 }
 
+/// Which of the Engine's builders the runner uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuilderChoice {
+    /// BuildKit when the Engine has it (every Linux Engine since 18.09), else the classic builder.
+    Auto,
+    #[serde(rename = "buildkit")]
+    BuildKit,
+    /// The Engine's classic builder: no `RUN --mount`, heredocs or `COPY --chmod`.
+    Classic,
+}
+
+impl BuilderChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuilderChoice::Auto => "auto",
+            BuilderChoice::BuildKit => "buildkit",
+            BuilderChoice::Classic => "classic",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct DockerfilePolicy {
@@ -166,6 +188,8 @@ pub struct PromotionPolicy {
 pub struct Policy {
     /// Platforms the runner builds (`os/arch`).
     pub platforms: Vec<String>,
+    /// The Engine builder the runner uses (DKR010 reads it).
+    pub builder: BuilderChoice,
     /// Bytes; larger files are reported, not read.
     pub max_file_size: u64,
     /// Globs relative to the configuration root that are never walked.

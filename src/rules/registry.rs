@@ -19,6 +19,7 @@ static RULES: &[&Rule] = &[
     &dockerfile::dkr007_handler_module_missing::RULE,
     &dockerfile::dkr008_secret_in_build_config::RULE,
     &dockerfile::dkr009_platform_mismatch::RULE,
+    &dockerfile::dkr010_buildkit_syntax::RULE,
     &mypy::myp001_config_invalid::RULE,
     &mypy::myp002_config_missing::RULE,
     &mypy::myp003_required_setting::RULE,

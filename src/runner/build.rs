@@ -9,14 +9,40 @@ use anyhow::{bail, Context as _};
 use serde::Serialize;
 use serde_json::json;
 
+use super::buildkit::{self, BuildSecret};
 use super::context;
-use super::engine::{self, BuildSpec};
+use super::engine::{self, BuildSpec, Builder};
 use super::push;
 use super::reference::Reference;
 use super::registry::{config_of, AnyRegistry, Connection, Manifest, Registry};
 use super::smoke;
 use super::{sha256_digest, Platform};
+use crate::policy::BuilderChoice;
 use crate::rules::dockerfile::parser::{self as dockerfile, Base};
+
+/// Why a build or pipeline stopped on its own verdict rather than on a failure of the machinery
+/// (exit 1, not 2). Callers decide exit codes from this type, never from error text.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("the gate failed on {0}: nothing is promoted")]
+    GateFailed(PathBuf),
+    #[error("smoke test of {platform} with {event} failed: {outcome}\n{logs}")]
+    SmokeFailed {
+        platform: Platform,
+        event: String,
+        outcome: String,
+        logs: String,
+    },
+}
+
+impl Refusal {
+    /// The refusal behind `error`, whatever context was added on the way up.
+    pub fn of(error: &anyhow::Error) -> Option<&Refusal> {
+        error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<Refusal>())
+    }
+}
 
 /// The label that records what an image was built from.
 pub const INPUTS_LABEL: &str = "dev.lambda-gate.inputs";
@@ -37,6 +63,10 @@ pub struct BuildRequest {
     /// Events for the smoke test; empty means the project's `events/*.json`.
     pub events: Vec<PathBuf>,
     pub connection: Connection,
+    /// `auto`: BuildKit when the Engine has it.
+    pub builder: BuilderChoice,
+    /// For `RUN --mount=type=secret` (needs BuildKit).
+    pub secrets: Vec<BuildSecret>,
 }
 
 /// One platform's outcome.
@@ -67,6 +97,9 @@ pub struct BuildResult {
     pub repository: Option<String>,
     /// `built`, or `skipped` when an image built from the same inputs was already pushed.
     pub status: &'static str,
+    /// The Engine builder that built (or would have built) the images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builder: Option<Builder>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index_digest: Option<String>,
     pub tags: Vec<String>,
@@ -101,14 +134,27 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
     )
     .with_context(|| format!("reading the bases of {}", dockerfile_path.display()))?;
     let docker = engine::connect().await?;
+    let engine_builder = engine::choose_builder(&docker, request.builder).await?;
+    let builder = engine_builder.builder;
+    refuse_unbuildable_syntax(
+        &dockerfile_text,
+        &dockerfile_path.display().to_string(),
+        request,
+        &engine_builder,
+    )?;
+    for secret in &request.secrets {
+        secret.check_readable()?;
+    }
+    log(&format!("builder: {builder}"));
     let revision = git_revision(project);
+    let resolved = resolve_bases(&docker, &bases, &request.connection).await;
     let mut results = Vec::new();
     let mut inputs_by_platform = Vec::new();
     for platform in &request.platforms {
-        let mut base_digests = Vec::new();
-        for base in &bases {
-            base_digests.push((base.clone(), base_digest(base, platform, request).await));
-        }
+        let base_digests: Vec<(String, Option<String>)> = resolved
+            .iter()
+            .map(|base| (base.name.clone(), base.digest_for(platform)))
+            .collect();
         let inputs = inputs_digest(&context.digest, request, platform, &base_digests);
         inputs_by_platform.push((platform.clone(), inputs));
     }
@@ -140,6 +186,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
                 project: project.display().to_string(),
                 repository: Some(repository.to_string()),
                 status: "skipped",
+                builder: Some(builder),
                 index_digest: Some(index.digest),
                 tags: request.tags.clone(),
                 platforms: results,
@@ -175,38 +222,57 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
                 repository.to_string(),
             );
         }
-        // The Engine's builder takes a base by name whatever its platform: make sure the local
-        // copy of each base is this platform's, and keep it so until the build is done.
-        let lock = engine::lock_bases(&bases)?;
-        for base in &bases {
-            engine::ensure_image(&docker, base, platform)
-                .await
-                .with_context(|| format!("the base {base} for {platform}"))?;
-        }
-        log(&format!("building {platform} as {local_tag}"));
+        log(&format!(
+            "building {platform} as {local_tag} with {builder}"
+        ));
         let build_args: HashMap<String, String> = request
             .build_args
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut build_log = |line: &str| log(&format!("  {line}"));
-        let image_id = engine::build(
-            &docker,
-            BuildSpec {
-                context: context.tar.clone(),
-                dockerfile: &request.dockerfile,
-                platform,
-                tag: &local_tag,
-                build_args: &build_args,
-                labels,
-                target: request.target.as_deref(),
-            },
-            &mut build_log,
-        )
-        .await?;
-        // The ID, not the tag, from here on: a parallel build of the same inputs may retag.
-        engine::check_architecture(&docker, &image_id, platform).await?;
-        drop(lock);
+        let spec = BuildSpec {
+            context: context.tar.clone(),
+            dockerfile: &request.dockerfile,
+            platform,
+            tag: &local_tag,
+            build_args: &build_args,
+            labels,
+            target: request.target.as_deref(),
+            secrets: &request.secrets,
+        };
+        let found = match builder {
+            Builder::Classic => {
+                // The classic builder takes a base by name whatever its platform: make sure the
+                // local copy of each base is this platform's, and keep it so until the build
+                // is done.
+                let lock = engine::lock_bases(&bases)?;
+                for base in &resolved {
+                    engine::ensure_image(&docker, &base.name, platform, base.login.clone())
+                        .await
+                        .with_context(|| format!("the base {} for {platform}", base.name))?;
+                }
+                let id = engine::build_classic(&docker, spec, &mut build_log).await?;
+                // The ID, not the tag, from here on: a parallel build of the same inputs may
+                // retag.
+                let found = engine::inspect(&docker, id.as_deref().unwrap_or(&local_tag)).await?;
+                drop(lock);
+                found
+            }
+            Builder::BuildKit => {
+                // BuildKit resolves each base for the platform it builds, from its registry.
+                let logins: HashMap<String, bollard::auth::DockerCredentials> = resolved
+                    .iter()
+                    .filter_map(|base| Some((base.registry.clone()?, base.login.clone()?)))
+                    .collect();
+                buildkit::build(&docker, spec, &logins, &mut build_log).await?;
+                engine::inspect(&docker, &local_tag).await?
+            }
+        };
+        engine::require_platform(&found, platform)?;
+        let image_id = found
+            .id
+            .context("the Engine reported an image without an ID")?;
         let mut smoke_results = Vec::new();
         if request.smoke {
             let events = smoke::events(project, &request.events)?;
@@ -214,12 +280,13 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
                 log(&format!("smoke {platform}: {}", event.display()));
                 let result = smoke::run(&docker, &image_id, platform, event).await?;
                 if !result.passed {
-                    bail!(
-                        "smoke test of {platform} with {} failed: {}\n{}",
-                        event.display(),
-                        result.outcome,
-                        result.logs
-                    );
+                    return Err(Refusal::SmokeFailed {
+                        platform: platform.clone(),
+                        event: event.display().to_string(),
+                        outcome: result.outcome,
+                        logs: result.logs,
+                    }
+                    .into());
                 }
                 smoke_results.push(result);
             }
@@ -232,6 +299,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
             project: project.display().to_string(),
             repository: None,
             status: "built",
+            builder: Some(builder),
             index_digest: None,
             tags: Vec::new(),
             platforms: built
@@ -247,6 +315,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
     let pushed = push_built(&docker, registry, repository, built, &request.tags, log).await?;
     Ok(BuildResult {
         project: project.display().to_string(),
+        builder: Some(builder),
         seconds: started.elapsed().as_secs_f64(),
         ..pushed
     })
@@ -297,6 +366,7 @@ pub async fn push_built<R: Registry>(
         project: String::new(),
         repository: Some(repository.to_string()),
         status: "built",
+        builder: None,
         index_digest: Some(index.digest),
         tags: tags.to_vec(),
         platforms: results,
@@ -317,11 +387,8 @@ pub async fn push_images(
     let registry = AnyRegistry::connect(repository, connection).await?;
     let mut built = Vec::new();
     for (platform, image) in images {
-        engine::check_architecture(&docker, image, platform).await?;
-        let inspect = docker
-            .inspect_image(image)
-            .await
-            .map_err(|e| anyhow::anyhow!(engine::engine_error(&e)))?;
+        let inspect = engine::inspect(&docker, image).await?;
+        engine::require_platform(&inspect, platform)?;
         let inputs = inspect
             .config
             .and_then(|c| c.labels)
@@ -390,26 +457,127 @@ pub fn base_images(
     Ok(bases)
 }
 
-/// The digest a base resolves to for `platform`: from its registry when it has one, else the
-/// Engine's image ID; `None` when neither knows it (then the build never counts as unchanged).
-async fn base_digest(base: &str, platform: &Platform, request: &BuildRequest) -> Option<String> {
-    if let Ok(reference) = Reference::parse(base) {
-        if let Some(digest) = &reference.digest {
-            return Some(digest.clone());
+/// A base image, looked up once per build (not once per platform): its registry's manifest,
+/// the login to pull it, and the Engine's ID when no registry knows it.
+struct ResolvedBase {
+    name: String,
+    /// The registry host, for BuildKit's session logins.
+    registry: Option<String>,
+    /// The digest written in the reference (`name@sha256:...`).
+    pinned: Option<String>,
+    manifest: Option<Manifest>,
+    engine_id: Option<String>,
+    login: Option<bollard::auth::DockerCredentials>,
+}
+
+impl ResolvedBase {
+    /// The digest the base resolves to for `platform`; `None` when nothing knows it (then the
+    /// build never counts as unchanged).
+    fn digest_for(&self, platform: &Platform) -> Option<String> {
+        if let Some(pinned) = &self.pinned {
+            return Some(pinned.clone());
         }
-        if let Ok(registry) = AnyRegistry::connect(&reference, &request.connection).await {
-            let tag = reference.tag.as_deref().unwrap_or("latest");
-            if let Ok(Some(manifest)) = registry.manifest(&reference.repository, tag).await {
-                return Some(
-                    manifest
-                        .child(&platform.architecture)
-                        .map_or(manifest.digest.clone(), |child| child.digest.clone()),
-                );
+        if let Some(manifest) = &self.manifest {
+            return Some(
+                manifest
+                    .child(&platform.architecture)
+                    .map_or(manifest.digest.clone(), |child| child.digest.clone()),
+            );
+        }
+        self.engine_id.clone()
+    }
+}
+
+async fn resolve_bases(
+    docker: &bollard::Docker,
+    bases: &[String],
+    connection: &Connection,
+) -> Vec<ResolvedBase> {
+    let mut resolved = Vec::new();
+    for name in bases {
+        let reference = Reference::parse(name).ok();
+        let mut manifest = None;
+        if let Some(reference) = reference.as_ref().filter(|r| r.digest.is_none()) {
+            if let Ok(registry) = AnyRegistry::connect(reference, connection).await {
+                let tag = reference.tag.as_deref().unwrap_or("latest");
+                manifest = registry
+                    .manifest(&reference.repository, tag)
+                    .await
+                    .ok()
+                    .flatten();
             }
         }
+        let engine_id = match (
+            &manifest,
+            reference.as_ref().and_then(|r| r.digest.as_ref()),
+        ) {
+            (None, None) => engine::inspect(docker, name).await.ok().and_then(|f| f.id),
+            _ => None,
+        };
+        resolved.push(ResolvedBase {
+            name: name.clone(),
+            registry: reference.as_ref().map(|r| r.registry.clone()),
+            pinned: reference.as_ref().and_then(|r| r.digest.clone()),
+            manifest,
+            engine_id,
+            login: engine::login_for(name).await,
+        });
     }
-    let docker = engine::connect().await.ok()?;
-    docker.inspect_image(base).await.ok()?.id
+    resolved
+}
+
+/// Refuses, before anything is built, what the chosen builder cannot build: BuildKit syntax
+/// (or `--secret`) for the classic builder, heredocs for an Engine whose Dockerfile frontend
+/// predates them. Names the line, as DKR010 does.
+fn refuse_unbuildable_syntax(
+    text: &str,
+    dockerfile: &str,
+    request: &BuildRequest,
+    engine: &engine::EngineBuilder,
+) -> anyhow::Result<()> {
+    let parsed = dockerfile::parse(text).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let found = crate::rules::dockerfile::buildkit::buildkit_only(&parsed);
+    let line = |offset: usize| crate::diagnostic::LineIndex::new(text).line_of(offset) + 1;
+    if engine.builder == Builder::Classic {
+        let why = match request.builder {
+            BuilderChoice::Classic => "`--builder classic` or policy `builder = \"classic\"`",
+            _ => "this Docker Engine has no BuildKit",
+        };
+        if let Some(secret) = request.secrets.first() {
+            bail!(
+                "`--secret id={}` needs BuildKit, and this build uses the classic builder ({why}): nothing was built",
+                secret.id
+            );
+        }
+        if let Some(found) = found.first() {
+            bail!(
+                "{dockerfile}:{}: `{}` needs BuildKit, and this build uses the classic builder \
+                 ({why}): nothing was built",
+                line(found.span.start),
+                found.feature
+            );
+        }
+        return Ok(());
+    }
+    // A `# syntax=` directive makes the Engine fetch that frontend instead of its own.
+    let own_frontend = !parsed
+        .directives
+        .iter()
+        .any(|d| d.name.eq_ignore_ascii_case("syntax"));
+    if own_frontend && !engine.heredocs {
+        if let Some(heredoc) = found.iter().find(|f| f.feature.contains("<<")) {
+            bail!(
+                "{dockerfile}:{}: `{}` (a heredoc) needs Dockerfile syntax 1.4, which this Docker \
+                 Engine's own frontend (API {}) predates: use Docker Engine 23.0 or later, or \
+                 start the Dockerfile with `# syntax=docker/dockerfile:1` (the Engine then pulls \
+                 that frontend image): nothing was built",
+                line(heredoc.span.start),
+                heredoc.feature,
+                engine.api
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What decides an image: the context bytes, the Dockerfile's name, build args, target,
@@ -465,17 +633,8 @@ async fn find_pushed<R: Registry>(
                     .get("variant")
                     .and_then(|v| v.as_str())
                     .map(str::to_string);
-                let descriptor = super::registry::Descriptor {
-                    media_type: manifest.media_type.clone(),
-                    digest: manifest.digest.clone(),
-                    size: manifest.bytes.len() as u64,
-                    platform: Some(super::registry::Platform {
-                        architecture: platform.architecture.clone(),
-                        os: platform.os.clone(),
-                        variant,
-                    }),
-                    annotations: None,
-                };
+                let descriptor =
+                    super::registry::Descriptor::of_platform(&manifest, platform, variant);
                 hit = Some((descriptor, manifest));
                 break;
             }

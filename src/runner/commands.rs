@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 
 use super::build::{self, BuildRequest, BuildResult};
+use super::buildkit::BuildSecret;
 use super::pipeline::{self, PipelineRequest};
 use super::promote::{self, PromoteError, PromoteRequest, Source};
 use super::reference::Reference;
@@ -17,9 +18,10 @@ use super::{engine, parse_platforms, runtime, smoke, Platform};
 use crate::app::{EXIT_CLEAN, EXIT_VIOLATIONS};
 use crate::check::{check, CheckOptions};
 use crate::cli::{
-    BuildArgs, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs, RunnerFormat, SmokeArgs,
-    VerifyArgs,
+    BuildArgs, BuilderArg, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs, RunnerFormat,
+    SmokeArgs, VerifyArgs,
 };
+use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
 
 /// Runs the gate on `project`, printing its findings to stderr; true when it passed.
@@ -61,15 +63,46 @@ fn build_args(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
         .collect()
 }
 
-fn platforms(given: &[String], project: &Path) -> anyhow::Result<Vec<Platform>> {
-    let texts = if given.is_empty() {
-        let loaded = crate::policy::load(project, None, false)?;
-        let file = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
-        loaded.policy_for(&file).policy.platforms.clone()
+/// What the runner takes from the project's policy unless the command line says otherwise.
+struct BuildSettings {
+    platforms: Vec<Platform>,
+    builder: BuilderChoice,
+}
+
+fn build_settings(
+    platforms: &[String],
+    builder: Option<BuilderArg>,
+    project: &Path,
+) -> anyhow::Result<BuildSettings> {
+    let loaded = crate::policy::load(project, None, false)?;
+    let file = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+    let policy = &loaded.policy_for(&file).policy;
+    let texts = if platforms.is_empty() {
+        policy.platforms.clone()
     } else {
-        given.to_vec()
+        platforms.to_vec()
     };
-    parse_platforms(&texts).map_err(anyhow::Error::msg)
+    Ok(BuildSettings {
+        platforms: parse_platforms(&texts).map_err(anyhow::Error::msg)?,
+        builder: match builder {
+            None => policy.builder,
+            Some(BuilderArg::Auto) => BuilderChoice::Auto,
+            Some(BuilderArg::Buildkit) => BuilderChoice::BuildKit,
+            Some(BuilderArg::Classic) => BuilderChoice::Classic,
+        },
+    })
+}
+
+/// The exit code of a runner command that stopped: 1 for a refusal (the gate, a smoke test),
+/// else the error goes up (exit 2).
+fn refused(error: anyhow::Error) -> anyhow::Result<ExitCode> {
+    match build::Refusal::of(&error) {
+        Some(_) => {
+            eprintln!("lambda-gate: {error:#}");
+            Ok(ExitCode::from(EXIT_VIOLATIONS))
+        }
+        None => Err(error),
+    }
 }
 
 /// Progress lines to stderr unless quiet (each prefixed, so CI logs read well).
@@ -151,8 +184,16 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
             repository.with_tag(tag).context("--tag")?;
         }
     }
+    let settings = build_settings(&args.platform, args.builder, &project)?;
+    let secrets = args
+        .secrets
+        .iter()
+        .map(|text| BuildSecret::parse(text).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let request = BuildRequest {
-        platforms: platforms(&args.platform, &project)?,
+        platforms: settings.platforms,
+        builder: settings.builder,
+        secrets,
         project,
         dockerfile: args.dockerfile.clone(),
         tags,
@@ -169,11 +210,7 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let result = runtime()?.block_on(build::build(&request, &mut log));
     let result = match result {
         Ok(result) => result,
-        Err(error) if format!("{error:#}").contains("smoke test of") => {
-            eprintln!("lambda-gate: {error:#}");
-            return Ok(ExitCode::from(EXIT_VIOLATIONS));
-        }
-        Err(error) => return Err(error),
+        Err(error) => return refused(error),
     };
     match args.output.format {
         RunnerFormat::Json => print_json(&result)?,
@@ -224,7 +261,8 @@ pub fn run_smoke(args: SmokeArgs) -> anyhow::Result<ExitCode> {
     }
     let results = runtime()?.block_on(async {
         let docker = engine::connect().await?;
-        engine::ensure_image(&docker, &args.image, &platform).await?;
+        let login = engine::login_for(&args.image).await;
+        engine::ensure_image(&docker, &args.image, &platform, login).await?;
         let mut results = Vec::new();
         for event in &events {
             results.push(smoke::run(&docker, &args.image, &platform, event).await?);
@@ -359,8 +397,10 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     let loaded = crate::policy::load(&root, None, false)?;
     let file = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
     let policy = loaded.policy_for(&file);
+    let settings = build_settings(&args.platform, args.builder, &root)?;
     let request = PipelineRequest {
-        platforms: platforms(&args.platform, &root)?,
+        platforms: settings.platforms,
+        builder: settings.builder,
         root,
         registry: args.registry.clone(),
         build_args: build_args(&args.build_args)?,
@@ -374,14 +414,7 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     let result = runtime()?.block_on(pipeline::run(&request, &gate, &mut log));
     let result = match result {
         Ok(result) => result,
-        Err(error) => {
-            let text = format!("{error:#}");
-            if text.contains("the gate failed") || text.contains("smoke test of") {
-                eprintln!("lambda-gate: {text}");
-                return Ok(ExitCode::from(EXIT_VIOLATIONS));
-            }
-            return Err(error);
-        }
+        Err(error) => return refused(error),
     };
     match args.output.format {
         RunnerFormat::Json => print_json(&result)?,
@@ -421,7 +454,8 @@ pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
         let credentials = super::registry::login(&image).await?;
         let docker = engine::connect().await?;
         engine::pull(&docker, &reference, &platform, credentials).await?;
-        engine::check_architecture(&docker, &reference, &platform).await
+        let found = engine::inspect(&docker, &reference).await?;
+        engine::require_platform(&found, &platform)
     })?;
     println!("pulled {reference} for {platform}");
     Ok(ExitCode::from(EXIT_CLEAN))

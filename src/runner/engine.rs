@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
+use bollard::models::ImageInspect;
 use bollard::query_parameters::BuildImageOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -52,6 +53,77 @@ pub fn check_binfmt(platform: &Platform) -> anyhow::Result<()> {
     }
 }
 
+/// The Engine builder a build uses, once decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    Classic,
+    #[serde(rename = "buildkit")]
+    BuildKit,
+}
+
+impl std::fmt::Display for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Builder::Classic => "the classic builder",
+            Builder::BuildKit => "BuildKit",
+        })
+    }
+}
+
+/// The first API version whose Engines build with BuildKit (18.09).
+const BUILDKIT_API: (u32, u32) = (1, 39);
+
+/// The first API version whose Engine's built-in Dockerfile frontend reads heredocs (23.0,
+/// Dockerfile syntax 1.4).
+const HEREDOC_API: (u32, u32) = (1, 42);
+
+/// The builder a build uses and what the Engine's Dockerfile frontend accepts.
+#[derive(Debug, Clone)]
+pub struct EngineBuilder {
+    pub builder: Builder,
+    /// The Engine's API version, as it reports it.
+    pub api: String,
+    /// Whether the Engine's built-in Dockerfile frontend reads heredocs (`RUN <<EOF`).
+    pub heredocs: bool,
+}
+
+/// Decides the builder: what was asked for, or for `auto` BuildKit when the Engine has it.
+pub async fn choose_builder(
+    docker: &Docker,
+    choice: crate::policy::BuilderChoice,
+) -> anyhow::Result<EngineBuilder> {
+    use crate::policy::BuilderChoice;
+    let version = docker
+        .version()
+        .await
+        .map_err(|e| anyhow::anyhow!(engine_error(&e)))
+        .context("asking the Docker Engine for its version")?;
+    let api = version.api_version.unwrap_or_default();
+    let parsed = parse_api(&api);
+    let linux = version.os.as_deref().unwrap_or("linux") == "linux";
+    let has_buildkit = linux && parsed.is_some_and(|v| v >= BUILDKIT_API);
+    let builder = match (choice, has_buildkit) {
+        (BuilderChoice::Classic, _) => Builder::Classic,
+        (_, true) => Builder::BuildKit,
+        (BuilderChoice::BuildKit, false) => bail!(
+            "`--builder buildkit`: this Docker Engine (API {api}) cannot build with BuildKit; \
+             use an Engine of 18.09 or later on Linux, or `--builder classic`"
+        ),
+        (BuilderChoice::Auto, false) => Builder::Classic,
+    };
+    Ok(EngineBuilder {
+        builder,
+        heredocs: builder == Builder::BuildKit && parsed.is_some_and(|v| v >= HEREDOC_API),
+        api,
+    })
+}
+
+fn parse_api(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 /// What one platform's build needs.
 pub struct BuildSpec<'a> {
     pub context: Vec<u8>,
@@ -61,15 +133,18 @@ pub struct BuildSpec<'a> {
     pub build_args: &'a HashMap<String, String>,
     pub labels: HashMap<String, String>,
     pub target: Option<&'a str>,
+    /// Secrets for `RUN --mount=type=secret` (BuildKit only).
+    pub secrets: &'a [super::buildkit::BuildSecret],
 }
 
-/// Builds one platform with the Engine's builder, returning the image ID. The build's output
-/// goes to `log` line by line; on failure the error carries its last lines.
-pub async fn build(
+/// Builds one platform with the Engine's classic builder, returning the image ID when the
+/// Engine names it. The build's output goes to `log` line by line; on failure the error
+/// carries its last lines.
+pub async fn build_classic(
     docker: &Docker,
     spec: BuildSpec<'_>,
     log: &mut dyn FnMut(&str),
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Option<String>> {
     let options = BuildImageOptions {
         dockerfile: spec.dockerfile.to_string(),
         t: Some(spec.tag.to_string()),
@@ -86,9 +161,15 @@ pub async fn build(
     let mut tail: Vec<String> = Vec::new();
     let mut image_id = None;
     while let Some(item) = stream.next().await {
-        let info = item
-            .map_err(|e| anyhow::anyhow!(engine_error(&e)))
-            .with_context(|| format!("building {}", spec.platform))?;
+        let info = match item {
+            Ok(info) => info,
+            Err(error) => bail!(
+                "the build for {} failed: {}\n--- last build output ---\n{}",
+                spec.platform,
+                engine_error(&error),
+                tail.join("\n")
+            ),
+        };
         if let Some(text) = info.stream.as_deref() {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 log(line);
@@ -98,30 +179,11 @@ pub async fn build(
                 }
             }
         }
-        if let Some(aux) = info.aux.as_ref().and_then(|a| a.id.clone()) {
-            image_id = Some(aux);
-        }
-        if let Some(error) = info.error_detail.and_then(|d| d.message) {
-            bail!(
-                "the build for {} failed: {error}\n--- last build output ---\n{}",
-                spec.platform,
-                tail.join("\n")
-            );
+        if let Some(bollard::models::BuildInfoAux::Default(aux)) = &info.aux {
+            image_id = aux.id.clone().or(image_id);
         }
     }
-    match image_id {
-        Some(id) => Ok(id),
-        None => {
-            let inspect = docker
-                .inspect_image(spec.tag)
-                .await
-                .map_err(|e| anyhow::anyhow!(engine_error(&e)))
-                .with_context(|| format!("the build for {} produced no image", spec.platform))?;
-            inspect
-                .id
-                .context("the Engine reported an image without an ID")
-        }
-    }
+    Ok(image_id)
 }
 
 /// The Engine's error, without bollard's wrapping.
@@ -131,6 +193,8 @@ pub fn engine_error(error: &bollard::errors::Error) -> String {
             status_code,
             message,
         } => format!("the Docker Engine answered {status_code}: {message}"),
+        // A build's own failure, e.g. a step's exit code: the Engine's words as they are.
+        bollard::errors::Error::DockerStreamError { error } => error.clone(),
         other => other.to_string(),
     }
 }
@@ -196,9 +260,22 @@ pub fn parse_saved(archive: &[u8]) -> anyhow::Result<SavedImage> {
     })
 }
 
-/// Makes sure the Engine has `image` for `platform`, pulling it when it does not.
-pub async fn ensure_image(docker: &Docker, image: &str, platform: &Platform) -> anyhow::Result<()> {
-    if let Ok(found) = docker.inspect_image(image).await {
+/// The registry login for pulling `image` (`None` for a name without a registry host, or a
+/// registry without credentials): asked once per image, not once per platform.
+pub async fn login_for(image: &str) -> Option<bollard::auth::DockerCredentials> {
+    let reference = super::reference::Reference::parse(image).ok()?;
+    super::registry::login(&reference).await.ok().flatten()
+}
+
+/// Makes sure the Engine has `image` for `platform`, pulling it (with `credentials`) when it
+/// does not.
+pub async fn ensure_image(
+    docker: &Docker,
+    image: &str,
+    platform: &Platform,
+    credentials: Option<bollard::auth::DockerCredentials>,
+) -> anyhow::Result<()> {
+    if let Ok(found) = inspect(docker, image).await {
         if found.architecture.as_deref() == Some(platform.architecture.as_str()) {
             return Ok(());
         }
@@ -216,11 +293,6 @@ pub async fn ensure_image(docker: &Docker, image: &str, platform: &Platform) -> 
             )
             .await;
     }
-    // A private base needs the registry's login; a name without a registry host pulls anonymously.
-    let credentials = match super::reference::Reference::parse(image) {
-        Ok(reference) => super::registry::login(&reference).await.unwrap_or(None),
-        Err(_) => None,
-    };
     pull(docker, image, platform, credentials).await
 }
 
@@ -247,17 +319,18 @@ pub async fn pull(
     Ok(())
 }
 
-/// Fails unless the Engine's `image` is built for `platform`.
-pub async fn check_architecture(
-    docker: &Docker,
-    image: &str,
-    platform: &Platform,
-) -> anyhow::Result<()> {
-    let found = docker
+/// The Engine's record of `image` (a name or an ID): the one place the runner inspects images.
+pub async fn inspect(docker: &Docker, image: &str) -> anyhow::Result<ImageInspect> {
+    docker
         .inspect_image(image)
         .await
-        .map_err(|e| anyhow::anyhow!(engine_error(&e)))?;
-    let architecture = found.architecture.unwrap_or_default();
+        .map_err(|e| anyhow::anyhow!(engine_error(&e)))
+        .with_context(|| format!("inspecting {image} in the Docker Engine"))
+}
+
+/// Fails unless the inspected image is built for `platform`.
+pub fn require_platform(found: &ImageInspect, platform: &Platform) -> anyhow::Result<()> {
+    let architecture = found.architecture.as_deref().unwrap_or_default();
     if architecture != platform.architecture {
         bail!("the build for {platform} produced a linux/{architecture} image (its base is not built for {platform})");
     }

@@ -4,6 +4,7 @@
 
 pub mod aws_error;
 pub mod build;
+pub mod buildkit;
 pub mod commands;
 pub mod context;
 pub mod engine;

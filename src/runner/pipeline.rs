@@ -31,6 +31,7 @@ pub struct PipelineRequest {
     pub connection: Connection,
     pub ladders: Vec<Vec<String>>,
     pub moving_tags: Vec<String>,
+    pub builder: crate::policy::BuilderChoice,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +73,8 @@ pub async fn run(
             smoke,
             events: Vec::new(),
             connection: request.connection.clone(),
+            builder: request.builder,
+            secrets: Vec::new(),
         }
     };
 
@@ -113,10 +116,7 @@ pub async fn run(
     log(&format!("pipeline: {EXAMPLE} against the `test` bases"));
     let example_dir = request.root.join(EXAMPLE);
     if !gate(&example_dir)? {
-        anyhow::bail!(
-            "the gate failed on {}: nothing is promoted",
-            example_dir.display()
-        );
+        return Err(build::Refusal::GateFailed(example_dir).into());
     }
     let example = build::build(
         &step(

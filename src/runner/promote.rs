@@ -86,19 +86,26 @@ pub enum PromoteError {
     Failed(#[from] anyhow::Error),
 }
 
-impl From<RegistryError> for PromoteError {
-    fn from(error: RegistryError) -> Self {
+impl PromoteError {
+    /// A registry's failure while `tag` is moved to `wanted`: a tag the registry will not move
+    /// is a refusal naming both digests; anything else is a failure.
+    fn from_registry(error: RegistryError, tag: &str, current: Option<&str>, wanted: &str) -> Self {
         match error {
-            RegistryError::ImmutableTag { tag, digest, .. } => {
+            RegistryError::ImmutableTag { digest, .. } => {
                 PromoteError::Refused(Refusal::ImmutableTag {
-                    tag,
-                    current: digest,
-                    wanted: "another digest".into(),
+                    tag: tag.to_string(),
+                    current: current.map_or(digest, str::to_string),
+                    wanted: wanted.to_string(),
                 })
             }
             other => PromoteError::Failed(other.into()),
         }
     }
+}
+
+/// A registry's failure while reading: never a refusal.
+fn read_failed(error: RegistryError) -> PromoteError {
+    PromoteError::Failed(error.into())
 }
 
 pub async fn promote<R: Registry>(
@@ -108,12 +115,16 @@ pub async fn promote<R: Registry>(
     let image = &request.repository;
     let repo = image.repository.as_str();
     let source = match &request.source {
-        Source::Tag(tag) => require_manifest(registry, image, tag).await?,
-        Source::Digest(digest) => require_manifest(registry, image, digest).await?,
+        Source::Tag(tag) => require_manifest(registry, image, tag)
+            .await
+            .map_err(read_failed)?,
+        Source::Digest(digest) => require_manifest(registry, image, digest)
+            .await
+            .map_err(read_failed)?,
     };
     // The ladder: the rung below must carry this very digest now.
     if let Some(below) = rung_below(&request.ladders, &request.to) {
-        match registry.manifest(repo, below).await? {
+        match registry.manifest(repo, below).await.map_err(read_failed)? {
             Some(current) if current.digest == source.digest => {}
             Some(current) => {
                 return Err(PromoteError::Refused(Refusal::Ladder {
@@ -131,7 +142,10 @@ pub async fn promote<R: Registry>(
             }
         }
     }
-    let current = registry.manifest(repo, &request.to).await?;
+    let current = registry
+        .manifest(repo, &request.to)
+        .await
+        .map_err(read_failed)?;
     let status = match &current {
         Some(current) if current.digest == source.digest => "unchanged",
         Some(current) if !is_moving(&request.moving_tags, &request.to) => {
@@ -143,18 +157,18 @@ pub async fn promote<R: Registry>(
         }
         _ => "promoted",
     };
-    let platforms = platform_manifests(registry, image, &source).await?;
+    let platforms = platform_manifests(registry, image, &source)
+        .await
+        .map_err(read_failed)?;
     if status == "promoted" {
         // A registry that refuses to move a tag refuses `<to>`, whichever tag it noticed first.
-        let refused = |error: RegistryError| match error {
-            RegistryError::ImmutableTag { digest, .. } => {
-                PromoteError::Refused(Refusal::ImmutableTag {
-                    tag: request.to.clone(),
-                    current: current.as_ref().map_or(digest, |c| c.digest.clone()),
-                    wanted: source.digest.clone(),
-                })
-            }
-            other => PromoteError::from(other),
+        let refused = |error: RegistryError| {
+            PromoteError::from_registry(
+                error,
+                &request.to,
+                current.as_ref().map(|c| c.digest.as_str()),
+                &source.digest,
+            )
         };
         // Per-architecture tags first, so `<to>` never names an index whose children lack them.
         for (platform, manifest) in &platforms {
@@ -170,7 +184,9 @@ pub async fn promote<R: Registry>(
             .await
             .map_err(refused)?;
     }
-    let stored = require_manifest(registry, image, &request.to).await?;
+    let stored = require_manifest(registry, image, &request.to)
+        .await
+        .map_err(read_failed)?;
     if stored.digest != source.digest {
         return Err(PromoteError::Failed(
             RegistryError::DigestMismatch {
@@ -194,7 +210,7 @@ pub async fn promote<R: Registry>(
         })
         .collect();
     let ssm_parameters = match &request.record_ssm {
-        Some(parameter) => record_ssm(image, parameter, &platforms).await?,
+        Some(parameter) => record_ssm(&ssm_client(image).await, parameter, &platforms).await?,
         None => Vec::new(),
     };
     Ok(PromoteResult {
@@ -258,12 +274,8 @@ async fn platform_manifests<R: Registry>(
     Ok(out)
 }
 
-/// Writes `<parameter>/<architecture>` = `host/path@digest` for each architecture.
-async fn record_ssm(
-    image: &Reference,
-    parameter: &str,
-    platforms: &[ArchitectureDigest],
-) -> anyhow::Result<Vec<String>> {
+/// An SSM client in the region of `image`'s registry unless the environment names one.
+async fn ssm_client(image: &Reference) -> aws_sdk_ssm::Client {
     let mut loader = aws_config::from_env();
     if let Backend::Ecr { region, .. } = image.backend() {
         if std::env::var_os("AWS_REGION").is_none()
@@ -272,7 +284,15 @@ async fn record_ssm(
             loader = loader.region(aws_config::Region::new(region));
         }
     }
-    let client = aws_sdk_ssm::Client::new(&loader.load().await);
+    aws_sdk_ssm::Client::new(&loader.load().await)
+}
+
+/// Writes `<parameter>/<architecture>` = `host/path@digest` for each platform.
+pub async fn record_ssm(
+    client: &aws_sdk_ssm::Client,
+    parameter: &str,
+    platforms: &[ArchitectureDigest],
+) -> anyhow::Result<Vec<String>> {
     let mut written = Vec::new();
     for platform in platforms {
         let name = format!(

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::engine::SavedImage;
 use super::reference::Reference;
 use super::registry::manifest::{OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
-use super::registry::{Descriptor, Manifest, Platform as IndexPlatform, Registry, RegistryError};
+use super::registry::{Descriptor, Manifest, Registry, RegistryError};
 use super::{sha256_digest, Platform};
 
 /// Uploads `data` unless the repository already has it.
@@ -75,17 +75,7 @@ pub async fn push_platform_image<R: Registry>(
     registry
         .put_manifest(repo, &manifest.digest, &manifest)
         .await?;
-    let descriptor = Descriptor {
-        media_type: OCI_MANIFEST.to_string(),
-        digest: manifest.digest.clone(),
-        size: manifest.bytes.len() as u64,
-        platform: Some(IndexPlatform {
-            architecture: platform.architecture.clone(),
-            os: platform.os.clone(),
-            variant,
-        }),
-        annotations: None,
-    };
+    let descriptor = Descriptor::of_platform(&manifest, platform, variant);
     Ok((descriptor, manifest))
 }
 

@@ -40,7 +40,7 @@ def make_root(debs, root):
         "lambda-entrypoint.sh": "lambda-entrypoint.sh",
         "var/runtime/bootstrap": "offline-tool",
         "usr/bin/dnf": "offline-tool",
-        "usr/local/bin/pip": "offline-tool",
+        "usr/local/bin/pip": "pip",
         "usr/local/bin/cargo": "cargo",
         "usr/local/bin/strip": "offline-tool",
     }

@@ -1,5 +1,6 @@
 //! Dockerfile rules: the base-image policy, the handler, secrets and platforms.
 
+pub mod buildkit;
 pub mod expand;
 pub mod image;
 pub mod kind;
@@ -16,6 +17,7 @@ pub mod dkr006_handler_missing;
 pub mod dkr007_handler_module_missing;
 pub mod dkr008_secret_in_build_config;
 pub mod dkr009_platform_mismatch;
+pub mod dkr010_buildkit_syntax;
 
 use std::path::Path;
 

@@ -217,19 +217,13 @@ impl Registry for EcrRegistry {
         let Some(text) = image.image_manifest() else {
             return Ok(None);
         };
-        let manifest = Manifest::parse(
+        let manifest = Manifest::fetched(
+            &self.name,
+            &what,
+            reference,
             Bytes::from(text.to_string()),
             image.image_manifest_media_type(),
-        )
-        .map_err(|e| RegistryError::Invalid(format!("{}: {what}: {e}", self.name)))?;
-        if is_sha256_digest(reference) && manifest.digest != reference {
-            return Err(RegistryError::DigestMismatch {
-                registry: self.name.clone(),
-                what,
-                expected: reference.to_string(),
-                actual: manifest.digest,
-            });
-        }
+        )?;
         Ok(Some(manifest))
     }
 

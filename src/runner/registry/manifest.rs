@@ -31,6 +31,27 @@ pub struct Descriptor {
     pub annotations: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl Descriptor {
+    /// An index's entry for a single-platform manifest: the one way the runner writes one.
+    pub fn of_platform(
+        manifest: &Manifest,
+        platform: &crate::runner::Platform,
+        variant: Option<String>,
+    ) -> Descriptor {
+        Descriptor {
+            media_type: manifest.media_type.clone(),
+            digest: manifest.digest.clone(),
+            size: manifest.bytes.len() as u64,
+            platform: Some(Platform {
+                architecture: platform.architecture.clone(),
+                os: platform.os.clone(),
+                variant,
+            }),
+            annotations: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
     pub architecture: String,

@@ -99,6 +99,30 @@ pub trait Registry: Send + Sync {
     ) -> impl Future<Output = Result<(), RegistryError>> + Send;
 }
 
+impl Manifest {
+    /// A manifest as a registry sent it for `reference`, verified: it parses, and when
+    /// `reference` is a digest, the bytes hash to it (a registry's word is never taken).
+    pub fn fetched(
+        registry: &str,
+        what: &str,
+        reference: &str,
+        bytes: Bytes,
+        media_type: Option<&str>,
+    ) -> Result<Manifest, RegistryError> {
+        let manifest = Manifest::parse(bytes, media_type)
+            .map_err(|e| RegistryError::Invalid(format!("{registry}: {what}: {e}")))?;
+        if crate::digest::is_sha256_digest(reference) && manifest.digest != reference {
+            return Err(RegistryError::DigestMismatch {
+                registry: registry.to_string(),
+                what: what.to_string(),
+                expected: reference.to_string(),
+                actual: manifest.digest,
+            });
+        }
+        Ok(manifest)
+    }
+}
+
 /// How to reach registries: credentials come from the environment or Docker's config, never
 /// from the command line (where they would land in shell history and process lists).
 #[derive(Debug, Clone, Default)]
@@ -127,16 +151,23 @@ impl AnyRegistry {
     }
 }
 
+/// The same call on whichever backend this is.
+macro_rules! on_backend {
+    ($registry:expr, $backend:ident => $call:expr) => {
+        match $registry {
+            AnyRegistry::Oci($backend) => $call,
+            AnyRegistry::Ecr($backend) => $call,
+        }
+    };
+}
+
 impl Registry for AnyRegistry {
     async fn manifest(
         &self,
         repository: &str,
         reference: &str,
     ) -> Result<Option<Manifest>, RegistryError> {
-        match self {
-            AnyRegistry::Oci(r) => r.manifest(repository, reference).await,
-            AnyRegistry::Ecr(r) => r.manifest(repository, reference).await,
-        }
+        on_backend!(self, r => r.manifest(repository, reference).await)
     }
     async fn put_manifest(
         &self,
@@ -144,22 +175,13 @@ impl Registry for AnyRegistry {
         reference: &str,
         manifest: &Manifest,
     ) -> Result<(), RegistryError> {
-        match self {
-            AnyRegistry::Oci(r) => r.put_manifest(repository, reference, manifest).await,
-            AnyRegistry::Ecr(r) => r.put_manifest(repository, reference, manifest).await,
-        }
+        on_backend!(self, r => r.put_manifest(repository, reference, manifest).await)
     }
     async fn has_blob(&self, repository: &str, digest: &str) -> Result<bool, RegistryError> {
-        match self {
-            AnyRegistry::Oci(r) => r.has_blob(repository, digest).await,
-            AnyRegistry::Ecr(r) => r.has_blob(repository, digest).await,
-        }
+        on_backend!(self, r => r.has_blob(repository, digest).await)
     }
     async fn blob(&self, repository: &str, digest: &str) -> Result<Bytes, RegistryError> {
-        match self {
-            AnyRegistry::Oci(r) => r.blob(repository, digest).await,
-            AnyRegistry::Ecr(r) => r.blob(repository, digest).await,
-        }
+        on_backend!(self, r => r.blob(repository, digest).await)
     }
     async fn put_blob(
         &self,
@@ -167,10 +189,7 @@ impl Registry for AnyRegistry {
         digest: &str,
         data: Bytes,
     ) -> Result<(), RegistryError> {
-        match self {
-            AnyRegistry::Oci(r) => r.put_blob(repository, digest, data).await,
-            AnyRegistry::Ecr(r) => r.put_blob(repository, digest, data).await,
-        }
+        on_backend!(self, r => r.put_blob(repository, digest, data).await)
     }
 }
 

@@ -14,7 +14,6 @@ use tokio::sync::Mutex;
 use super::manifest::{Manifest, ACCEPT_MANIFESTS};
 use super::retry::{is_retryable_status, RetryPolicy};
 use super::{Connection, Registry, RegistryError};
-use crate::digest::is_sha256_digest;
 use crate::runner::reference::Reference;
 use crate::runner::sha256_digest;
 
@@ -403,16 +402,13 @@ impl Registry for OciRegistry {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_string());
-        let manifest = Manifest::parse(answer.body, media_type.as_deref())
-            .map_err(|e| RegistryError::Invalid(format!("{}: {what}: {e}", self.name)))?;
-        if is_sha256_digest(reference) && manifest.digest != reference {
-            return Err(RegistryError::DigestMismatch {
-                registry: self.name.clone(),
-                what,
-                expected: reference.to_string(),
-                actual: manifest.digest,
-            });
-        }
+        let manifest = Manifest::fetched(
+            &self.name,
+            &what,
+            reference,
+            answer.body,
+            media_type.as_deref(),
+        )?;
         Ok(Some(manifest))
     }
 
