@@ -72,6 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::VerifyDeployable(args) => commands::run_verify(args),
         #[cfg(feature = "runner")]
         Command::Pipeline(args) => commands::run_pipeline(args),
+        #[cfg(feature = "runner")]
+        Command::Deploy(args) => commands::run_deploy(*args),
         #[cfg(not(feature = "runner"))]
         Command::Build(_)
         | Command::Smoke(_)
@@ -79,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::DevImage { .. }
         | Command::Promote(_)
         | Command::VerifyDeployable(_)
+        | Command::Deploy(_)
         | Command::Pipeline(_) => Err(runner_not_built()),
         Command::Policy {
             command: PolicyCommand::Show { path, config },

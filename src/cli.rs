@@ -72,6 +72,10 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Check that a reference is a single-platform image a function of an architecture can run.
     VerifyDeployable(VerifyArgs),
+    /// Point a function at an image by digest, smoke-test the published version in its
+    /// environment, then move its alias (at once or as a canary watched by alarms); roll back
+    /// when either check fails.
+    Deploy(Box<DeployArgs>),
     /// This repository's pipeline: base images as `test`, example-project against them, and
     /// only then both bases promoted to `latest`.
     Pipeline(PipelineArgs),
@@ -238,6 +242,52 @@ pub struct PromoteArgs {
     pub config: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: RunnerFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 deployed (or already serving that image), 1 refused before any change (architecture, ladder, a concurrent change) or rolled back (smoke test, alarm), 2 usage, AWS or registry error."
+)]
+pub struct DeployArgs {
+    /// The function's name or ARN (default: the environment's `function`).
+    pub function: Option<String>,
+    /// `host/path@sha256:…`: an image index (the function's architecture picks the child) or a
+    /// single-platform manifest.
+    #[arg(long, value_name = "REPOSITORY@DIGEST")]
+    pub image: String,
+    /// `[deploy.environments.<NAME>]` of the policy: function, alias, region, role, canary,
+    /// alarms; on a promotion ladder, only what the rung below serves is taken.
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Default: the environment's, else `live`.
+    #[arg(long)]
+    pub alias: Option<String>,
+    /// Smoke-test events (default: PROJECT/events/*.json).
+    #[arg(long = "event", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
+    /// Where `events/` is when no `--event` is given.
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
+    /// Shift this percent of the alias's traffic first, for `--bake`.
+    #[arg(long, value_name = "PERCENT")]
+    pub canary: Option<f64>,
+    /// How long the canary bakes: `10m`, `90s`.
+    #[arg(long, value_name = "DURATION")]
+    pub bake: Option<String>,
+    /// Alarms to watch during the bake (default: the function's, by `FunctionName` dimension).
+    #[arg(long = "alarm", value_name = "NAME")]
+    pub alarms: Vec<String>,
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Write `<PARAM>/<architecture>` = the deployed `host/path@digest` to SSM.
+    #[arg(long, value_name = "PARAM")]
+    pub record_ssm: Option<String>,
+    #[command(flatten)]
+    pub output: RunnerOutput,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -54,6 +54,9 @@ fn aws_env() -> Vec<(&'static str, String)> {
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ENDPOINT_URL_ECR", moto()),
         ("AWS_ENDPOINT_URL_SSM", moto()),
+        ("AWS_ENDPOINT_URL_LAMBDA", moto()),
+        ("AWS_ENDPOINT_URL_CLOUDWATCH", moto()),
+        ("AWS_ENDPOINT_URL_STS", moto()),
         (
             "LAMBDA_GATE_ECR_REGISTRY_URL",
             format!("http://{}", registry()),
@@ -1254,4 +1257,320 @@ fn syntax_the_chosen_builder_cannot_build_is_refused_before_building_with_its_li
     } else {
         assert_eq!(heredoc.status.code(), Some(0), "{}", text(&heredoc));
     }
+}
+
+// Deploy, against moto's Lambda, CloudWatch, STS and SSM APIs. moto accepts image functions but
+// cannot run them: its "lambda simple" backend (`/moto-api/config` `use_docker: false`) answers
+// an invocation with a result queued through `/moto-api/static/lambda-simple/response`, or else
+// echoes the event. So the smoke invocations exercise lambda-gate's call and its reading of the
+// answer; the image itself is exercised by `build`'s own smoke test.
+
+/// Runs `script` with boto3 clients `lam`, `cw`, `ssm` and `iam` on moto (us-east-1).
+fn aws(script: &str) -> String {
+    let output = Process::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json, urllib.request\nkw = dict(endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nlam = boto3.client('lambda', **kw)\ncw = boto3.client('cloudwatch', **kw)\nssm = boto3.client('ssm', **kw)\niam = boto3.client('iam', **kw)\ndef moto_api(path, body):\n    urllib.request.urlopen(urllib.request.Request('{0}' + path, data=json.dumps(body).encode(), method='POST', headers={{'Content-Type': 'application/json'}}))\nmoto_api('/moto-api/config', {{'lambda': {{'use_docker': False}}}})\n{script}",
+            moto()
+        ))
+        .output()
+        .expect("python3 with boto3 (moto[server] brings it)");
+    assert!(output.status.success(), "boto3: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A function of `architecture` running `image`, with version 1 behind alias `live`.
+fn function(name: &str, architecture: &str, image: &str) {
+    aws(&format!(
+        "try:\n    role = iam.create_role(RoleName='deploy-test', AssumeRolePolicyDocument='{{}}')['Role']['Arn']\nexcept Exception:\n    role = iam.get_role(RoleName='deploy-test')['Role']['Arn']\n\
+         lam.create_function(FunctionName='{name}', Role=role, PackageType='Image', Code={{'ImageUri': '{image}'}}, Architectures=['{architecture}'])\n\
+         v = lam.publish_version(FunctionName='{name}')['Version']\n\
+         lam.create_alias(FunctionName='{name}', Name='live', FunctionVersion=v)"
+    ));
+}
+
+/// What the function's alias serves: its version, routing weights and that version's image.
+fn serving(name: &str) -> Value {
+    serde_json::from_str(&aws(&format!(
+        "a = lam.get_alias(FunctionName='{name}', Name='live')\n\
+         f = lam.get_function(FunctionName='{name}', Qualifier=a['FunctionVersion'])\n\
+         latest = lam.get_function(FunctionName='{name}')\n\
+         print(json.dumps({{'version': a['FunctionVersion'], 'weights': a.get('RoutingConfig', {{}}).get('AdditionalVersionWeights', {{}}), 'image': f['Code']['ImageUri'], 'latest': latest['Code']['ImageUri']}}))"
+    )))
+    .unwrap()
+}
+
+fn deploy(args: &[&str]) -> Output {
+    run(gate()
+        .arg("deploy")
+        .args(args)
+        .args(["--format", "json"])
+        .env("AWS_SECRET_ACCESS_KEY", "deploy-secret-never-printed"))
+}
+
+/// An index pushed for `platforms` (the example project built once per call).
+fn pushed_index(repository: &str, platforms: &str) -> (tempfile::TempDir, Value) {
+    let (dir, project) = example_project();
+    let output = build(
+        &project,
+        repository,
+        &["--platform", platforms, "--no-smoke"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    (dir, json(&output))
+}
+
+#[test]
+fn deploy_updates_by_child_digest_smoke_tests_the_version_then_shifts_and_is_idempotent() {
+    let repository = format!("{}/{}", registry(), unique("team/deploy"));
+    let (dir, built) = pushed_index(&repository, "linux/amd64,linux/arm64");
+    let index = format!("{repository}@{}", built["index_digest"].as_str().unwrap());
+    let arm64 = built["platforms"][1]["digest"].as_str().unwrap();
+    let amd64_uri = built["platforms"][0]["image_uri"].as_str().unwrap();
+    let name = unique("quote");
+    function(
+        &name,
+        "arm64",
+        &format!("{repository}@sha256:{}", "0".repeat(64)),
+    );
+    let events = dir.path().join("example-project");
+    let events = events.to_str().unwrap();
+
+    let first = deploy(&[
+        &name,
+        "--image",
+        &index,
+        "--project",
+        events,
+        "--record-ssm",
+        &format!("/lambda/{name}"),
+    ]);
+    let printed = text(&first);
+    assert_eq!(first.status.code(), Some(0), "{printed}");
+    assert!(
+        !printed.contains("deploy-secret-never-printed"),
+        "{printed}"
+    );
+    let result = json(&first);
+    assert_eq!(result["status"], "deployed");
+    assert_eq!(result["architecture"], "arm64");
+    assert_eq!(result["digest"], arm64, "the arm64 child, not the index");
+    assert_eq!(result["smoke"][0]["passed"], true);
+    let now = serving(&name);
+    assert_eq!(now["version"], result["version"]);
+    assert_eq!(now["image"], format!("{repository}@{arm64}"));
+    assert!(
+        now["weights"].as_object().is_none_or(|w| w.is_empty()),
+        "{now}"
+    );
+    let recorded = aws(&format!(
+        "print(ssm.get_parameter(Name='/lambda/{name}/arm64')['Parameter']['Value'])"
+    ));
+    assert_eq!(recorded.trim(), format!("{repository}@{arm64}"));
+
+    // The digest the alias already serves: nothing happens.
+    let again = deploy(&[&name, "--image", &index, "--project", events]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(json(&again)["status"], "unchanged");
+    assert_eq!(serving(&name)["version"], result["version"]);
+
+    // A single-platform image of the other architecture is refused before any change.
+    let wrong = deploy(&[&name, "--image", amd64_uri, "--project", events]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("exec format error"));
+    assert_eq!(serving(&name)["version"], result["version"]);
+}
+
+#[test]
+fn a_failing_smoke_test_or_a_firing_alarm_rolls_back_and_an_index_without_the_architecture_is_refused(
+) {
+    let repository = format!("{}/{}", registry(), unique("team/rollback"));
+    let (dir, built) = pushed_index(&repository, "linux/amd64");
+    let index = format!("{repository}@{}", built["index_digest"].as_str().unwrap());
+    let old = format!("{repository}@sha256:{}", "1".repeat(64));
+    let events = dir.path().join("example-project");
+    let events = events.to_str().unwrap();
+
+    // No arm64 child: refused, nothing changed, both named.
+    let arm = unique("arm");
+    function(&arm, "arm64", &old);
+    let refused = deploy(&[&arm, "--image", &index, "--project", events]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("has no image for")
+            && message.contains("arm64")
+            && message.contains("linux/amd64"),
+        "{message}"
+    );
+    assert_eq!(serving(&arm)["latest"], old.as_str());
+
+    // The smoke test of the published version fails: the alias stays, $LATEST is restored.
+    let smoke = unique("smoke");
+    function(&smoke, "x86_64", &old);
+    aws("moto_api('/moto-api/static/lambda-simple/response', {'results': ['{\"errorType\": \"KeyError\", \"errorMessage\": \"order_id\"}'], 'region': 'us-east-1'})");
+    let failed = deploy(&[&smoke, "--image", &index, "--project", events]);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    let result = json(&failed);
+    assert_eq!(result["status"], "rolled-back");
+    assert!(
+        result["failure"].as_str().unwrap().contains("KeyError"),
+        "{result}"
+    );
+    let now = serving(&smoke);
+    assert_eq!(now["version"], "1");
+    assert_eq!(now["latest"], old.as_str());
+    assert_eq!(
+        result["version"], "2",
+        "the failed version is left for inspection"
+    );
+
+    // A canary whose alarm fires during the bake is rolled back.
+    let canary = unique("canary");
+    function(&canary, "x86_64", &old);
+    aws(&format!(
+        "cw.put_metric_alarm(AlarmName='{canary}-errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold', Dimensions=[{{'Name': 'FunctionName', 'Value': '{canary}'}}])"
+    ));
+    let mut process = Process::new(assert_cmd::cargo::cargo_bin("lambda-gate"));
+    process
+        .envs(aws_env())
+        .env("DOCKER_CONFIG", "/nonexistent")
+        .args([
+            "deploy",
+            &canary,
+            "--image",
+            &index,
+            "--project",
+            events,
+            "--canary",
+            "10",
+            "--bake",
+            "30s",
+            "--format",
+            "json",
+        ]);
+    let mut process = process
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = serving(&canary);
+        if now["weights"].as_object().is_some_and(|w| !w.is_empty()) {
+            assert_eq!(
+                now["version"], "1",
+                "the canary leaves the alias on the old version"
+            );
+            break;
+        }
+        if process.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            let _ = process.kill();
+            let output = process.wait_with_output().unwrap();
+            panic!("the canary never started: {}", text(&output));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    aws(&format!(
+        "cw.set_alarm_state(AlarmName='{canary}-errors', StateValue='ALARM', StateReason='test')"
+    ));
+    let output = process.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let result = json(&output);
+    assert_eq!(result["status"], "rolled-back");
+    assert!(
+        result["failure"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{canary}-errors")),
+        "{result}"
+    );
+    let now = serving(&canary);
+    assert_eq!(now["version"], "1");
+    assert!(
+        now["weights"].as_object().is_none_or(|w| w.is_empty()),
+        "{now}"
+    );
+}
+
+#[test]
+fn a_concurrent_change_stops_the_deploy_and_staging_takes_only_what_dev_serves() {
+    let repository_path = unique("team/ladder-deploy");
+    let (dir, built) = pushed_index(&format!("{}/{repository_path}", registry()), "linux/amd64");
+    let digest = built["index_digest"].as_str().unwrap().to_string();
+    let events = dir.path().join("example-project");
+    let events_dir = events.to_str().unwrap().to_string();
+    let old = format!("{}/{repository_path}@sha256:{}", registry(), "2".repeat(64));
+
+    // Someone updates the function while lambda-gate reads the registry (between its read of
+    // the function and its update): the proxy makes that change on the first registry request.
+    let raced = unique("raced");
+    function(&raced, "x86_64", &old);
+    let other = format!("{}/{repository_path}@sha256:{}", registry(), "3".repeat(64));
+    let (name, image) = (raced.clone(), other.clone());
+    let proxy = proxy(move |n, _| {
+        if n == 0 {
+            aws(&format!(
+                "lam.update_function_code(FunctionName='{name}', ImageUri='{image}')"
+            ));
+        }
+        Fault::Pass
+    });
+    let through_proxy = format!("{}/{repository_path}@{digest}", proxy.address);
+    let stopped = deploy(&[&raced, "--image", &through_proxy, "--project", &events_dir]);
+    assert_eq!(stopped.status.code(), Some(1), "{}", text(&stopped));
+    let message = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        message.contains("changed while this deploy ran") && message.contains(&other),
+        "{message}"
+    );
+    assert_eq!(
+        serving(&raced)["latest"],
+        other.as_str(),
+        "their change stands"
+    );
+
+    // The ladder: staging takes only what dev's alias serves now.
+    let (dev, staging) = (unique("dev"), unique("staging"));
+    function(&dev, "x86_64", &old);
+    function(&staging, "x86_64", &old);
+    std::fs::write(
+        events.join("lambda-gate.toml"),
+        format!("[promotion]\nladders = [[\"dev\", \"staging\"]]\n\n[deploy.environments.dev]\nfunction = \"{dev}\"\n\n[deploy.environments.staging]\nfunction = \"{staging}\"\nregion = \"us-east-1\"\n"),
+    )
+    .unwrap();
+    let image = format!("{}/{repository_path}@{digest}", registry());
+    let early = deploy(&[
+        "--environment",
+        "staging",
+        "--image",
+        &image,
+        "--project",
+        &events_dir,
+    ]);
+    assert_eq!(early.status.code(), Some(1), "{}", text(&early));
+    assert!(String::from_utf8_lossy(&early.stderr).contains(&format!(
+        "staging only takes what dev runs: dev's {dev}:live serves"
+    )));
+    assert_eq!(serving(&staging)["version"], "1");
+    let to_dev = deploy(&[
+        "--environment",
+        "dev",
+        "--image",
+        &image,
+        "--project",
+        &events_dir,
+    ]);
+    assert_eq!(to_dev.status.code(), Some(0), "{}", text(&to_dev));
+    let to_staging = deploy(&[
+        "--environment",
+        "staging",
+        "--image",
+        &image,
+        "--project",
+        &events_dir,
+    ]);
+    assert_eq!(to_staging.status.code(), Some(0), "{}", text(&to_staging));
+    assert_eq!(json(&to_staging)["status"], "deployed");
+    assert_eq!(serving(&staging)["version"], "2");
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{BuilderChoice, DigestRequirement, Level, Policy};
+use super::{BuilderChoice, DigestRequirement, EnvironmentPolicy, Level, Policy};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -151,6 +151,7 @@ pub struct Layer {
     pub mypy: Option<MypyLayer>,
     pub terraform: Option<TerraformLayer>,
     pub promotion: Option<PromotionLayer>,
+    pub deploy: Option<DeployLayer>,
     pub pre_commit: Option<ContextLayer>,
     #[serde(default)]
     pub overrides: Vec<OverrideLayer>,
@@ -235,6 +236,13 @@ pub struct ContextLayer {
     pub rules: Option<BTreeMap<Spanned<String>, Level>>,
 }
 
+/// `[deploy]`: repository-wide, so not in per-path overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeployLayer {
+    pub environments: Option<BTreeMap<String, EnvironmentPolicy>>,
+}
+
 /// `[promotion]`: repository-wide, so not in per-path overrides.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -247,6 +255,18 @@ impl Layer {
     pub fn apply(&self, policy: &mut Policy) {
         if let Some(ladders) = self.promotion.as_ref().and_then(|p| p.ladders.as_ref()) {
             policy.promotion.ladders = ladders.iter().map(|l| strings(l)).collect();
+        }
+        // Environments merge by name; each one as a whole.
+        for (name, environment) in self
+            .deploy
+            .iter()
+            .flat_map(|d| d.environments.iter())
+            .flatten()
+        {
+            policy
+                .deploy
+                .environments
+                .insert(name.clone(), environment.clone());
         }
         if let Some(v) = &self.platforms {
             policy.platforms = strings(v);

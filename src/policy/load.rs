@@ -229,6 +229,7 @@ fn parse_default_policy() -> Policy {
         promotion: super::PromotionPolicy {
             ladders: Vec::new(),
         },
+        deploy: super::DeployPolicy::default(),
         pre_commit: super::ContextPolicy::default(),
     };
     // The embedded policy is checked by a test; if it ever failed to parse, rules still run

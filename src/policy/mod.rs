@@ -183,6 +183,42 @@ pub struct PromotionPolicy {
     pub ladders: Vec<Vec<String>>,
 }
 
+/// `[deploy.environments.<name>]`: where `lambda-gate deploy --environment <name>` deploys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentPolicy {
+    /// The function's name or ARN.
+    pub function: String,
+    #[serde(default = "default_alias")]
+    pub alias: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Assumed for an environment in another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Percent of the alias's traffic the new version takes during the bake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<f64>,
+    /// How long a canary bakes: `10m`, `90s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<String>,
+    /// Alarms watched during the bake (default: the function's, by `FunctionName` dimension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_ssm: Option<String>,
+}
+
+fn default_alias() -> String {
+    "live".to_string()
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DeployPolicy {
+    pub environments: BTreeMap<String, EnvironmentPolicy>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Policy {
@@ -201,6 +237,7 @@ pub struct Policy {
     pub mypy: MypyPolicy,
     pub terraform: TerraformPolicy,
     pub promotion: PromotionPolicy,
+    pub deploy: DeployPolicy,
     /// Levels in force when the gate runs on a commit's files (`check --files`, pre-commit):
     /// build outputs such as coverage reports are absent or stale in a developer's checkout.
     pub pre_commit: ContextPolicy,

@@ -18,8 +18,8 @@ use super::{engine, parse_platforms, runtime, smoke, Platform};
 use crate::app::{EXIT_CLEAN, EXIT_VIOLATIONS};
 use crate::check::{check, CheckOptions};
 use crate::cli::{
-    BuildArgs, BuilderArg, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs, RunnerFormat,
-    SmokeArgs, VerifyArgs,
+    BuildArgs, BuilderArg, DeployArgs, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs,
+    RunnerFormat, SmokeArgs, VerifyArgs,
 };
 use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
@@ -459,4 +459,155 @@ pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
     })?;
     println!("pulled {reference} for {platform}");
     Ok(ExitCode::from(EXIT_CLEAN))
+}
+
+pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
+    use super::deploy::{self, Canary, DeployRefusal, DeployRequest, Target};
+    let image = Reference::parse(&args.image).context("--image")?;
+    let loaded = crate::policy::load(&args.project, None, false)?;
+    let file = std::fs::canonicalize(&args.project).unwrap_or_else(|_| args.project.clone());
+    let policy = &loaded.policy_for(&file).policy;
+    let environment = match &args.environment {
+        Some(name) => Some(policy.deploy.environments.get(name).with_context(|| {
+            format!(
+                "--environment {name}: the policy has no `[deploy.environments.{name}]` (it has: {})",
+                policy.deploy.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?),
+        None => None,
+    };
+    let target_of = |environment: &crate::policy::EnvironmentPolicy| Target {
+        function: environment.function.clone(),
+        alias: environment.alias.clone(),
+        region: environment.region.clone(),
+        role_arn: environment.role_arn.clone(),
+    };
+    let function = args
+        .function
+        .clone()
+        .or_else(|| environment.map(|e| e.function.clone()))
+        .context("name the FUNCTION, or an --environment whose policy names it")?;
+    let target = Target {
+        function,
+        alias: args
+            .alias
+            .clone()
+            .or_else(|| environment.map(|e| e.alias.clone()))
+            .unwrap_or_else(|| "live".into()),
+        region: args
+            .region
+            .clone()
+            .or_else(|| environment.and_then(|e| e.region.clone())),
+        role_arn: args
+            .role_arn
+            .clone()
+            .or_else(|| environment.and_then(|e| e.role_arn.clone())),
+    };
+    let percent = args.canary.or_else(|| environment.and_then(|e| e.canary));
+    let bake: Option<String> = args
+        .bake
+        .clone()
+        .or_else(|| environment.and_then(|e| e.bake.clone()));
+    let canary = match (percent, bake) {
+        (None, None) => None,
+        (Some(percent), Some(bake)) => {
+            if !(percent > 0.0 && percent < 100.0) {
+                bail!("--canary {percent}: a canary takes more than 0 and less than 100 percent");
+            }
+            Some(Canary {
+                percent,
+                bake: deploy::parse_duration(&bake).map_err(anyhow::Error::msg).context("--bake")?,
+            })
+        }
+        (Some(_), None) => bail!("--canary needs --bake: how long the canary runs before the rest of the traffic follows"),
+        (None, Some(_)) => bail!("--bake needs --canary: the percent of traffic that bakes"),
+    };
+    let alarms = if args.alarms.is_empty() {
+        environment.and_then(|e| e.alarms.clone())
+    } else {
+        Some(args.alarms.clone())
+    };
+    // On a ladder, the rung below is an environment too: its function must serve this image.
+    let below = match &args.environment {
+        Some(name) => policy
+            .promotion
+            .ladders
+            .iter()
+            .find_map(|ladder| {
+                let at = ladder.iter().position(|rung| rung == name)?;
+                at.checked_sub(1).map(|below| ladder[below].clone())
+            })
+            .map(|below| {
+                let environment = policy.deploy.environments.get(&below).with_context(|| {
+                    format!("the ladder puts {below} below {name}, and the policy has no `[deploy.environments.{below}]` to read what it serves")
+                })?;
+                anyhow::Ok(deploy::Below {
+                    environment: name.clone(),
+                    name: below.clone(),
+                    target: target_of(environment),
+                })
+            })
+            .transpose()?,
+        None => None,
+    };
+    let request = DeployRequest {
+        target,
+        image,
+        events: smoke::events(&args.project, &args.events)?,
+        canary,
+        alarms,
+        record_ssm: args
+            .record_ssm
+            .clone()
+            .or_else(|| environment.and_then(|e| e.record_ssm.clone())),
+        below,
+        connection: Connection {
+            insecure_registries: args.registry.insecure_registries.clone(),
+        },
+    };
+    let mut log = progress(args.output.quiet);
+    let result = match runtime()?.block_on(deploy::deploy(&request, &mut log)) {
+        Ok(result) => result,
+        Err(error) => match error
+            .chain()
+            .find_map(|e| e.downcast_ref::<DeployRefusal>())
+        {
+            Some(refusal) => {
+                if args.output.format == RunnerFormat::Json {
+                    print_json(
+                        &serde_json::json!({"status": "refused", "reason": refusal.to_string()}),
+                    )?;
+                }
+                eprintln!("lambda-gate: refused: {refusal}");
+                return Ok(ExitCode::from(EXIT_VIOLATIONS));
+            }
+            None => return Err(error),
+        },
+    };
+    match args.output.format {
+        RunnerFormat::Json => print_json(&result)?,
+        RunnerFormat::Human => {
+            println!(
+                "{} {}:{} -> version {} ({} {})",
+                result.status,
+                result.function,
+                result.alias,
+                result.serving,
+                result.architecture,
+                result.image_uri
+            );
+            if let Some(failure) = &result.failure {
+                println!("  because: {failure}");
+            }
+            println!(
+                "  time: {:.1}s in API calls, {:.1}s waiting",
+                result.timings.api_seconds, result.timings.wait_seconds
+            );
+        }
+    }
+    Ok(ExitCode::from(if result.status == "rolled-back" {
+        EXIT_VIOLATIONS
+    } else {
+        EXIT_CLEAN
+    }))
 }

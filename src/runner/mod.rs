@@ -7,6 +7,7 @@ pub mod build;
 pub mod buildkit;
 pub mod commands;
 pub mod context;
+pub mod deploy;
 pub mod engine;
 pub mod pipeline;
 pub mod promote;

@@ -139,10 +139,12 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:Only functions that reach private resources belong in a VPC; this module deploys functions that call public AWS endpoints.
   #checkov:skip=CKV_AWS_116:A dead-letter queue applies to asynchronous invocations; it is an input (dead_letter_target_arn) for functions invoked that way.
   #checkov:skip=CKV_AWS_173:Lambda encrypts environment variables at rest with an AWS-managed key; the environment holds no secrets (see var.environment), which are read from SSM or Secrets Manager.
-  function_name                  = var.name
-  role                           = aws_iam_role.this.arn
-  package_type                   = "Image"
-  image_uri                      = var.image_uri
+  function_name = var.name
+  role          = aws_iam_role.this.arn
+  package_type  = "Image"
+  image_uri     = var.image_uri
+  # Version 1 is published at creation, so the alias below has a version to serve.
+  publish                        = true
   architectures                  = [var.architecture]
   timeout                        = var.timeout
   memory_size                    = var.memory_size
@@ -171,6 +173,25 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   depends_on = [aws_iam_role_policy.runtime]
+
+  # `lambda-gate deploy` owns the code after creation (it updates the function by digest and
+  # moves the alias): Terraform keeps the configuration, and a later `apply` never reverts a
+  # deploy. Trade-off: var.image_uri only sets the first image; a configuration change applied
+  # here reaches the alias with the next deploy, which publishes a version with it.
+  lifecycle {
+    ignore_changes = [image_uri, publish]
+  }
+}
+
+# The alias callers invoke; `lambda-gate deploy` moves it (at once or as a canary).
+resource "aws_lambda_alias" "live" {
+  name             = var.alias_name
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+
+  lifecycle {
+    ignore_changes = [function_version, routing_config]
+  }
 }
 
 locals {

@@ -22,3 +22,18 @@ output "log_group_name" {
   description = "Name of the function's CloudWatch log group."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "alias_name" {
+  description = "The alias `lambda-gate deploy` moves (`[deploy.environments.<name>] alias`)."
+  value       = aws_lambda_alias.live.name
+}
+
+output "alias_arn" {
+  description = "ARN of the alias: what callers and event sources should invoke."
+  value       = aws_lambda_alias.live.arn
+}
+
+output "alarm_names" {
+  description = "The function's CloudWatch alarms, which `lambda-gate deploy --canary` watches."
+  value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
+}

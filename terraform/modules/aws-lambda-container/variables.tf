@@ -101,3 +101,9 @@ variable "dead_letter_target_arn" {
   description = "SQS queue or SNS topic for events of asynchronous invocations that failed every retry; null sets none."
   default     = null
 }
+
+variable "alias_name" {
+  type        = string
+  default     = "live"
+  description = "The alias callers invoke and `lambda-gate deploy --alias` moves."
+}

@@ -4,6 +4,7 @@ data "aws_caller_identity" "current" {}
 
 locals {
   repositories = "arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:repository/${var.repository_name_prefix}*"
+  functions    = [for name in var.deployable_functions : "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${name}"]
   parameters   = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter${var.ssm_parameter_path}/*"
 }
 
@@ -48,6 +49,40 @@ data "aws_iam_policy_document" "publish" {
     actions   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:GetParameters"]
     resources = [local.parameters]
   }
+}
+
+# Exactly what `lambda-gate deploy` calls, on the named functions (and their versions and
+# aliases) only; nothing when no function is named.
+data "aws_iam_policy_document" "deploy" {
+  count = length(var.deployable_functions) == 0 ? 0 : 1
+
+  statement {
+    sid = "DeployFunctions"
+    actions = [
+      "lambda:GetFunction",
+      "lambda:GetAlias",
+      "lambda:UpdateFunctionCode",
+      "lambda:PublishVersion",
+      "lambda:InvokeFunction",
+      "lambda:UpdateAlias",
+      "lambda:CreateAlias",
+    ]
+    resources = concat(local.functions, [for arn in local.functions : "${arn}:*"])
+  }
+
+  # Canary bakes read alarm states; DescribeAlarms cannot be scoped to resources.
+  statement {
+    sid       = "WatchAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  count  = length(var.deployable_functions) == 0 ? 0 : 1
+  name   = "deploy-lambda-functions"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.deploy[0].json
 }
 
 resource "aws_iam_role_policy" "publish" {

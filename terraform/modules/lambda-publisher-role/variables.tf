@@ -47,3 +47,9 @@ variable "tags" {
   description = "Tags added to the role."
   default     = {}
 }
+
+variable "deployable_functions" {
+  type        = list(string)
+  default     = []
+  description = "Names of the functions `lambda-gate deploy` may update, publish, invoke and move the alias of (none by default)."
+}
