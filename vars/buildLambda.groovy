@@ -4,11 +4,18 @@
 //   buildLambda(name: 'quote', path: 'services/quote',
 //               repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/quote',
 //               promoteTo: ['staging', 'prod'], ssmPrefix: '/lambda/quote')
+//   buildLambda(name: 'quote', path: 'services/quote', repository: '…/team/quote',
+//               deployTo: ['dev', 'staging', 'prod'])   // [deploy.environments.*] of the policy
 //
 // Stages: Gate (SARIF -> Warnings, JUnit -> Tests), Build (every platform, binfmt set up for
 // arm64), Smoke (each platform's image, the project's events/*.json), Push (exactly the images
 // that passed, and an index), Promote (each environment in turn by digest; an `input` before
-// prod). Every step is a thin call of the lambda-gate binary: the logic lives there, not here.
+// prod), Deploy (each environment of `deployTo` in turn, by the index digest: the function's
+// architecture picks the image, the published version is smoke-tested where it runs, the alias
+// moves at once or as the environment's canary, and a failure rolls back and stops here; an
+// `input` before prod). Every step is a thin call of the lambda-gate binary: the logic (and each
+// environment's function, alias, role, canary and alarms, from `[deploy.environments.<name>]`)
+// lives there, not here.
 def call(Map config = [:]) {
     String name = config.name ?: error('buildLambda: `name` is required')
     String path = config.path ?: '.'
@@ -18,6 +25,7 @@ def call(Map config = [:]) {
     String repository = config.repository
     Map<String, String> buildArgs = config.buildArgs ?: [:]
     List<String> promoteTo = config.promoteTo ?: []
+    List<String> deployTo = config.deployTo ?: []
 
     stage("Gate: ${name}") {
         sh "mkdir -p '${reports}'"
@@ -72,6 +80,16 @@ def call(Map config = [:]) {
             }
             String ssm = config.ssmPrefix ? " --record-ssm '${config.ssmPrefix}/${environment}'" : ''
             sh "${gate} promote '${repository}' --digest ${pushed.index_digest} --to ${environment}${ssm}"
+        }
+    }
+    for (String environment in deployTo) {
+        stage("Deploy: ${name} to ${environment}") {
+            if (environment == 'prod') {
+                input(message: "Deploy ${name} ${pushed.index_digest} to prod?", ok: 'Deploy')
+            }
+            // Exit 1 (refused, or rolled back after a failed smoke test or alarm) fails the stage
+            // with traffic where it was; the later environments never start.
+            sh "${gate} deploy --environment ${environment} --image '${repository}@${pushed.index_digest}' --project '${path}' --format json"
         }
     }
     return pushed

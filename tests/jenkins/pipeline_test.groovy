@@ -182,4 +182,39 @@ ev = jenkins.events
 check(failed && !ev.any { it.contains(' promote ') }, 'a failed smoke test promotes nothing', ev)
 checks += 1
 
+// 7. Deploy stages: each environment in turn by the index digest, an input before prod; a
+// deploy that is refused or rolls back (exit 1) stops the pipeline before the next environment.
+jenkins = new FakeJenkins()
+jenkins.answers["lambda-gate build"] = buildJson
+jenkins.answers["lambda-gate push"] = pushJson
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+library.call(name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote', tags: ['v1'],
+    deployTo: ['dev', 'staging', 'prod'])
+ev = jenkins.events
+stages = ev.findAll { it.startsWith('stage:') }
+check(stages.takeRight(3) == ['stage:Deploy: quote to dev', 'stage:Deploy: quote to staging', 'stage:Deploy: quote to prod'], "deploy stages: ${stages}", ev)
+check(ev.contains("sh:lambda-gate deploy --environment dev --image 'r.example.com/team/quote@sha256:1dx' --project 'services/quote' --format json"), 'deploy by the index digest', ev)
+approval = ev.findIndexOf { it.startsWith('input:Deploy') }
+check(approval > ev.indexOf('stage:Deploy: quote to prod') && approval < ev.findIndexOf { it.contains('--environment prod') }, 'an input before deploying to prod', ev)
+checks += 3
+
+jenkins = new FakeJenkins()
+jenkins.answers["lambda-gate build"] = buildJson
+jenkins.answers["lambda-gate push"] = pushJson
+jenkins.answers["lambda-gate deploy --environment staging"] = 1
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+failed = false
+try {
+    library.call(name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote', tags: ['v1'],
+        deployTo: ['dev', 'staging', 'prod'])
+} catch (PipelineError e) {
+    failed = true
+}
+ev = jenkins.events
+check(failed, 'a failed smoke test in staging fails the pipeline', ev)
+check(!ev.any { it.contains('--environment prod') } && !ev.contains('stage:Deploy: quote to prod'), 'nothing reaches prod after staging failed', ev)
+checks += 2
+
 println "jenkins: ${checks} checks passed"
