@@ -268,7 +268,11 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let old = args.compare.as_deref().map(SweepReport::read).transpose()?;
     let options = sweep::SweepOptions {
         source,
-        shard: args.shard,
+        shard: args
+            .shard
+            .map(|spec| spec.resolve(|name| std::env::var(name).ok()))
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
         config: args.config.clone(),
         follow_links: args.follow_links,
         clone_jobs: args.clone_jobs,

@@ -354,8 +354,10 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR", requires = "repos")]
     pub cache: Option<PathBuf>,
     /// Sweep only shard K of N (1-based): a stable split by repository name, for N agents.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<crate::sweep::Shard>,
+    /// `auto`: K and N from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, JOB_COMPLETIONS) or
+    /// LAMBDA_GATE_SHARD=K/N (Jenkins `parallel` branches of vars/sweepLambdas.groovy).
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<crate::sweep::ShardSpec>,
     /// One policy for every repository, instead of each repository's own.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

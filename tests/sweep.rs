@@ -155,7 +155,30 @@ fn shard_reports_merge_into_the_whole_sweep() {
     let mut shards = Vec::new();
     for k in 1..=3 {
         let path = dir.path().join(format!("shard-{k}.json"));
-        let report = sweep_root(&root, &["--shard", &format!("{k}/3")], &path, 1);
+        // Shard 1 named on the command line; shard 2 from a Kubernetes Indexed Job's
+        // environment (0-based index); shard 3 from a Jenkins branch's LAMBDA_GATE_SHARD.
+        let environment: &[(&str, String)] = match k {
+            1 => &[],
+            2 => &[
+                ("JOB_COMPLETION_INDEX", "1".into()),
+                ("JOB_COMPLETIONS", "3".into()),
+            ],
+            _ => &[("LAMBDA_GATE_SHARD", "3/3".into())],
+        };
+        let shard = if k == 1 {
+            "1/3".to_string()
+        } else {
+            "auto".to_string()
+        };
+        gate()
+            .args(["sweep", "-q", "--root"])
+            .arg(&root)
+            .args(["--shard", &shard, "--format", "json", "-o"])
+            .arg(&path)
+            .envs(environment.iter().cloned())
+            .assert()
+            .code(1);
+        let report = read_report(&path);
         assert_eq!(report.shard.as_deref(), Some(format!("{k}/3").as_str()));
         assert!(
             !report.repositories.is_empty(),
@@ -182,6 +205,72 @@ fn shard_reports_merge_into_the_whole_sweep() {
         .assert()
         .code(2)
         .stderr(contains("is in more than one report"));
+    // `auto` with no shard in the environment is a usage error that says where to put it.
+    gate()
+        .args(["sweep", "-q", "--root"])
+        .arg(&root)
+        .args(["--shard", "auto"])
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("LAMBDA_GATE_SHARD")
+        .assert()
+        .code(2)
+        .stderr(contains("LAMBDA_GATE_SHARD=K/N"));
+}
+
+/// The README's Indexed Job is one `kubectl` accepts as far as a schema check can tell (parsed
+/// with PyYAML, the structure of batch/v1 Job checked), and it runs `--shard auto` with what
+/// `auto` reads.
+#[test]
+fn the_readme_indexed_job_manifest_is_a_valid_indexed_job_that_shards_automatically() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let start = readme
+        .find("```yaml\napiVersion: batch/v1")
+        .expect("the README has the Indexed Job manifest");
+    let body = &readme[start + "```yaml\n".len()..];
+    let manifest = &body[..body.find("```").expect("closed block")];
+    let checker = r#"
+import json, sys, yaml
+job = yaml.safe_load(sys.stdin.read())
+assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job", "a batch/v1 Job"
+assert isinstance(job["metadata"]["name"], str)
+spec = job["spec"]
+assert spec["completionMode"] == "Indexed", "an Indexed Job"
+assert isinstance(spec["completions"], int) and isinstance(spec["parallelism"], int)
+pod = spec["template"]["spec"]
+assert pod["restartPolicy"] in ("Never", "OnFailure"), "a Job's pods never restart Always"
+[container] = pod["containers"]
+assert isinstance(container["name"], str) and isinstance(container["image"], str)
+env = {e["name"]: e["value"] for e in container["env"]}
+assert env["JOB_COMPLETIONS"] == str(spec["completions"]), "JOB_COMPLETIONS is the Job's completions"
+assert all(isinstance(v, str) for v in env.values()), "env values are strings"
+command = " ".join(container["command"] + container["args"])
+assert "--shard auto" in command and "$JOB_COMPLETION_INDEX" in command
+mounts = {m["name"] for m in container["volumeMounts"]}
+volumes = {v["name"] for v in pod["volumes"]}
+assert mounts <= volumes, "every mount names a volume"
+print("ok")
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", checker])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with PyYAML (moto brings it)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(manifest.as_bytes())
+        .expect("write the manifest");
+    let output = child.wait_with_output().expect("python3");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]

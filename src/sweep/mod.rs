@@ -69,6 +69,51 @@ impl std::fmt::Display for Shard {
     }
 }
 
+/// `--shard K/N`, or `--shard auto`: K and N from the engine running this shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardSpec {
+    Fixed(Shard),
+    /// A Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`, 0-based, with `JOB_COMPLETIONS` set
+    /// from the Job's `completions`), else `LAMBDA_GATE_SHARD=K/N` (set per branch by
+    /// `vars/sweepLambdas.groovy`).
+    Auto,
+}
+
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.trim() == "auto" {
+            return Ok(ShardSpec::Auto);
+        }
+        text.parse().map(ShardSpec::Fixed)
+    }
+}
+
+impl ShardSpec {
+    /// The shard, reading the environment through `var` for `auto`.
+    pub fn resolve(self, var: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
+        if let ShardSpec::Fixed(shard) = self {
+            return Ok(shard);
+        }
+        match (var("JOB_COMPLETION_INDEX"), var("JOB_COMPLETIONS")) {
+            (Some(index), Some(count)) => {
+                let index: usize = index.trim().parse().map_err(|_| {
+                    format!("--shard auto: JOB_COMPLETION_INDEX=`{index}` is not a number")
+                })?;
+                format!("{}/{}", index + 1, count.trim())
+                    .parse()
+                    .map_err(|e| format!("--shard auto (JOB_COMPLETION_INDEX, JOB_COMPLETIONS): {e}"))
+            }
+            (Some(_), None) => Err("--shard auto: JOB_COMPLETION_INDEX is set but JOB_COMPLETIONS is not: Kubernetes sets only the index, so pass the Job's `completions` as the JOB_COMPLETIONS environment variable".into()),
+            _ => match var("LAMBDA_GATE_SHARD") {
+                Some(text) => text.parse().map_err(|e| format!("--shard auto (LAMBDA_GATE_SHARD): {e}")),
+                None => Err("--shard auto: no shard in the environment: set JOB_COMPLETION_INDEX and JOB_COMPLETIONS (a Kubernetes Indexed Job) or LAMBDA_GATE_SHARD=K/N (what vars/sweepLambdas.groovy sets per parallel branch)".into()),
+            },
+        }
+    }
+}
+
 impl Shard {
     /// Whether this shard sweeps the repository named `name`. The split depends on the name
     /// only, so a repository stays in its shard when others are added or removed.
@@ -337,6 +382,47 @@ mod tests {
         for bad in ["0/3", "4/3", "1/0", "3", "a/b", ""] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn shard_auto_reads_an_indexed_job_or_the_jenkins_branch() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let auto: ShardSpec = "auto".parse().unwrap();
+        assert_eq!(
+            auto.resolve(env(&[
+                ("JOB_COMPLETION_INDEX", "0"),
+                ("JOB_COMPLETIONS", "8")
+            ])),
+            Ok(Shard { index: 1, count: 8 })
+        );
+        assert_eq!(
+            auto.resolve(env(&[("LAMBDA_GATE_SHARD", "3/4")])),
+            Ok(Shard { index: 3, count: 4 })
+        );
+        assert!(auto
+            .resolve(env(&[
+                ("JOB_COMPLETION_INDEX", "8"),
+                ("JOB_COMPLETIONS", "8")
+            ]))
+            .unwrap_err()
+            .contains("K must be between 1 and N"));
+        assert!(auto
+            .resolve(env(&[("JOB_COMPLETION_INDEX", "2")]))
+            .unwrap_err()
+            .contains("JOB_COMPLETIONS is not"));
+        assert!(auto
+            .resolve(env(&[]))
+            .unwrap_err()
+            .contains("no shard in the environment"));
+        let fixed: ShardSpec = "2/5".parse().unwrap();
+        assert_eq!(fixed.resolve(env(&[])), Ok(Shard { index: 2, count: 5 }));
     }
 
     #[test]

@@ -21,7 +21,13 @@ class FakeJenkins {
         b.setVariable('env', env)
         b.setVariable('scm', 'scm')
         b.setVariable('stage', { String name, Closure body -> record("stage:${name}"); body() })
-        b.setVariable('node', { Closure body -> body() })
+        b.setVariable('node', { Object... args -> record("node:${args.length > 1 ? args[0] : ''}"); args[-1]() })
+        b.setVariable('withEnv', { List vars, Closure body -> record("withEnv:${vars.join(',')}"); body() })
+        b.setVariable('stash', { Map args -> record("stash:${args.name}") })
+        b.setVariable('unstash', { String name -> record("unstash:${name}") })
+        b.setVariable('archiveArtifacts', { Map args -> record("archive:${args.artifacts}") })
+        b.setVariable('readFile', { String path -> "summary of ${path}" })
+        b.setVariable('currentBuild', [description: ''])
         b.setVariable('dir', { String path, Closure body -> record("dir:${path}"); body(); record("enddir") })
         b.setVariable('checkout', { Object scm -> record('checkout') })
         b.setVariable('error', { String message -> record("error:${message}"); throw new PipelineError(message) })
@@ -216,5 +222,24 @@ ev = jenkins.events
 check(failed, 'a failed smoke test in staging fails the pipeline', ev)
 check(!ev.any { it.contains('--environment prod') } && !ev.contains('stage:Deploy: quote to prod'), 'nothing reaches prod after staging failed', ev)
 checks += 2
+
+// 8. sweepLambdas: one shard per parallel branch (LAMBDA_GATE_SHARD for --shard auto), then one
+// merge of exactly those reports.
+jenkins = new FakeJenkins()
+library = jenkins.load('vars/sweepLambdas.groovy')
+Binding sweepBinding = jenkins.binding()
+library.setBinding(sweepBinding)
+library.call(repos: 'repos.txt', agents: 3, label: 'sweep')
+ev = jenkins.events
+check(ev.findAll { it.startsWith('branch:') } == ['branch:shard 1/3', 'branch:shard 2/3', 'branch:shard 3/3'], 'one branch per agent', ev)
+for (int k in 1..3) {
+    int env = ev.indexOf("withEnv:LAMBDA_GATE_SHARD=${k}/3".toString())
+    check(env >= 0 && ev[env + 1] == "sh:lambda-gate sweep --repos 'repos.txt' --shard auto --quiet --format json -o shard-${k}.json || test \$? -eq 1".toString(), "shard ${k} sweeps with its own K/N", ev)
+}
+check(ev.count { it == 'node:sweep' } == 4, 'three shard agents and one merge agent of the label', ev)
+int merge = ev.findIndexOf { it.startsWith('sh:lambda-gate sweep merge') }
+check(merge > ev.indexOf('unstash:shard-3') && ev[merge] == 'sh:lambda-gate sweep merge shard-1.json shard-2.json shard-3.json --html sweep.html --markdown sweep.md --json sweep.json || test $? -eq 1', 'merge exactly the shards', ev)
+check(sweepBinding.getVariable('currentBuild').description == 'summary of sweep.md', 'the summary as the description', ev)
+checks += 6
 
 println "jenkins: ${checks} checks passed"
