@@ -124,17 +124,9 @@ async fn build_streamed(
     log: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
     let options = BuildImageOptions {
-        dockerfile: spec.dockerfile.to_string(),
-        t: Some(spec.tag.to_string()),
-        rm: true,
-        forcerm: true,
-        buildargs: Some(spec.build_args.clone()),
-        labels: Some(spec.labels.clone()),
-        platform: spec.platform.to_string(),
-        target: spec.target.unwrap_or_default().to_string(),
         version: BuilderVersion::BuilderBuildKit,
         session: Some(session_id(spec.tag)),
-        ..Default::default()
+        ..spec.options()
     };
     let body = bollard::body_full(bytes::Bytes::from(spec.context.clone()));
     let mut stream = docker.build_image(options, Some(credentials.clone()), Some(body));

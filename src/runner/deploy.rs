@@ -249,6 +249,25 @@ struct Code {
     revision_id: Option<String>,
 }
 
+impl Code {
+    /// What a `GetFunction` answer says the function runs.
+    fn read(answer: &aws_sdk_lambda::operation::get_function::GetFunctionOutput) -> Code {
+        let configuration = answer.configuration();
+        Code {
+            image_uri: answer
+                .code()
+                .and_then(|c| c.image_uri())
+                .map(str::to_string),
+            code_sha256: configuration
+                .and_then(|c| c.code_sha256())
+                .map(str::to_string),
+            revision_id: configuration
+                .and_then(|c| c.revision_id())
+                .map(str::to_string),
+        }
+    }
+}
+
 fn explain<E, R>(
     operation: &str,
     function: &str,
@@ -307,11 +326,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
         .cloned()
         .unwrap_or(Architecture::X8664);
     let architecture = architecture.as_str().to_string();
-    let before = Code {
-        image_uri: read.code().and_then(|c| c.image_uri()).map(str::to_string),
-        code_sha256: configuration.code_sha256().map(str::to_string),
-        revision_id: configuration.revision_id().map(str::to_string),
-    };
+    let before = Code::read(&read);
 
     let registry = AnyRegistry::connect(&request.image, &request.connection).await?;
     let child = child_for(&registry, &request.image, &wanted, function, &architecture).await?;
@@ -436,17 +451,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
         )
         .await
         .map_err(|e| explain("GetFunction", function, e))?;
-    let current = Code {
-        image_uri: now.code().and_then(|c| c.image_uri()).map(str::to_string),
-        code_sha256: now
-            .configuration()
-            .and_then(|c| c.code_sha256())
-            .map(str::to_string),
-        revision_id: now
-            .configuration()
-            .and_then(|c| c.revision_id())
-            .map(str::to_string),
-    };
+    let current = Code::read(&now);
     if current != before {
         return Err(DeployRefusal::ConcurrentChange {
             function: function.to_string(),
@@ -902,13 +907,7 @@ async fn wait_for_update(
             Some(LastUpdateStatus::InProgress) => {
                 anyhow::bail!("{function}: the update is still in progress after 10 minutes")
             }
-            _ => {
-                return Ok(Code {
-                    image_uri: read.code().and_then(|c| c.image_uri()).map(str::to_string),
-                    code_sha256: configuration.code_sha256().map(str::to_string),
-                    revision_id: configuration.revision_id().map(str::to_string),
-                })
-            }
+            _ => return Ok(Code::read(&read)),
         }
     }
 }

@@ -137,6 +137,24 @@ pub struct BuildSpec<'a> {
     pub secrets: &'a [super::buildkit::BuildSecret],
 }
 
+impl BuildSpec<'_> {
+    /// The Engine's `/build` options every builder shares: Dockerfile, tag, build args,
+    /// labels, platform, target.
+    pub fn options(&self) -> BuildImageOptions {
+        BuildImageOptions {
+            dockerfile: self.dockerfile.to_string(),
+            t: Some(self.tag.to_string()),
+            rm: true,
+            forcerm: true,
+            buildargs: Some(self.build_args.clone()),
+            labels: Some(self.labels.clone()),
+            platform: self.platform.to_string(),
+            target: self.target.unwrap_or_default().to_string(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Builds one platform with the Engine's classic builder, returning the image ID when the
 /// Engine names it. The build's output goes to `log` line by line; on failure the error
 /// carries its last lines.
@@ -145,17 +163,7 @@ pub async fn build_classic(
     spec: BuildSpec<'_>,
     log: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Option<String>> {
-    let options = BuildImageOptions {
-        dockerfile: spec.dockerfile.to_string(),
-        t: Some(spec.tag.to_string()),
-        rm: true,
-        forcerm: true,
-        buildargs: Some(spec.build_args.clone()),
-        labels: Some(spec.labels),
-        platform: spec.platform.to_string(),
-        target: spec.target.unwrap_or_default().to_string(),
-        ..Default::default()
-    };
+    let options = spec.options();
     let body = bollard::body_full(bytes::Bytes::from(spec.context));
     let mut stream = docker.build_image(options, None, Some(body));
     let mut tail: Vec<String> = Vec::new();
