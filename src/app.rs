@@ -168,9 +168,14 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if args.fix {
         let changes = fixed_files(&result, Path::new("."))?;
         if args.diff {
-            // The diff goes to standard output; what the fixes leave is reported as usual
-            // (to `-o`, else to standard error so the diff stays a clean patch).
-            let mut out = std::io::stdout().lock();
+            // The diff goes to standard output and what the fixes leave to standard error (or
+            // `-o`), so the diff stays a clean patch; but a machine-readable report without
+            // `-o` is what a tool reads from standard output, so then the diff goes to stderr.
+            let mut out: Box<dyn Write> = if args.output.is_none() && args.format != Format::Human {
+                Box::new(std::io::stderr().lock())
+            } else {
+                Box::new(std::io::stdout().lock())
+            };
             for (path, (before, after)) in &changes {
                 write!(
                     out,
@@ -216,7 +221,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             report::render(args.format, &result, render_options, &mut file)?;
             file.flush()?;
         }
-        None if args.fix && args.diff => {
+        None if args.fix && args.diff && args.format == Format::Human => {
             let mut err = std::io::BufWriter::new(std::io::stderr().lock());
             report::render(args.format, &result, render_options, &mut err)?;
             err.flush()?;

@@ -44,7 +44,41 @@ pub struct CheckResult {
     pub files_checked: usize,
     /// Every Lambda's directory, shown as diagnostics' paths are, sorted.
     pub lambda_dirs: Vec<PathBuf>,
+    /// Every Lambda image (its Dockerfile, shown) and how much of its code was read.
+    pub lambda_images: Vec<(PathBuf, Checked)>,
     pub elapsed: Duration,
+}
+
+/// How much of a Lambda the gate read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Checked {
+    /// The module Lambda runs was located and read, with the rest of the Lambda.
+    Fully,
+    /// Part of its code could not be followed (LG007 says which, as a note).
+    Partly,
+    /// None of its Python code could be located (LG007, DKR006 or DKR007 says why).
+    NotChecked,
+    /// Lambda runs it, but it is not a Python function: only DKR001, DKR008 and DKR011 apply.
+    NotPython,
+}
+
+impl Checked {
+    /// How much of `image`'s code is read.
+    pub fn of(image: &crate::discover::Image) -> Checked {
+        use crate::rules::dockerfile::code::CodeStatus;
+        if matches!(
+            image.kind,
+            crate::rules::dockerfile::kind::ImageKind::NotPython(_)
+        ) {
+            return Checked::NotPython;
+        }
+        match image.code.as_ref().map(|code| &code.status) {
+            Some(CodeStatus::Located) => Checked::Fully,
+            Some(CodeStatus::Partly(_)) => Checked::Partly,
+            Some(CodeStatus::Unlocated { .. }) | None => Checked::NotChecked,
+        }
+    }
 }
 
 impl CheckResult {
@@ -77,19 +111,33 @@ impl CheckResult {
             .iter()
             .filter_map(|d| relative(d))
             .collect();
+        let lambda_images = self
+            .lambda_images
+            .iter()
+            .filter_map(|(path, checked)| Some((relative(path)?, *checked)))
+            .collect();
         let files_checked = files_checked(workspace, &|unit_dir| unit_dir.starts_with(dir));
         CheckResult {
             diagnostics,
             sources,
             files_checked,
             lambda_dirs,
+            lambda_images,
             elapsed: self.elapsed,
         }
     }
 
-    /// How many Lambdas were checked.
+    /// How many Lambdas there are: each image Lambda runs is one.
     pub fn lambdas(&self) -> usize {
-        self.lambda_dirs.len()
+        self.lambda_images.len()
+    }
+
+    /// How many Lambdas were checked to `extent`.
+    pub fn lambdas_checked(&self, extent: Checked) -> usize {
+        self.lambda_images
+            .iter()
+            .filter(|(_, checked)| *checked == extent)
+            .count()
     }
 
     pub fn count(&self, severity: Severity) -> usize {
@@ -109,11 +157,25 @@ impl CheckResult {
 /// Dockerfiles and Python modules, and each Terraform module's files (once, wherever they lie).
 fn files_checked(workspace: &Workspace, select: &dyn Fn(&Path) -> bool) -> usize {
     let read = |file: &LambdaFile| matches!(file.kind, FileKind::Dockerfile | FileKind::Python);
+    // A located module outside its project's directory (the build context lies above) is read
+    // too.
+    let outside = |lambda: &crate::discover::Lambda| {
+        let mut paths: Vec<&Path> = lambda
+            .images
+            .iter()
+            .filter_map(|image| image.code.as_ref()?.module.as_ref())
+            .map(|(path, _)| path.as_path())
+            .filter(|path| !path.starts_with(&lambda.dir))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths.len()
+    };
     workspace
         .lambdas
         .iter()
         .filter(|lambda| select(&lambda.dir))
-        .map(|lambda| lambda.files.iter().filter(|f| read(f)).count())
+        .map(|lambda| lambda.files.iter().filter(|f| read(f)).count() + outside(lambda))
         .sum::<usize>()
         + workspace
             .terraform_modules
@@ -276,6 +338,15 @@ pub fn check_workspace(
             .iter()
             .filter(|l| l.is_lambda())
             .map(|l| display(&l.dir))
+            .collect(),
+        lambda_images: workspace
+            .lambdas
+            .iter()
+            .flat_map(|lambda| {
+                lambda
+                    .lambda_images()
+                    .map(|image| (display(&lambda.files[image.file].path), Checked::of(image)))
+            })
             .collect(),
         ..CheckResult::default()
     };

@@ -136,7 +136,11 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
     );
 
     let signature = if unannotated {
-        violations.extend(["PY004"; 3]);
+        // The gate reads the handler the image runs: none when the module is not copied where
+        // the handler names it, or when the CMD names no handler.
+        if !flat_copy && !shell_cmd {
+            violations.extend(["PY004"; 3]);
+        }
         "def handler(event, context):"
     } else {
         "def handler(event: dict[str, Any], context: object) -> dict[str, Any]:"

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use crate::build_context::BuildContext;
 use crate::policy::Config;
+use crate::rules::dockerfile::code::{ContextOrigin, Handler, HandlerOrigin, LambdaCode};
 use crate::rules::dockerfile::kind::{self, ImageKind};
 use crate::rules::dockerfile::parser::{self, Dockerfile, ParseError};
 use crate::rules::dockerfile::sam;
@@ -112,17 +113,7 @@ impl DockerfileNames {
 /// beyond the working directory: a stray `*.Dockerfile` in `/tmp` or `$HOME` must not turn a
 /// commit's README into a check of everything below it.
 pub fn project_dir_of(file: &Path, names: &DockerfileNames) -> Option<PathBuf> {
-    let boundary = file
-        .ancestors()
-        .skip(1)
-        .find(|dir| dir.join(".git").exists())
-        .map(Path::to_path_buf)
-        .or_else(|| {
-            std::env::current_dir()
-                .ok()
-                .and_then(|cwd| std::fs::canonicalize(cwd).ok())
-                .filter(|cwd| file.starts_with(cwd))
-        });
+    let boundary = file.parent().and_then(repository_boundary);
     for dir in file.ancestors().skip(1) {
         let holds_dockerfile = std::fs::read_dir(dir).is_ok_and(|entries| {
             entries.flatten().any(|entry| {
@@ -162,6 +153,12 @@ pub struct Image {
     /// The text and its parse, or why the file could not be read.
     pub read: Result<ReadDockerfile, crate::engine::Unreadable>,
     pub kind: ImageKind,
+    /// The build context when it is not the project's directory (a SAM template's
+    /// `DockerContext`, or a directory above that makes every COPY source exist).
+    pub context: Option<BuildContext>,
+    /// What Lambda runs of it: handler, module file, how much could be located. Lambda images
+    /// only.
+    pub code: Option<LambdaCode>,
 }
 
 /// An image project: a directory with one or more Dockerfiles, and the files below it.
@@ -175,13 +172,8 @@ pub struct Lambda {
     build_context: OnceLock<BuildContext>,
     /// Its Dockerfiles, the image Lambda runs first.
     pub images: Vec<Image>,
-    /// The handler (`module.function`) of the image Lambda runs.
-    pub handler: Option<String>,
     /// Whether another project lies below this one.
     pub has_nested: bool,
-    /// The build context a SAM template names for this project's image when it is not the
-    /// project's directory: that directory and its files (relative, `/`-separated).
-    pub declared_context: Option<(PathBuf, Vec<String>)>,
 }
 
 impl Lambda {
@@ -190,20 +182,31 @@ impl Lambda {
         self.images.iter().any(|image| image.kind.is_lambda())
     }
 
+    /// The images Lambda runs, in any language: each is one Lambda.
+    pub fn lambda_images(&self) -> impl Iterator<Item = &Image> {
+        self.images
+            .iter()
+            .filter(|image| image.kind.runs_on_lambda())
+    }
+
+    /// The build context of `image`: its own when it has one, else the project's directory.
+    pub fn context_of<'a>(&'a self, image: &'a Image) -> &'a BuildContext {
+        image
+            .context
+            .as_ref()
+            .unwrap_or_else(|| self.build_context())
+    }
+
     /// The Dockerfile of the image Lambda runs (else the project's first Dockerfile).
     pub fn main_dockerfile(&self) -> Option<&LambdaFile> {
         self.images.first().map(|image| &self.files[image.file])
     }
 
-    /// The build context, computed once (reads `.dockerignore`).
+    /// The project directory's build context, computed once (reads `.dockerignore`).
     pub fn build_context(&self) -> &BuildContext {
-        self.build_context
-            .get_or_init(|| match &self.declared_context {
-                Some((dir, files)) => BuildContext::for_dir(dir, files.iter().map(String::as_str)),
-                None => {
-                    BuildContext::for_dir(&self.dir, self.files.iter().map(|f| f.relative.as_str()))
-                }
-            })
+        self.build_context.get_or_init(|| {
+            BuildContext::for_dir(&self.dir, self.files.iter().map(|f| f.relative.as_str()))
+        })
     }
 }
 
@@ -226,6 +229,9 @@ pub struct TerraformModule {
     pub config: Arc<Config>,
     /// Sorted by path; `relative` is the file name.
     pub files: Vec<LambdaFile>,
+    /// Terraform state files in the directory that git does not ignore (`terraform.tfstate`,
+    /// `*.tfstate.backup`): never read, only reported.
+    pub state_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -237,6 +243,8 @@ pub struct Workspace {
     pub problems: Vec<WalkProblem>,
     /// Paths named on the command line that hold nothing to check, with their configuration.
     pub empty_paths: Vec<(PathBuf, Arc<Config>)>,
+    /// The directories walked so far.
+    pub walk_roots: Vec<PathBuf>,
 }
 
 impl Workspace {
@@ -280,6 +288,7 @@ struct Found {
 /// Walks `root` (a directory) under `config` and adds its units to `workspace`. Call
 /// [`Workspace::settle`] once every root is walked.
 pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspace: &mut Workspace) {
+    workspace.walk_roots.push(root.to_path_buf());
     let names = config.dockerfile_names();
     let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
     let problems: Mutex<Vec<WalkProblem>> = Mutex::new(Vec::new());
@@ -392,7 +401,8 @@ fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
 }
 
 /// Groups files by their nearest project directory, and `.tf` files by directory into
-/// Terraform modules; then reads and classifies each project's Dockerfiles.
+/// Terraform modules; then reads and classifies each project's Dockerfiles and locates what
+/// each Lambda image runs.
 fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
     // Keyed by the directory's bytes: hashing an `OsStr` is far cheaper than a `Path`.
     let mut index: HashMap<OsString, usize> = HashMap::new();
@@ -408,7 +418,8 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             });
         }
     }
-    // SAM templates name a build context for an image function, often above its Dockerfile.
+    // SAM templates name a build context for an image function, often above its Dockerfile,
+    // and may set its handler.
     let sam_builds: Vec<sam::ImageBuild> = found
         .iter()
         .filter(|f| {
@@ -422,12 +433,9 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
         })
         .flatten()
         .collect();
-    let walked: Vec<PathBuf> = if sam_builds.is_empty() {
-        Vec::new()
-    } else {
-        found.iter().map(|f| f.path.clone()).collect()
-    };
-    let mut modules: HashMap<OsString, Vec<LambdaFile>> = HashMap::new();
+    let mut modules: HashMap<OsString, (Vec<LambdaFile>, Vec<PathBuf>)> = HashMap::new();
+    // Files no project claims: a build context above a Dockerfile may need them.
+    let mut unclaimed: Vec<PathBuf> = Vec::new();
     for file in found {
         if file.kind == FileKind::Terraform {
             if let Some(dir) = file.path.parent() {
@@ -439,6 +447,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
                 modules
                     .entry(dir.as_os_str().to_owned())
                     .or_default()
+                    .0
                     .push(LambdaFile {
                         path: file.path.clone(),
                         relative: name,
@@ -447,12 +456,22 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
                     });
             }
         }
+        if is_state_file(&file.path) {
+            if let Some(dir) = file.path.parent() {
+                modules
+                    .entry(dir.as_os_str().to_owned())
+                    .or_default()
+                    .1
+                    .push(file.path.clone());
+            }
+        }
         let Some((dir, slot)) = file
             .path
             .ancestors()
             .skip(1)
             .find_map(|dir| index.get(dir.as_os_str()).map(|slot| (dir, *slot)))
         else {
+            unclaimed.push(file.path);
             continue;
         };
         let relative = file
@@ -467,39 +486,250 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             size: file.size,
         });
     }
-    let lambdas: Vec<Lambda> = lambdas
+    let mut lambdas: Vec<Lambda> = lambdas
         .into_par_iter()
         .map(|(dir, mut files)| {
             files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-            let declared_context = sam_builds
-                .iter()
-                .find(|build| {
-                    build.context != dir && files.iter().any(|f| f.path == build.dockerfile)
-                })
-                .map(|build| {
-                    let files: Vec<String> = walked
-                        .iter()
-                        .filter_map(|path| path.strip_prefix(&build.context).ok())
-                        .map(|p| p.to_string_lossy().replace('\\', "/"))
-                        .collect();
-                    (build.context.clone(), files)
-                });
-            let mut project = project(dir, config.clone(), files);
-            project.declared_context = declared_context;
-            project
+            project(dir, config.clone(), files)
         })
         .collect();
+    // Most images are built from their own directory: the listing of every walked file is
+    // made only when one is not.
+    let elsewhere: Vec<bool> = lambdas
+        .par_iter_mut()
+        .map(|lambda| locate_code(lambda, &sam_builds, None))
+        .collect();
+    if elsewhere.iter().any(|e| *e) {
+        let contexts = Contexts::new(&lambdas, unclaimed, &workspace.walk_roots);
+        lambdas
+            .par_iter_mut()
+            .zip(elsewhere)
+            .filter(|(_, elsewhere)| *elsewhere)
+            .for_each(|(lambda, _)| {
+                locate_code(lambda, &sam_builds, Some(&contexts));
+            });
+    }
     workspace.lambdas.extend(lambdas);
-    workspace
-        .terraform_modules
-        .extend(modules.into_iter().map(|(dir, mut files)| {
+    workspace.terraform_modules.extend(modules.into_iter().map(
+        |(dir, (mut files, mut state_files))| {
             files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+            state_files.sort();
             TerraformModule {
                 dir: PathBuf::from(dir),
                 config: config.clone(),
                 files,
+                state_files,
             }
-        }));
+        },
+    ));
+}
+
+/// Whether a file is Terraform state (local backend): `terraform.tfstate`, `x.tfstate`, and
+/// their `.backup`s.
+fn is_state_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| {
+        let name = name.to_string_lossy();
+        name.ends_with(".tfstate") || name.ends_with(".tfstate.backup")
+    })
+}
+
+/// The files of the directories a build context may be: everything walked, and, above the
+/// walk, what a walk of that directory finds (only when a Lambda needs it).
+struct Contexts {
+    /// Every walked file, absolute, sorted.
+    walked: Vec<PathBuf>,
+    /// The directories walked in this run.
+    roots: Vec<PathBuf>,
+    /// Listings of directories above the walk, made on demand.
+    above: Mutex<HashMap<PathBuf, Arc<Vec<String>>>>,
+}
+
+impl Contexts {
+    fn new(lambdas: &[Lambda], unclaimed: Vec<PathBuf>, roots: &[PathBuf]) -> Contexts {
+        let mut walked = unclaimed;
+        for lambda in lambdas {
+            walked.extend(lambda.files.iter().map(|f| f.path.clone()));
+        }
+        walked.sort();
+        Contexts {
+            walked,
+            roots: roots.to_vec(),
+            above: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The build context of directory `dir`: its files less `.dockerignore`.
+    fn context(&self, dir: &Path) -> BuildContext {
+        let walked = self.roots.iter().any(|root| dir.starts_with(root));
+        if walked {
+            let start = self.walked.partition_point(|p| p.as_path() < dir);
+            let files = self.walked[start..]
+                .iter()
+                .take_while(|p| p.starts_with(dir))
+                .filter_map(|p| p.strip_prefix(dir).ok())
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .collect::<Vec<_>>();
+            return BuildContext::for_dir(dir, files.iter().map(String::as_str));
+        }
+        let listing = {
+            let mut above = lock(&self.above);
+            above
+                .entry(dir.to_path_buf())
+                .or_insert_with(|| Arc::new(list_files(dir)))
+                .clone()
+        };
+        BuildContext::for_dir(dir, listing.iter().map(String::as_str))
+    }
+}
+
+/// Most files a directory above the walk is listed with when it may be a build context.
+const MAX_CONTEXT_FILES: usize = 100_000;
+
+/// The files below `dir` (relative, `/`-separated), walked as discovery walks.
+fn list_files(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let walker = WalkBuilder::new(dir)
+        .hidden(false)
+        .git_ignore(true)
+        .require_git(false)
+        .filter_entry(|entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()))
+        })
+        .build();
+    for entry in walker.flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file()) {
+            if let Ok(relative) = entry.path().strip_prefix(dir) {
+                files.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+        if files.len() >= MAX_CONTEXT_FILES {
+            break;
+        }
+    }
+    files
+}
+
+/// The directory a search upwards from `dir` stops at: the repository `dir` is in (the
+/// directory holding `.git`), else the working directory when `dir` is below it.
+pub fn repository_boundary(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::current_dir()
+                .ok()
+                .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+                .filter(|cwd| dir.starts_with(cwd))
+        })
+}
+
+/// Where the search for a build context above `dir` stops: the repository root, or the
+/// directory of the `lambda-gate.toml` in force when that is nearer (a repository's policy sits
+/// at its root).
+fn context_boundary(dir: &Path, config: &Config) -> PathBuf {
+    let policy_dir = match &config.source {
+        Some(crate::policy::ConfigSource::LambdaGateToml(file)) => file.parent(),
+        _ => None,
+    };
+    let repository = repository_boundary(dir);
+    [policy_dir.map(Path::to_path_buf), repository]
+        .into_iter()
+        .flatten()
+        .filter(|boundary| dir.starts_with(boundary))
+        .max_by_key(|boundary| boundary.components().count())
+        .unwrap_or_else(|| dir.to_path_buf())
+}
+
+/// Decides, for each Lambda image of a project, the build context it is built from, its
+/// handler and the module file that handler runs. Without `contexts` only the project's own
+/// directory is tried, and the answer says whether an image needs another directory.
+fn locate_code(
+    lambda: &mut Lambda,
+    sam_builds: &[sam::ImageBuild],
+    contexts: Option<&Contexts>,
+) -> bool {
+    let own = lambda.build_context().clone();
+    let dir = lambda.dir.clone();
+    let mut elsewhere = false;
+    for image in &mut lambda.images {
+        if !image.kind.is_lambda() {
+            continue;
+        }
+        let Ok((_, Ok(dockerfile))) = &image.read else {
+            continue;
+        };
+        let path = &lambda.files[image.file].path;
+        let policy = lambda.config.policy_for(path);
+        let template = sam_builds.iter().find(|build| build.dockerfile == *path);
+        let handler = match template.and_then(|t| t.command.clone().map(|c| (t, c))) {
+            Some((template, (text, line))) => Some(Handler {
+                text,
+                origin: HandlerOrigin::Deployment {
+                    file: template.template.clone(),
+                    line,
+                },
+            }),
+            None => crate::rules::dockerfile::handler(dockerfile)
+                .ok()
+                .map(|word| Handler {
+                    text: word.text.clone(),
+                    origin: HandlerOrigin::Cmd,
+                }),
+        };
+        let resolve = |context: &BuildContext, origin: ContextOrigin| {
+            LambdaCode::resolve(
+                dockerfile,
+                &image.kind,
+                &policy,
+                (context, origin),
+                handler.clone(),
+            )
+        };
+        if let Some(template) = template.filter(|t| t.context != dir) {
+            let Some(contexts) = contexts else {
+                elsewhere = true;
+                continue;
+            };
+            let context = contexts.context(&template.context);
+            image.code = Some(resolve(&context, ContextOrigin::Template));
+            image.context = Some(context);
+            continue;
+        }
+        let code = resolve(&own, ContextOrigin::Own);
+        if code.image.missing_sources.is_empty() {
+            image.code = Some(code);
+            continue;
+        }
+        let Some(contexts) = contexts else {
+            image.code = Some(code);
+            elsewhere = true;
+            continue;
+        };
+        // Built from a directory above (`docker build -f docker/Dockerfile .`): the nearest one,
+        // up to the repository root, in which every COPY source exists.
+        let boundary = context_boundary(&dir, &lambda.config);
+        let found = dir
+            .ancestors()
+            .skip(1)
+            .take_while(|ancestor| ancestor.starts_with(&boundary))
+            .find_map(|ancestor| {
+                let context = contexts.context(ancestor);
+                let code = resolve(&context, ContextOrigin::Ancestor);
+                code.image
+                    .missing_sources
+                    .is_empty()
+                    .then_some((context, code))
+            });
+        match found {
+            Some((context, code)) => {
+                image.code = Some(code);
+                image.context = Some(context);
+            }
+            None => image.code = Some(code),
+        }
+    }
+    elsewhere
 }
 
 /// A project with its Dockerfiles read, parsed and classified, the image Lambda runs first.
@@ -529,6 +759,8 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
                 file: index,
                 read,
                 kind,
+                context: None,
+                code: None,
             }
         })
         .collect();
@@ -543,24 +775,13 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
         };
         (!image.kind.is_lambda(), rank, name)
     });
-    let handler = images
-        .first()
-        .filter(|image| image.kind.expects_handler())
-        .and_then(|image| match &image.read {
-            Ok((_, Ok(dockerfile))) => crate::rules::dockerfile::handler(dockerfile)
-                .ok()
-                .map(|word| word.text.clone()),
-            _ => None,
-        });
     Lambda {
         dir,
         config,
         files,
         build_context: OnceLock::new(),
         images,
-        handler,
         has_nested: false,
-        declared_context: None,
     }
 }
 
@@ -603,6 +824,8 @@ mod tests {
             "Containerfile",
             "Dockerfile.lambda",
             "Dockerfile.aws.lambda",
+            "Dockerfile-lambda",
+            "Dockerfile_lambda",
             "lambda.Dockerfile",
             "api.dockerfile",
             "Dockerfile.test",

@@ -329,9 +329,9 @@ fn junit_is_well_formed_xml_with_one_case_per_file() {
         }
         buf.clear();
     }
-    // One summary case plus one per failing Dockerfile (DKR001..DKR009 fail twins).
-    assert_eq!(cases, 10);
-    assert_eq!(failures, 9);
+    // One summary case plus one per failing Dockerfile (DKR001..DKR009 and DKR011 fail twins).
+    assert_eq!(cases, 11);
+    assert_eq!(failures, 10);
 }
 
 #[test]
@@ -540,6 +540,14 @@ fn fix_diff_exits_with_what_remains_and_honours_the_format() {
         .code(1)
         .stdout(predicate::str::is_empty())
         .stderr(contains("DKR006"));
+    // ... but a machine-readable report without `-o` is read from standard output.
+    let output = check_root(&root, &["--fix", "--diff", "--format", "json"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&output).expect("JSON on stdout");
+    assert_eq!(json["diagnostics"][0]["rule"], "DKR006", "{json}");
 }
 
 /// A Lambda with tests whose coverage report is the build output a developer's checkout lacks.

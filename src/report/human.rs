@@ -43,7 +43,7 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
     let mut line = format!(
         "lambda-gate {verdict}: {}, {}, {}, {}",
         count(summary.files, "file", "files"),
-        count(summary.lambdas, "Lambda", "Lambdas"),
+        summary.lambdas_text(),
         count(summary.errors, "error", "errors"),
         count(summary.warnings, "warning", "warnings"),
     );

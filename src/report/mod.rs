@@ -57,6 +57,11 @@ pub fn render(
 pub struct Summary {
     pub files: usize,
     pub lambdas: usize,
+    /// Of the Lambdas: those whose code was only partly located, not located at all, and those
+    /// that are not Python (the rest were fully checked).
+    pub lambdas_partly_checked: usize,
+    pub lambdas_not_checked: usize,
+    pub lambdas_not_python: usize,
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
@@ -67,10 +72,37 @@ impl Summary {
         Summary {
             files: result.files_checked,
             lambdas: result.lambdas(),
+            lambdas_partly_checked: result.lambdas_checked(crate::check::Checked::Partly),
+            lambdas_not_checked: result.lambdas_checked(crate::check::Checked::NotChecked),
+            lambdas_not_python: result.lambdas_checked(crate::check::Checked::NotPython),
             errors: result.count(Severity::Error),
             warnings: result.count(Severity::Warning),
             infos: result.count(Severity::Info),
         }
+    }
+}
+
+impl Summary {
+    /// `3 Lambdas` when every one was fully checked, else how many were and what of the others:
+    /// `3 Lambdas (1 fully checked, 1 partly checked, 1 not Python)`.
+    pub fn lambdas_text(&self) -> String {
+        let total = count(self.lambdas, "Lambda", "Lambdas");
+        let others =
+            self.lambdas_partly_checked + self.lambdas_not_checked + self.lambdas_not_python;
+        if others == 0 {
+            return total;
+        }
+        let parts: Vec<String> = [
+            (self.lambdas - others, "fully checked"),
+            (self.lambdas_partly_checked, "partly checked"),
+            (self.lambdas_not_checked, "not checked"),
+            (self.lambdas_not_python, "not Python"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        format!("{total} ({})", parts.join(", "))
     }
 }
 

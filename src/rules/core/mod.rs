@@ -6,3 +6,4 @@ pub mod lg003_unreadable_file;
 pub mod lg004_symlink_loop;
 pub mod lg005_not_a_lambda;
 pub mod lg006_nothing_to_check;
+pub mod lg007_code_not_located;

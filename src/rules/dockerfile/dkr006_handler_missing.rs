@@ -20,6 +20,18 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     if !ctx.kind.expects_handler() {
         return Vec::new();
     }
+    // The template or module that deploys the image sets the handler: the CMD is not used.
+    let deployment_sets_it = ctx.code.is_some_and(|code| {
+        code.handler.as_ref().is_some_and(|handler| {
+            matches!(
+                handler.origin,
+                super::code::HandlerOrigin::Deployment { .. }
+            )
+        })
+    });
+    if deployment_sets_it {
+        return Vec::new();
+    }
     let Err((problem, cmd)) = ctx.handler() else {
         return Vec::new();
     };

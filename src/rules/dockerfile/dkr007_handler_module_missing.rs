@@ -1,15 +1,14 @@
 //! DKR007 `handler-module-missing`: the handler's module is among the files copied into the
-//! image. Best effort: it follows COPY and ADD from the build context through WORKDIR, ARG and
-//! ENV; where it cannot follow (COPY --from, remote ADD, unresolvable values) it says it could
-//! not decide instead of guessing.
+//! image. It follows the build ([`super::image_files`]: COPY and ADD from the build context
+//! through WORKDIR, ARG and ENV) and reports only a decided absence; where the build cannot be
+//! followed (COPY --from, remote ADD, unresolvable values, another context) LG007 says that the
+//! Lambda's code was not located, instead of guessing.
 
-use std::collections::HashSet;
-
-use super::expand::{expand, Scope};
-use super::parser::{declare, Args, Base, Instruction};
+use super::code::{CodeStatus, ContextOrigin, Handler, HandlerOrigin, LambdaCode};
+use super::image_files::ImageFiles;
+use super::parser::{Args, Instruction};
 use super::Context;
 use crate::diagnostic::{Finding, Severity, Span};
-use crate::policy::path_glob;
 use crate::rules::{Check, Family, Rule};
 
 pub static RULE: Rule = Rule {
@@ -28,11 +27,28 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     if !ctx.kind.expects_handler() {
         return Vec::new();
     }
-    let Ok(handler) = ctx.handler() else {
-        // DKR006 reports a missing or malformed handler.
+    let local;
+    let code = match ctx.code {
+        Some(code) => code,
+        None => {
+            local = LambdaCode::resolve(
+                ctx.dockerfile,
+                ctx.kind,
+                ctx.policy,
+                (ctx.build_context, ContextOrigin::Own),
+                ctx.handler().ok().map(|word| Handler {
+                    text: word.text.clone(),
+                    origin: HandlerOrigin::Cmd,
+                }),
+            );
+            &local
+        }
+    };
+    // DKR006 reports a missing or malformed handler.
+    let Some(handler) = &code.handler else {
         return Vec::new();
     };
-    let Some((module, _function)) = handler.text.rsplit_once('.') else {
+    let Some((module, _function)) = handler.parts() else {
         return Vec::new();
     };
     let line_of = |span: &Span| {
@@ -40,55 +56,61 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .line_col(ctx.text, span.start)
             .line
     };
-    if let Some((entrypoint, text)) = replaced_entrypoint(ctx) {
-        return vec![Finding::new(
-            handler.span.clone(),
-            format!("the ENTRYPOINT `{text}` (line {}) replaces the Lambda base's entrypoint: this CMD reaches the runtime as a handler only if that program hands it on, so its module is not checked", line_of(&entrypoint.span)),
-        )
-        .help("keep the base's entrypoint, or have yours end with `exec /lambda-entrypoint.sh \"$@\"`")
-        .undecided()];
+    // Point at the CMD that names the handler, else (a template sets it) at the final FROM.
+    let span = match (&handler.origin, ctx.handler()) {
+        (HandlerOrigin::Cmd, Ok(word)) => word.span.clone(),
+        _ => ctx.dockerfile.final_stage().map_or(0..0, |stage| {
+            ctx.dockerfile.instructions[stage.from].span.clone()
+        }),
+    };
+    let dir = ctx.path.parent().unwrap_or(std::path::Path::new(""));
+    let set_by = match handler.origin {
+        HandlerOrigin::Cmd => String::new(),
+        HandlerOrigin::Deployment { .. } => format!(", set by {},", handler.origin_text(dir)),
+    };
+    if handler.origin == HandlerOrigin::Cmd {
+        if let Some((entrypoint, text)) = replaced_entrypoint(ctx) {
+            return vec![Finding::new(
+                span,
+                format!("the ENTRYPOINT `{text}` (line {}) replaces the Lambda base's entrypoint: this CMD reaches the runtime as a handler only if that program hands it on, so its module is not checked", line_of(&entrypoint.span)),
+            )
+            .help("keep the base's entrypoint, or have yours end with `exec /lambda-entrypoint.sh \"$@\"`")
+            .undecided()];
+        }
     }
-    let task_root = ctx.policy.policy.dockerfile.task_root.trim_end_matches('/');
-    let relative = module.replace('.', "/");
-    let candidates = [
-        format!("{task_root}/{relative}.py"),
-        format!("{task_root}/{relative}/__init__.py"),
-    ];
-    let image = ImageFiles::simulate(ctx);
-    if candidates.iter().any(|c| image.files.contains(c)) {
+    // Only a decided absence is this rule's: what cannot be located is said by LG007.
+    if !matches!(
+        code.status,
+        CodeStatus::Unlocated {
+            said_by: Some("DKR007"),
+            ..
+        }
+    ) {
         return Vec::new();
     }
-    if let Some((span, reason)) = image.unknown.first() {
-        return vec![Finding::new(
-            handler.span.clone(),
-            format!("could not resolve whether handler module `{module}` is in the image: {reason} (line {})", line_of(span)),
-        )
-        .undecided()];
-    }
-    if let Some((span, source)) = image.missing_sources.first() {
-        let context = ctx
-            .build_context
-            .root()
-            .map(|root| format!(" (`{}`)", root.display()))
-            .unwrap_or_default();
-        return vec![Finding::new(
-            handler.span.clone(),
-            format!("could not resolve whether handler module `{module}` is in the image: the COPY source `{source}` (line {}) is not in the build context assumed here, the Dockerfile's directory{context}, so the image is probably built from another context", line_of(span)),
-        )
-        .help("if a SAM template builds it, its `Metadata.DockerContext` is read; otherwise check the `docker build` context")
-        .undecided()];
-    }
+    let task_root = if code.image.known_base {
+        ctx.policy
+            .policy
+            .dockerfile
+            .task_root
+            .trim_end_matches('/')
+            .to_string()
+    } else {
+        code.image.workdir.clone()
+    };
+    let candidates = ImageFiles::module_candidates(&task_root, module);
+    let relative = module.replace('.', "/");
     let top = relative.split('/').next().unwrap_or(&relative);
     let mut help = format!(
         "copy the module into the task root, e.g. `COPY {top} ${{LAMBDA_TASK_ROOT}}/{top}/`"
     );
-    if let Some(nearest) = nearest_module(module, &image, task_root) {
+    if let Some(nearest) = nearest_module(module, &code.image, &task_root) {
         help = format!("did you mean `{nearest}`? The image has that module; or {help}");
     }
     vec![Finding::new(
-        handler.span.clone(),
+        span,
         format!(
-            "handler module `{module}` is not copied into the image: neither {} nor {} exists",
+            "handler module `{module}`{set_by} is not copied into the image: neither {} nor {} exists",
             candidates[0], candidates[1]
         ),
     )
@@ -155,330 +177,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// The files the final image holds, as far as the Dockerfile shows.
-struct ImageFiles {
-    files: HashSet<String>,
-    dirs: HashSet<String>,
-    /// Where files may come from that cannot be followed, and why.
-    unknown: Vec<(Span, String)>,
-    /// COPY sources the build context does not have: the context is probably another one.
-    missing_sources: Vec<(Span, String)>,
-}
-
-impl ImageFiles {
-    fn simulate(ctx: &Context<'_>) -> ImageFiles {
-        let task_root = ctx
-            .policy
-            .policy
-            .dockerfile
-            .task_root
-            .trim_end_matches('/')
-            .to_string();
-        let mut image = ImageFiles {
-            files: HashSet::new(),
-            dirs: HashSet::from(["/".to_string(), task_root.clone()]),
-            unknown: Vec::new(),
-            missing_sources: Vec::new(),
-        };
-        let mut chain = ctx.final_chain();
-        chain.reverse();
-        let Some(&root) = chain.first() else {
-            return image;
-        };
-        let root_stage = &ctx.dockerfile.stages[root];
-        let from_release = match &root_stage.base {
-            Base::Image(reference) => ctx.is_approved(reference, true),
-            _ => false,
-        };
-        if !from_release {
-            // Another base may hold files of its own: nothing can be ruled out.
-            image.unknown.push((
-                root_stage.image.span.clone(),
-                format!(
-                    "the final image builds on `{}`, whose files are unknown",
-                    root_stage.image.text
-                ),
-            ));
-        }
-        let no_env = Default::default();
-        let mut scope = Scope::stage(
-            &ctx.dockerfile.global_args,
-            if from_release {
-                &ctx.policy.base_env
-            } else {
-                &no_env
-            },
-        );
-        let mut workdir = if from_release {
-            task_root
-        } else {
-            "/".to_string()
-        };
-        for index in chain {
-            for instruction in ctx.dockerfile.body(&ctx.dockerfile.stages[index]) {
-                match instruction.keyword.as_str() {
-                    "ARG" | "ENV" => declare(instruction, &mut scope),
-                    "WORKDIR" => match instruction.words.first().map(|w| expand(&w.text, &scope)) {
-                        Some(Ok(dir)) => {
-                            workdir = join(&workdir, &dir);
-                            image.dirs.insert(workdir.clone());
-                        }
-                        _ => image.unknown.push((
-                            instruction.span.clone(),
-                            "WORKDIR cannot be resolved statically".into(),
-                        )),
-                    },
-                    "COPY" | "ADD" => image.copy(ctx, instruction, &scope, &workdir),
-                    _ => {}
-                }
-            }
-        }
-        image
-    }
-
-    fn copy(&mut self, ctx: &Context<'_>, instruction: &Instruction, scope: &Scope, workdir: &str) {
-        let unknown = |image: &mut ImageFiles, reason: String| {
-            image.unknown.push((instruction.span.clone(), reason));
-        };
-        if let Some(from) = instruction.flag("from") {
-            // Files from another stage or image are unknown, but they matter only where they
-            // can land on the handler's path: `COPY --from=uv /uv /bin/` cannot.
-            let task_root = ctx.policy.policy.dockerfile.task_root.trim_end_matches('/');
-            let dest = copy_destination(instruction)
-                .and_then(|d| expand(d, scope).ok())
-                .map(|d| join(workdir, &d));
-            let reaches_task_root = dest.as_ref().is_none_or(|dest| {
-                dest == "/"
-                    || task_root.starts_with(&format!("{dest}/"))
-                    || dest == task_root
-                    || dest.starts_with(&format!("{task_root}/"))
-            });
-            if !reaches_task_root {
-                return;
-            }
-            let stage = from.value.as_ref().map_or("", |v| v.text.as_str());
-            return unknown(
-                self,
-                format!(
-                    "{} --from={stage} copies files of another stage or image",
-                    instruction.keyword
-                ),
-            );
-        }
-        if instruction.flag("parents").is_some() {
-            return unknown(
-                self,
-                format!("{} --parents is not followed", instruction.keyword),
-            );
-        }
-        let raw: Vec<&str> = match &instruction.args {
-            Args::Exec(items) => items.iter().map(|w| w.text.as_str()).collect(),
-            Args::Shell(_) => instruction.words.iter().map(|w| w.text.as_str()).collect(),
-        };
-        let Some((dest_raw, sources)) = raw.split_last() else {
-            return;
-        };
-        let Ok(dest) = expand(dest_raw, scope) else {
-            return unknown(
-                self,
-                format!("the destination `{dest_raw}` cannot be resolved statically"),
-            );
-        };
-        let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
-        let dest = join(workdir, &dest);
-        let into_dir = |image: &ImageFiles, dir_expected: bool| {
-            dir_expected || dest_is_dir || image.dirs.contains(&dest)
-        };
-        for source in sources {
-            if let Some(delimiter) = source.strip_prefix("<<") {
-                // A heredoc becomes a file named after its delimiter, or the destination itself.
-                let name = delimiter.trim_start_matches('-').trim_matches(['"', '\'']);
-                let target = if into_dir(self, false) {
-                    format!("{dest}/{name}")
-                } else {
-                    dest.clone()
-                };
-                self.add(target);
-                continue;
-            }
-            if instruction.keyword == "ADD"
-                && (source.contains("://") || source.starts_with("git@"))
-            {
-                unknown(self, format!("ADD {source} fetches remote content"));
-                continue;
-            }
-            let Ok(source) = expand(source, scope) else {
-                unknown(
-                    self,
-                    format!("the source `{source}` cannot be resolved statically"),
-                );
-                continue;
-            };
-            let source = normalize_source(&source);
-            if source.contains(['*', '?', '[']) {
-                let Ok(glob) = path_glob(&source) else {
-                    unknown(self, format!("the source pattern `{source}` is not valid"));
-                    continue;
-                };
-                let matcher = glob.compile_matcher();
-                let mut matched = Vec::new();
-                for file in ctx.build_context.files() {
-                    if matcher.is_match(file) {
-                        matched.push(format!("{dest}/{}", basename(file)));
-                    } else if let Some(dir) = ancestors(file).find(|dir| matcher.is_match(dir)) {
-                        matched.push(format!("{dest}/{}", &file[dir.len() + 1..]));
-                    }
-                }
-                matched.into_iter().for_each(|f| self.add(f));
-            } else if instruction.keyword == "ADD"
-                && ctx.build_context.is_file(&source)
-                && is_tar_archive(&source)
-            {
-                // ADD unpacks a local tar archive into the destination directory.
-                match archive_members(ctx, &source) {
-                    Ok(members) => members
-                        .into_iter()
-                        .for_each(|member| self.add(format!("{dest}/{member}"))),
-                    Err(why) => unknown(self, format!("ADD {source}: {why}")),
-                }
-            } else if ctx.build_context.is_file(&source) {
-                let target = if into_dir(self, false) {
-                    format!("{dest}/{}", basename(&source))
-                } else {
-                    dest.clone()
-                };
-                self.add(target);
-            } else {
-                let prefix_len = if source.is_empty() {
-                    0
-                } else {
-                    source.len() + 1
-                };
-                let files: Vec<String> = ctx
-                    .build_context
-                    .under(&source)
-                    .map(|file| format!("{dest}/{}", &file[prefix_len..]))
-                    .collect();
-                if files.is_empty() && !source.is_empty() {
-                    self.missing_sources
-                        .push((instruction.span.clone(), source.clone()));
-                }
-                files.into_iter().for_each(|f| self.add(f));
-            }
-        }
-    }
-
-    fn add(&mut self, file: String) {
-        for dir in ancestors(&file) {
-            self.dirs.insert(if dir.is_empty() {
-                "/".into()
-            } else {
-                dir.to_string()
-            });
-        }
-        self.files.insert(file);
-    }
-}
-
-/// The destination word of a COPY or ADD.
-fn copy_destination(instruction: &Instruction) -> Option<&str> {
-    match &instruction.args {
-        Args::Exec(items) => items.last().map(|w| w.text.as_str()),
-        Args::Shell(_) => instruction.words.last().map(|w| w.text.as_str()),
-    }
-}
-
-/// Whether ADD unpacks a local file: a tar archive, plain or compressed, by its name.
-fn is_tar_archive(source: &str) -> bool {
-    let lower = source.to_ascii_lowercase();
-    [".tar", ".tar.gz", ".tgz"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
-}
-
-/// Largest archive whose member names are read.
-const MAX_ARCHIVE: u64 = 256 * 1024 * 1024;
-
-/// The regular files a local tar archive holds (relative paths), read from the build context.
-fn archive_members(ctx: &Context<'_>, source: &str) -> Result<Vec<String>, String> {
-    let root = ctx
-        .build_context
-        .root()
-        .ok_or_else(|| "the archive is not on disk".to_string())?;
-    let path = root.join(source);
-    let file = std::fs::File::open(&path).map_err(|e| format!("cannot read the archive: {e}"))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size > MAX_ARCHIVE {
-        return Err(format!("the archive is {size} bytes, too large to list"));
-    }
-    // One open: the gzip magic is peeked from the buffer the archive is then read through.
-    let mut buffered = std::io::BufReader::new(file);
-    let gzip = std::io::BufRead::fill_buf(&mut buffered)
-        .map_err(|e| format!("cannot read the archive: {e}"))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn std::io::Read> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
-    };
-    let mut archive = tar::Archive::new(reader);
-    let mut members = Vec::new();
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("not a readable tar archive: {e}"))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("not a readable tar archive: {e}"))?;
-        if entry.header().entry_type().is_file() {
-            let name = entry
-                .path()
-                .map_err(|e| format!("a member name is not valid: {e}"))?
-                .to_string_lossy()
-                .replace('\\', "/");
-            members.push(normalize_source(&name));
-        }
-    }
-    Ok(members)
-}
-
-/// `./app/` -> `app`, `.` -> `` (the context root).
-fn normalize_source(source: &str) -> String {
-    let mut parts = Vec::new();
-    for part in source.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    parts.join("/")
-}
-
-/// `dest` made absolute against `workdir`, with `.` and `..` resolved, no trailing `/`.
-fn join(workdir: &str, dest: &str) -> String {
-    let combined = if dest.starts_with('/') {
-        dest.to_string()
-    } else {
-        format!("{workdir}/{dest}")
-    };
-    format!("/{}", normalize_source(&combined))
-}
-
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Parent directories of a `/`-separated path, nearest first.
-fn ancestors(path: &str) -> impl Iterator<Item = &str> {
-    let mut current = path;
-    std::iter::from_fn(move || {
-        let cut = current.rfind('/')?;
-        current = &current[..cut];
-        Some(current)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testing::{run_with, DIGEST, RELEASE};
@@ -488,6 +186,33 @@ mod tests {
     fn run(body: &str, files: &[&str]) -> Vec<Finding> {
         let text = format!("FROM {RELEASE}:3.12@{DIGEST}\n{body}\nCMD [\"app.handler.handler\"]\n");
         run_with(check, &text, files, |_| {})
+    }
+
+    /// What discovery locates of the Lambda `text` builds from a context of `files`.
+    fn located(text: &str, files: &[&str]) -> LambdaCode {
+        let dockerfile = super::super::parser::parse(text).expect("parses");
+        let policy = crate::policy::EffectivePolicy::compile(crate::policy::default_policy())
+            .expect("policy");
+        let context = BuildContext::from_files(files.iter().map(|f| f.to_string()).collect());
+        let kind = super::super::kind::ImageKind::Lambda("a test".into());
+        let handler = super::super::handler(&dockerfile).ok().map(|word| Handler {
+            text: word.text.clone(),
+            origin: HandlerOrigin::Cmd,
+        });
+        LambdaCode::resolve(
+            &dockerfile,
+            &kind,
+            &policy,
+            (&context, ContextOrigin::Own),
+            handler,
+        )
+    }
+
+    fn not_located_because(code: &LambdaCode) -> &str {
+        match &code.status {
+            CodeStatus::Unlocated { why, said_by: None } => why,
+            other => panic!("expected an undecided location, got {other:?}"),
+        }
     }
 
     #[test]
@@ -533,13 +258,12 @@ mod tests {
         let text = format!(
             "FROM {RELEASE}:3.12 AS build\nRUN build\nFROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=build /out /var/task\nCMD [\"app.handler.handler\"]\n"
         );
-        let findings = run_with(check, &text, &[], |_| {});
-        assert_eq!(findings.len(), 1);
-        assert!(findings[0].undecided);
+        // Not this rule's to say: LG007 reports that the module could not be located.
+        assert!(run_with(check, &text, &[], |_| {}).is_empty());
+        let code = located(&text, &[]);
         assert!(
-            findings[0].message.contains("could not resolve"),
-            "{}",
-            findings[0].message
+            not_located_because(&code).contains("COPY --from=build"),
+            "{code:?}"
         );
     }
 
@@ -572,25 +296,39 @@ mod tests {
                 .contains("did you mean `app.handler`"),
             "{findings:?}"
         );
-        // Into the task root, another image's files may hold the module: undecided.
-        let venv = run(
-            "COPY --from=builder /app/.venv ${LAMBDA_TASK_ROOT}",
-            &["x.py"],
+        // Into the task root, another image's files may hold the module: not located.
+        let venv = format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=builder /app/.venv ${{LAMBDA_TASK_ROOT}}\nCMD [\"app.handler.handler\"]\n");
+        assert!(run_with(check, &venv, &["x.py"], |_| {}).is_empty());
+        not_located_because(&located(&venv, &["x.py"]));
+        // ... unless the handler's package comes from the context (uv's documented layout):
+        // then a misspelt module in it is an error, not a guess.
+        let uv = format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=builder ${{LAMBDA_TASK_ROOT}} ${{LAMBDA_TASK_ROOT}}\nCOPY ./app ${{LAMBDA_TASK_ROOT}}/app\nCMD [\"app.mian.handler\"]\n");
+        let findings = run_with(check, &uv, &["app/__init__.py", "app/main.py"], |_| {});
+        assert!(
+            findings.len() == 1 && !findings[0].undecided,
+            "{findings:?}"
         );
-        assert!(venv.len() == 1 && venv[0].undecided, "{venv:?}");
+        assert!(
+            findings[0]
+                .help
+                .as_deref()
+                .unwrap_or_default()
+                .contains("did you mean `app.main`"),
+            "{findings:?}"
+        );
     }
 
     #[test]
     fn a_source_the_context_lacks_means_another_context() {
-        let findings = run(
-            "COPY src/quote/app ${LAMBDA_TASK_ROOT}/app",
-            &["app/handler.py"],
-        );
-        assert!(findings.len() == 1 && findings[0].undecided, "{findings:?}");
+        let body = "COPY src/quote/app ${LAMBDA_TASK_ROOT}/app";
+        assert!(run(body, &["app/handler.py"]).is_empty());
+        let text = format!("FROM {RELEASE}:3.12@{DIGEST}\n{body}\nCMD [\"app.handler.handler\"]\n");
+        let code = located(&text, &["app/handler.py"]);
         assert!(
-            findings[0].message.contains("another context"),
-            "{findings:?}"
+            not_located_because(&code).contains("in no build context tried"),
+            "{code:?}"
         );
+        assert_eq!(code.image.missing_sources.len(), 1);
     }
 
     #[test]
@@ -642,6 +380,7 @@ mod tests {
                 policy: &policy,
                 build_context: &context,
                 kind: &kind,
+                code: None,
             })
         };
         assert!(lint("app.handler.handler").is_empty());

@@ -18,6 +18,17 @@ pub static RULE: Rule = Rule {
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
+    // Build arguments, by name: an ENV that copies one keeps the build's value in the image.
+    let build_args: Vec<&str> = ctx
+        .dockerfile
+        .instructions
+        .iter()
+        .filter(|i| i.keyword == "ARG")
+        .flat_map(|i| i.assignments().into_iter().map(|a| a.name))
+        .collect();
+    let secret_name = |name: &str| {
+        ctx.policy.secret_names.is_match(name) && !ctx.policy.not_secret_names.is_match(name)
+    };
     for instruction in &ctx.dockerfile.instructions {
         if !matches!(instruction.keyword.as_str(), "ENV" | "ARG") {
             continue;
@@ -39,8 +50,16 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     "{} `{}` holds a URL with a password in it",
                     instruction.keyword, assignment.name
                 )
-            } else if ctx.policy.secret_names.is_match(assignment.name)
-                && !ctx.policy.not_secret_names.is_match(assignment.name)
+            } else if let Some(argument) = reference(value)
+                .filter(|_| instruction.keyword == "ENV")
+                .filter(|name| build_args.contains(name))
+                .filter(|name| secret_name(name) || secret_name(assignment.name))
+            {
+                format!(
+                    "ENV `{}` copies the build argument `{argument}` into the image's configuration: the secret the build is given is stored in the image",
+                    assignment.name
+                )
+            } else if secret_name(assignment.name)
                 && is_literal(value)
                 && !is_plainly_not_secret(value)
             {
@@ -102,6 +121,13 @@ fn is_plainly_not_secret(value: &str) -> bool {
     if lower.starts_with("arn:aws") || lower.starts_with("arn:") {
         return true;
     }
+    // A path names where a secret is (`GOOGLE_APPLICATION_CREDENTIALS=/var/task/sa.json`,
+    // `DB_PASSWORD_FILE=/run/secrets/db`), not the secret itself.
+    if (value.starts_with('/') || value.starts_with("./") || value.starts_with("~/"))
+        && !value.contains(char::is_whitespace)
+    {
+        return true;
+    }
     if let Some((scheme, rest)) = value.split_once("://") {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
         let has_credentials = authority.contains('@');
@@ -133,17 +159,19 @@ fn is_plainly_not_secret(value: &str) -> bool {
 
 /// A value that is written out, not taken from another variable (`$X`, `${X}`, `${X:-}`).
 fn is_literal(value: &str) -> bool {
-    if value.is_empty() {
-        return false;
-    }
-    let reference = value
+    !value.is_empty() && reference(value).is_none()
+}
+
+/// The variable a value is taken from, when it is only that (`$X`, `${X}`, `${X:-default}`).
+fn reference(value: &str) -> Option<&str> {
+    value
         .strip_prefix("${")
         .and_then(|rest| rest.strip_suffix('}'))
         .map(|inner| inner.split([':', '-', '+', '?']).next().unwrap_or(inner))
-        .or_else(|| value.strip_prefix('$'));
-    !reference.is_some_and(|name| {
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
+        .or_else(|| value.strip_prefix('$'))
+        .filter(|name| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 /// An AWS access key id: a known four-letter prefix, then 16 upper-case letters or digits.
@@ -182,8 +210,46 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_build_argument_copied_into_env_is_baked_in() {
+        // Docker's own SecretsUsedInArgOrEnv check flags this too: ENV keeps the build's value.
+        let baked = run(
+            check,
+            "FROM a:1\nARG AWS_SECRET_ACCESS_KEY\nENV AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY}\n",
+        );
+        assert_eq!(baked.len(), 1, "{baked:?}");
+        assert!(baked[0].message.contains("copies the build argument"));
+        let renamed = run(
+            check,
+            "ARG NPM_TOKEN\nFROM a:1\nENV TOKEN_FOR_NPM=$NPM_TOKEN\n",
+        );
+        assert_eq!(renamed.len(), 1, "{renamed:?}");
+        // A run-time variable that is not a build argument is not baked in by the build.
+        assert!(run(check, "FROM a:1\nENV API_TOKEN=${RUNTIME_TOKEN}\n").is_empty());
+        // Nor is a build argument whose names say nothing secret.
+        assert!(run(check, "FROM a:1\nARG STAGE\nENV STAGE=${STAGE}\n").is_empty());
+    }
+
+    #[test]
+    fn paths_say_where_a_secret_is_not_what_it_is() {
+        for line in [
+            "ENV GOOGLE_APPLICATION_CREDENTIALS=/var/task/sa.json",
+            "ENV DB_PASSWORD_FILE=/run/secrets/db",
+            "ENV SSH_PRIVATE_KEY_PATH=./keys/deploy",
+        ] {
+            assert!(
+                run(check, &format!("FROM a:1\n{line}\n")).is_empty(),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            run(check, "FROM a:1\nENV DB_PASSWORD=\"/hunter 2\"\n").len(),
+            1,
+            "a value with blanks is not a path"
+        );
+    }
+
+    #[test]
     fn references_and_declarations_are_fine() {
-        assert!(run(check, "ARG NPM_TOKEN\nFROM a:1\nENV NPM_TOKEN=$NPM_TOKEN\n").is_empty());
         assert!(run(
             check,
             "FROM a:1\nENV SECRET_ARN=${SECRET_ARN:-}\nENV PASSWORD=\"\"\n"

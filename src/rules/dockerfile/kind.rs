@@ -15,6 +15,9 @@ pub enum ImageKind {
     WebAdapter,
     /// A variant of the Lambda's image (`Dockerfile.test`, `Dockerfile.dev`): not what Lambda runs.
     Variant(String),
+    /// A Lambda in another language (a Java, Node.js or .NET base or handler): it is not judged
+    /// as a Python Lambda.
+    NotPython(String),
     /// Not a Lambda image: no Lambda rule applies.
     NotLambda(String),
 }
@@ -23,6 +26,11 @@ impl ImageKind {
     /// Whether Lambda runs this image (so the Lambda rules apply).
     pub fn is_lambda(&self) -> bool {
         matches!(self, ImageKind::Lambda(_) | ImageKind::WebAdapter)
+    }
+
+    /// Whether Lambda runs this image, in any language (so it counts as a Lambda).
+    pub fn runs_on_lambda(&self) -> bool {
+        self.is_lambda() || matches!(self, ImageKind::NotPython(_))
     }
 
     /// Whether Lambda's entrypoint hands the CMD to the runtime as a handler.
@@ -50,22 +58,44 @@ const VARIANTS: &[&str] = &[
 /// The variant a Dockerfile name declares (`Dockerfile.test`, `dev.Dockerfile`), if any.
 pub fn variant_of(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
-    let qualifier = lower
-        .strip_prefix("dockerfile.")
-        .or_else(|| lower.strip_prefix("containerfile."))
-        .or_else(|| lower.strip_suffix(".dockerfile"))
-        .or_else(|| lower.strip_suffix(".containerfile"))?;
+    let qualifier = [
+        "dockerfile.",
+        "dockerfile-",
+        "dockerfile_",
+        "containerfile.",
+        "containerfile-",
+        "containerfile_",
+    ]
+    .iter()
+    .find_map(|prefix| lower.strip_prefix(prefix))
+    .or_else(|| lower.strip_suffix(".dockerfile"))
+    .or_else(|| lower.strip_suffix(".containerfile"))?;
     VARIANTS
         .iter()
         .find(|v| qualifier == **v || qualifier.split(['.', '-', '_']).any(|part| part == **v))
         .copied()
 }
 
-/// Repositories that are AWS's own Lambda base images.
-fn is_aws_lambda_base(repository: &str) -> bool {
+/// Repositories that are AWS's own Lambda base images, which Lambda runs.
+pub fn is_aws_lambda_runtime(repository: &str) -> bool {
     repository.starts_with("public.ecr.aws/lambda/")
         || repository.starts_with("docker.io/amazon/aws-lambda-")
-        || repository.starts_with("public.ecr.aws/sam/build-")
+}
+
+/// Images that build a package rather than run one: AWS SAM's build images (which CDK bundling
+/// and Terraform's `build_in_docker` use too) and the older lambci build images.
+fn is_build_base(repository: &str, tag: Option<&str>) -> bool {
+    repository.starts_with("public.ecr.aws/sam/build-")
+        || repository.starts_with("docker.io/amazon/aws-sam-cli-build-image-")
+        || (repository == "docker.io/lambci/lambda" && tag.is_some_and(|t| t.starts_with("build")))
+}
+
+/// The runtime of an AWS Lambda base that is not Python (`public.ecr.aws/lambda/java`).
+fn other_runtime(repository: &str) -> Option<&str> {
+    let runtime = repository
+        .strip_prefix("public.ecr.aws/lambda/")
+        .or_else(|| repository.strip_prefix("docker.io/amazon/aws-lambda-"))?;
+    (!runtime.starts_with("python")).then_some(runtime)
 }
 
 /// Decides what `dockerfile` builds. `marked` says the policy names it a Lambda image
@@ -85,17 +115,40 @@ pub fn classify(
     if marked {
         return ImageKind::Lambda("the policy's `dockerfile.lambda-images` names it".into());
     }
+    // What the image is for decides first, the same whether or not its base resolves: an
+    // image that only produces a package is not what Lambda runs.
+    if let Some(why) = builds_a_package(dockerfile) {
+        return ImageKind::NotLambda(why);
+    }
+    if let Ok(handler) = super::handler(dockerfile) {
+        if handler.text.contains("::") {
+            return ImageKind::NotPython(format!(
+                "its handler `{}` is a Java or .NET handler",
+                handler.text
+            ));
+        }
+    }
     let chain = super::final_chain(dockerfile);
     if let Some(&root) = chain.last() {
         match &dockerfile.stages[root].base {
             Base::Image(reference) => {
                 let repository = reference.repository();
+                if is_build_base(&repository, reference.tag.as_deref()) {
+                    return ImageKind::NotLambda(format!(
+                        "it builds on `{repository}`, an image that builds Lambda packages rather than runs them"
+                    ));
+                }
+                if let Some(runtime) = other_runtime(&repository) {
+                    return ImageKind::NotPython(format!(
+                        "it builds on AWS's `{runtime}` Lambda base"
+                    ));
+                }
                 if policy.release_bases.is_match(&repository) {
                     return ImageKind::Lambda(format!(
                         "it builds on the team's base `{repository}`"
                     ));
                 }
-                if is_aws_lambda_base(&repository) {
+                if is_aws_lambda_runtime(&repository) {
                     return ImageKind::Lambda(format!(
                         "it builds on AWS's Lambda base `{repository}`"
                     ));
@@ -140,11 +193,53 @@ pub fn classify(
     }
     let base = chain
         .last()
-        .and_then(|&root| dockerfile.stages[root].image_text.clone())
-        .unwrap_or_else(|| "its base".into());
+        .map(|&root| {
+            let stage = &dockerfile.stages[root];
+            stage
+                .image_text
+                .clone()
+                .unwrap_or_else(|| stage.image.text.clone())
+        })
+        .unwrap_or_default();
     ImageKind::NotLambda(format!(
         "it builds on `{base}`, has no Lambda runtime interface client, no Web Adapter and no handler CMD"
     ))
+}
+
+/// Why an image only produces a package (a zip, a CDK asset, a layer) for Lambda, if it does:
+/// its final CMD echoes or copies into an output directory, or it writes CDK's `/asset-output`.
+fn builds_a_package(dockerfile: &Dockerfile) -> Option<String> {
+    if let Some(cmd) = super::final_cmd(dockerfile) {
+        let cmd_words: Vec<String> = match &cmd.args {
+            Args::Exec(items) => items.iter().map(|w| w.text.clone()).collect(),
+            Args::Shell(word) => word.text.split_whitespace().map(str::to_string).collect(),
+        };
+        let program = cmd_words
+            .first()
+            .map(|w| w.rsplit('/').next().unwrap_or(w).to_string())
+            .unwrap_or_default();
+        if matches!(program.as_str(), "echo" | "true" | "zip" | "cp" | "rsync") {
+            return Some(format!(
+                "its CMD runs `{program}`: it builds a package or asset rather than serving requests"
+            ));
+        }
+    }
+    let mentions_output = dockerfile.instructions.iter().any(|instruction| {
+        let text = match &instruction.args {
+            Args::Shell(word) => word.text.clone(),
+            Args::Exec(items) => items
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        text.contains("/asset-output")
+            || (matches!(instruction.keyword.as_str(), "WORKDIR" | "VOLUME")
+                && text.trim_end_matches('/').ends_with("/asset"))
+    });
+    mentions_output.then(|| {
+        "it writes a CDK bundling output (`/asset-output`, `/asset`): it builds an asset rather than serving requests".to_string()
+    })
 }
 
 /// Whether any stage copies in the Lambda Web Adapter extension.
@@ -218,6 +313,8 @@ mod tests {
         assert_eq!(variant_of("dev.Dockerfile"), Some("dev"));
         assert!(variant_of("Dockerfile.local-dev").is_some());
         assert_eq!(variant_of("Dockerfile.lambda"), None);
+        assert_eq!(variant_of("Dockerfile-lambda"), None);
+        assert_eq!(variant_of("Dockerfile_test"), Some("test"));
         assert_eq!(variant_of("Dockerfile"), None);
         assert_eq!(variant_of("lambda.Dockerfile"), None);
     }

@@ -1,8 +1,10 @@
 //! Dockerfile rules: the base-image policy, the handler, secrets and platforms.
 
 pub mod buildkit;
+pub mod code;
 pub mod expand;
 pub mod image;
+pub mod image_files;
 pub mod kind;
 pub mod parser;
 pub mod sam;
@@ -18,6 +20,7 @@ pub mod dkr007_handler_module_missing;
 pub mod dkr008_secret_in_build_config;
 pub mod dkr009_platform_mismatch;
 pub mod dkr010_buildkit_syntax;
+pub mod dkr011_credential_file_in_image;
 
 use std::path::Path;
 
@@ -37,6 +40,8 @@ pub struct Context<'a> {
     pub build_context: &'a BuildContext,
     /// What the Dockerfile builds.
     pub kind: &'a kind::ImageKind,
+    /// What Lambda runs of it, as discovery located it (a Lambda image in a walked project).
+    pub code: Option<&'a code::LambdaCode>,
 }
 
 impl Context<'_> {
@@ -225,6 +230,7 @@ pub(crate) mod testing {
             dockerfile: &dockerfile,
             policy: &policy,
             build_context: &build_context,
+            code: None,
         })
     }
 

@@ -7,11 +7,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// One image function's build: its Dockerfile and its context directory, both absolute.
+/// One image function's build: its Dockerfile and its context directory, both absolute, and
+/// the handler its `ImageConfig.Command` sets (which overrides the image's CMD), with its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageBuild {
     pub dockerfile: PathBuf,
     pub context: PathBuf,
+    pub command: Option<(String, usize)>,
+    /// The template that declares it.
+    pub template: PathBuf,
 }
 
 /// Whether a file name is a SAM template.
@@ -19,52 +23,116 @@ pub fn is_template(name: &str) -> bool {
     matches!(name, "template.yaml" | "template.yml")
 }
 
+/// What one resource of the template says about its image.
+#[derive(Default)]
+struct Resource {
+    dockerfile: Option<String>,
+    context: Option<String>,
+    command: Option<(String, usize)>,
+}
+
 /// The image builds a template at `path` declares.
 pub fn image_builds(path: &Path, text: &str) -> Vec<ImageBuild> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut builds = Vec::new();
-    // (indent of `Metadata:`, Dockerfile, DockerContext) of the mapping being read.
-    let mut current: Option<(usize, Option<String>, Option<String>)> = None;
-    let mut finish = |entry: Option<(usize, Option<String>, Option<String>)>| {
-        if let Some((_, dockerfile, Some(context))) = entry {
+    // The mapping keys above the current line, with their indents.
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    let mut current: Option<Resource> = None;
+    let mut finish = |resource: Option<Resource>| {
+        if let Some(Resource {
+            dockerfile,
+            context: Some(context),
+            command,
+        }) = resource
+        {
             let context = normalize(&dir.join(context));
             let dockerfile =
                 normalize(&context.join(dockerfile.unwrap_or_else(|| "Dockerfile".into())));
             builds.push(ImageBuild {
                 dockerfile,
                 context,
+                command,
+                template: path.to_path_buf(),
             });
         }
     };
-    for line in text.lines() {
+    for (index, line) in text.lines().enumerate() {
         let content = line.split(" #").next().unwrap_or(line).trim_end();
         let trimmed = content.trim_start();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
         let indent = content.len() - trimmed.len();
-        if let Some((metadata_indent, _, _)) = &current {
-            if indent <= *metadata_indent {
-                finish(current.take());
+        let item = trimmed
+            .strip_prefix("- ")
+            .or_else(|| (trimmed == "-").then_some(""));
+        if item.is_none() {
+            while stack.last().is_some_and(|(i, _)| *i >= indent) {
+                stack.pop();
             }
         }
-        if trimmed == "Metadata:" {
-            current = Some((indent, None, None));
-            continue;
-        }
-        if let Some((_, dockerfile, context)) = &mut current {
-            if let Some((key, value)) = trimmed.split_once(':') {
-                let value = value.trim().trim_matches(['"', '\'']).to_string();
-                match key.trim() {
-                    "Dockerfile" if !value.is_empty() => *dockerfile = Some(value),
-                    "DockerContext" if !value.is_empty() => *context = Some(value),
-                    _ => {}
+        let keys: Vec<&str> = stack.iter().map(|(_, k)| k.as_str()).collect();
+        // A list item of `ImageConfig.Command`: its first one is the handler.
+        if let Some(item) = item {
+            if let (["Resources", _, "Properties", "ImageConfig", "Command"], Some(resource)) =
+                (keys.as_slice(), current.as_mut())
+            {
+                if resource.command.is_none() {
+                    resource.command = Some((unquote(item).to_string(), index + 1));
                 }
             }
+            continue;
+        }
+        let Some((key, value)) = trimmed.split_once(':') else {
+            continue;
+        };
+        let key = unquote(key.trim()).to_string();
+        let value = value.trim();
+        if keys.len() == 1 && keys[0] == "Resources" {
+            finish(current.take());
+            current = Some(Resource::default());
+        }
+        if keys.is_empty() && key != "Resources" {
+            finish(current.take());
+        }
+        if let Some(resource) = current.as_mut() {
+            let scalar = unquote(value).to_string();
+            match keys.as_slice() {
+                ["Resources", _, "Metadata"] if !scalar.is_empty() => match key.as_str() {
+                    "Dockerfile" => resource.dockerfile = Some(scalar),
+                    "DockerContext" => resource.context = Some(scalar),
+                    _ => {}
+                },
+                ["Resources", _, "Properties", "ImageConfig"] if key == "Command" => {
+                    if let Some(first) = flow_first(value) {
+                        resource.command = Some((first.to_string(), index + 1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if value.is_empty() {
+            stack.push((indent, key));
         }
     }
     finish(current);
     builds
+}
+
+/// A scalar without its quotes.
+fn unquote(text: &str) -> &str {
+    let text = text.trim();
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .or_else(|| text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')))
+        .unwrap_or(text)
+}
+
+/// The first item of a flow sequence (`["app.handler"]`), or a plain scalar.
+fn flow_first(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix('[')?.strip_suffix(']')?;
+    let first = unquote(inner.split(',').next()?);
+    (!first.is_empty()).then_some(first)
 }
 
 /// `a/./b/../c` -> `a/c`, without touching the file system.
@@ -95,19 +163,44 @@ mod tests {
             vec![
                 ImageBuild {
                     dockerfile: "/repo/src/quote/Dockerfile".into(),
-                    context: "/repo".into()
+                    context: "/repo".into(),
+                    command: None,
+                    template: "/repo/template.yaml".into(),
                 },
                 ImageBuild {
                     dockerfile: "/repo/hello_world/Dockerfile".into(),
-                    context: "/repo/hello_world".into()
+                    context: "/repo/hello_world".into(),
+                    command: None,
+                    template: "/repo/template.yaml".into(),
                 },
             ]
         );
     }
 
     #[test]
+    fn the_image_config_command_sets_the_handler() {
+        let text = "Resources:\n  Api:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n      ImageConfig:\n        Command: [\"app.main.handler\"]\n    Metadata:\n      DockerContext: ./api\n  Worker:\n    Type: AWS::Serverless::Function\n    Properties:\n      ImageConfig:\n        Command:\n          - 'worker.run'\n          - extra\n    Metadata:\n      DockerContext: worker\n      Dockerfile: Dockerfile.lambda\nOutputs:\n  X:\n    Value: 1\n";
+        let builds = image_builds(Path::new("/repo/template.yaml"), text);
+        assert_eq!(builds.len(), 2, "{builds:?}");
+        assert_eq!(builds[0].command, Some(("app.main.handler".into(), 7)));
+        assert_eq!(builds[0].context, PathBuf::from("/repo/api"));
+        assert_eq!(builds[1].command, Some(("worker.run".into(), 15)));
+        assert_eq!(
+            builds[1].dockerfile,
+            PathBuf::from("/repo/worker/Dockerfile.lambda")
+        );
+    }
+
+    #[test]
     fn random_inputs_never_panic() {
         let words = [
+            "Resources:",
+            "Properties:",
+            "ImageConfig:",
+            "Command:",
+            "- ",
+            "[",
+            "]",
             "Metadata:",
             "Dockerfile:",
             "DockerContext:",

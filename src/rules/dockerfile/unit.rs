@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::code::{CodeStatus, LambdaCode};
 use super::kind::ImageKind;
 use super::parser::{Dockerfile, ParseError};
 use super::Context;
@@ -13,8 +14,9 @@ use crate::policy::{EffectivePolicy, Level};
 use crate::rules::{registry, Check, Rule};
 use crate::suppression::CommentStyle;
 
-/// Rules that apply to every image, Lambda or not: the file parses, and it bakes in no secret.
-const ANY_IMAGE: &[&str] = &["DKR001", "DKR008"];
+/// Rules that apply to every image, Lambda or not: the file parses, and it bakes in no secret
+/// (in its configuration or as a copied file).
+const ANY_IMAGE: &[&str] = &["DKR001", "DKR008", "DKR011"];
 
 /// Checks each Dockerfile of an image project.
 pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
@@ -39,7 +41,8 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
             parsed,
             &image.kind,
             &policy,
-            lambda.build_context(),
+            lambda.context_of(image),
+            image.code.as_ref(),
         );
         // The note points at what decided it: the final stage's FROM.
         let from = parsed
@@ -50,8 +53,13 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
                     .map(|stage| d.instructions[stage.from].span.clone())
             })
             .unwrap_or(0..0);
-        if let Some(note) = kind_note(&image.kind, &file.relative, lambda, from) {
+        if let Some(note) = kind_note(&image.kind, &file.relative, lambda, from.clone()) {
             findings.push((&crate::rules::core::lg005_not_a_lambda::RULE, note));
+        }
+        if let Some(code) = &image.code {
+            if let Some(note) = code_note(code, from) {
+                findings.push((&crate::rules::core::lg007_code_not_located::RULE, note));
+            }
         }
         outcomes.push(finish_text(
             findings,
@@ -63,6 +71,32 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
     }
     outcomes
 }
+
+/// LG007 for a Lambda image whose code the gate could not locate: at warning when none of it
+/// was read, as a note when part of it was.
+fn code_note(code: &LambdaCode, fallback: std::ops::Range<usize>) -> Option<Finding> {
+    let span = code.span.clone().unwrap_or(fallback);
+    match &code.status {
+        CodeStatus::Located
+        | CodeStatus::Unlocated {
+            said_by: Some(_), ..
+        } => None,
+        CodeStatus::Unlocated { why, said_by: None } => Some(
+            Finding::new(
+                span,
+                format!("none of this Lambda's Python code was checked: {why}"),
+            )
+            .help(HOW_TO_LOCATE),
+        ),
+        CodeStatus::Partly(why) => Some(
+            Finding::new(span, format!("this Lambda was only partly checked: {why}"))
+                .help(HOW_TO_LOCATE)
+                .undecided(),
+        ),
+    }
+}
+
+const HOW_TO_LOCATE: &str = "copy the handler's module from the build context (`COPY app/ ${LAMBDA_TASK_ROOT}/app/`); a SAM template's `Metadata.DockerContext` names a context elsewhere";
 
 /// The note (LG005) for an image the Lambda rules skip, said once per Dockerfile.
 fn kind_note(
@@ -83,15 +117,22 @@ fn kind_note(
             Some(
                 Finding::new(
                     span,
-                    format!("`{name}` is a {variant} variant of the image, not what Lambda runs{main}: only DKR001 and DKR008 apply"),
+                    format!("`{name}` is a {variant} variant of the image, not what Lambda runs{main}: only DKR001, DKR008 and DKR011 apply"),
                 )
                 .help(how),
             )
         }
+        ImageKind::NotPython(why) => Some(
+            Finding::new(
+                span,
+                format!("not judged as a Python Lambda: {why}; only DKR001, DKR008 and DKR011 apply"),
+            )
+            .help("lambda-gate's Lambda rules are for Python functions"),
+        ),
         ImageKind::NotLambda(why) => Some(
             Finding::new(
                 span,
-                format!("not a Lambda image: {why}; the Lambda rules do not apply (only DKR001 and DKR008)"),
+                format!("not a Lambda image: {why}; the Lambda rules do not apply (only DKR001, DKR008 and DKR011)"),
             )
             .help(how),
         ),
@@ -110,7 +151,7 @@ pub fn lint_dockerfile(
         Ok(dockerfile) => super::kind::classify(dockerfile, policy, false, None),
         Err(_) => ImageKind::Lambda("it does not parse".into()),
     };
-    lint_parsed(path, text, &parsed, &kind, policy, build_context)
+    lint_parsed(path, text, &parsed, &kind, policy, build_context, None)
 }
 
 fn lint_parsed(
@@ -120,6 +161,7 @@ fn lint_parsed(
     kind: &ImageKind,
     policy: &EffectivePolicy,
     build_context: &BuildContext,
+    code: Option<&LambdaCode>,
 ) -> Vec<(&'static Rule, Finding)> {
     let dockerfile = match parsed {
         Ok(dockerfile) => dockerfile,
@@ -137,6 +179,7 @@ fn lint_parsed(
         policy,
         build_context,
         kind,
+        code,
     };
     let mut findings = Vec::new();
     for rule in registry::all() {

@@ -66,8 +66,8 @@ impl ConfigCache {
 pub struct FirstParty {
     /// Dotted module name (`app.handler`; a package's `__init__.py` is the package).
     pub module: String,
-    /// `/`-separated path relative to the Lambda.
-    pub relative: String,
+    /// The file (absolute): in the Lambda's directory, or in the build context above it.
+    pub path: std::path::PathBuf,
 }
 
 /// What a mypy rule sees.
@@ -105,8 +105,43 @@ pub fn is_module_section(origin: &Origin) -> bool {
     origin.section.starts_with("mypy-")
 }
 
-/// The Lambda's first-party modules: its Python files outside tests, as module names.
+/// The Lambda's first-party modules. Where the build could be followed to the end (every file
+/// of the task root comes from the build context), exactly the Python files the image holds,
+/// named as the runtime imports them; else its Python files outside tests.
 pub fn first_party(lambda: &Lambda) -> Vec<FirstParty> {
+    let followed = lambda
+        .images
+        .iter()
+        .filter_map(|image| image.code.as_ref())
+        .find(|code| code.image.unknown.is_empty() && code.image.known_base);
+    if let Some(code) = followed {
+        let task_root = lambda
+            .config
+            .policy_for(&lambda.dir)
+            .policy
+            .dockerfile
+            .task_root
+            .trim_end_matches('/')
+            .to_string();
+        let mut modules: Vec<FirstParty> =
+            code.image
+                .python_sources(&task_root)
+                .filter_map(|(image, source)| {
+                    let stem = image
+                        .strip_prefix(&task_root)?
+                        .trim_start_matches('/')
+                        .strip_suffix(".py")?;
+                    let module = stem.strip_suffix("/__init__").unwrap_or(stem);
+                    (!module.is_empty() && module != "__init__" && !module.contains(['-', ' ']))
+                        .then(|| FirstParty {
+                            module: module.replace('/', "."),
+                            path: code.context.0.join(source),
+                        })
+                })
+                .collect();
+        modules.sort_by(|a, b| a.module.cmp(&b.module));
+        return modules;
+    }
     let mut modules = Vec::new();
     for file in &lambda.files {
         let Some(stem) = file.relative.strip_suffix(".py") else {
@@ -122,7 +157,7 @@ pub fn first_party(lambda: &Lambda) -> Vec<FirstParty> {
         }
         modules.push(FirstParty {
             module: module.replace('/', "."),
-            relative: file.relative.clone(),
+            path: file.path.clone(),
         });
     }
     modules

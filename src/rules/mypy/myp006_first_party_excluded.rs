@@ -48,8 +48,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 continue;
             };
             let hit = ctx.first_party.iter().find_map(|module| {
-                let path = ctx.lambda.dir.join(&module.relative);
-                let relative = path
+                let relative = module
+                    .path
                     .strip_prefix(config_dir)
                     .ok()?
                     .to_string_lossy()

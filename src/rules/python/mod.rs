@@ -14,7 +14,6 @@ use std::path::Path;
 use tree_sitter::{Node, Parser, Tree};
 
 use crate::diagnostic::Finding;
-use crate::discover::Lambda;
 use crate::rules::{registry, Check, Rule};
 
 /// What a Python rule sees.
@@ -112,26 +111,6 @@ pub fn walk<'t>(
             }
         }
     }
-}
-
-/// The module file of a handler (`app.handler.lambda_handler` -> `app/handler.py`), among the
-/// Lambda's files, with the function's name.
-pub fn handler_module<'a>(lambda: &'a Lambda, handler: &'a str) -> Option<(&'a str, &'a str)> {
-    let (module, function) = handler.rsplit_once('.')?;
-    let relative = module.replace('.', "/");
-    let candidates = [
-        format!("{relative}.py"),
-        format!("{relative}/__init__.py"),
-        format!("src/{relative}.py"),
-        format!("src/{relative}/__init__.py"),
-    ];
-    candidates.iter().find_map(|candidate| {
-        lambda
-            .files
-            .iter()
-            .find(|f| f.relative == *candidate)
-            .map(|f| (f.relative.as_str(), function))
-    })
 }
 
 /// The top-level definition named `name` in a module: a function (possibly decorated), or

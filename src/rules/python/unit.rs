@@ -1,9 +1,12 @@
-//! The Python family's part of a run: a Lambda's modules, read in parallel; the handler's
-//! module and any module with a `type:` comment parsed with tree-sitter.
+//! The Python family's part of a run: a Lambda's modules, read in parallel; the module Lambda
+//! runs (as discovery located it by following the build) and any module with a `type:` comment
+//! parsed with tree-sitter.
 
 use rayon::prelude::*;
 
-use crate::discover::FileKind;
+use std::path::{Path, PathBuf};
+
+use crate::discover::{FileKind, LambdaFile};
 use crate::engine::{finish_text, read_text, unreadable, FileOutcome, Session, Unit};
 use crate::policy::Level;
 use crate::rules::{registry, Check, Rule};
@@ -24,27 +27,46 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
     if !any_on {
         return Vec::new();
     }
-    let handler = lambda
-        .handler
-        .as_deref()
-        .and_then(|handler| super::handler_module(lambda, handler));
-    lambda
+    // The modules Lambda runs, as discovery located them: the handler's (with its function) or
+    // a Web Adapter's web server module, wherever the build context puts them.
+    let mut located: Vec<(PathBuf, Option<&str>)> = lambda
+        .images
+        .iter()
+        .filter_map(|image| image.code.as_ref()?.module.as_ref())
+        .map(|(path, function)| (path.clone(), function.as_deref()))
+        .collect();
+    located.sort();
+    located.dedup();
+    // Every other module of the project is read for type comments; the located modules are
+    // checked once per handler function that names them.
+    let mut work: Vec<(LambdaFile, Option<&str>)> = lambda
         .files
-        .par_iter()
+        .iter()
         .filter(|file| file.kind == FileKind::Python)
-        .filter_map(|file| {
+        .filter(|file| !located.iter().any(|(path, _)| *path == file.path))
+        .map(|file| (file.clone(), None))
+        .collect();
+    for (path, function) in located {
+        let file = lambda
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .cloned()
+            .unwrap_or_else(|| outside_file(&path, lambda));
+        work.push((file, Some(function.unwrap_or(""))));
+    }
+    work.par_iter()
+        .filter_map(|(file, located)| {
             let shown = (session.display)(&file.path);
             let policy = session.policy(&lambda.config, &file.path);
-            let function = handler
-                .filter(|(relative, _)| *relative == file.relative)
-                .map(|(_, function)| function);
+            let function = located.filter(|f| !f.is_empty());
             let text = match read_text(file, &policy) {
                 Ok(text) => text,
                 Err((message, help)) => {
                     return Some(unreadable(&policy, &shown, message, help));
                 }
             };
-            if function.is_none() && !super::needs_tree(text.as_bytes()) {
+            if located.is_none() && !super::needs_tree(text.as_bytes()) {
                 return None;
             }
             let findings = super::lint(&file.path, &text, function, &|rule: &Rule| {
@@ -59,4 +81,14 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
             ))
         })
         .collect()
+}
+
+/// A located module outside the project's directory (its build context lies above).
+fn outside_file(path: &Path, lambda: &crate::discover::Lambda) -> LambdaFile {
+    LambdaFile {
+        path: path.to_path_buf(),
+        relative: crate::rules::dockerfile::code::relative_to(path, &lambda.dir),
+        kind: FileKind::Python,
+        size: std::fs::metadata(path).map_or(0, |m| m.len()),
+    }
 }

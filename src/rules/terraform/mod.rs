@@ -18,6 +18,8 @@ pub mod tf010_ecr_lifecycle_policy;
 pub mod tf011_variable_undocumented;
 pub mod tf012_version_unpinned;
 pub mod tf013_duplicate_object_key;
+pub mod tf014_literal_secret;
+pub mod tf015_state_file_committed;
 pub mod unit;
 
 use std::collections::HashMap;

@@ -33,7 +33,13 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             None => findings.push(Located::new(file, undecided(span, "`alarms_enabled`", &module.eval(&attribute.value)))),
         }
     }
-    let alarms: Vec<_> = module.resources("aws_cloudwatch_metric_alarm").collect();
+    // Only alarms that watch a Lambda, and that Terraform makes at all (an opt-in alarm with
+    // `count = 0` or an empty `for_each` is not an alarm switched off).
+    let alarms: Vec<_> = module
+        .resources("aws_cloudwatch_metric_alarm")
+        .filter(|(_, block)| watches_lambda(ctx, block))
+        .filter(|(_, block)| !module.instances(block).is_empty())
+        .collect();
     for (file, block) in &alarms {
         if let Some(finding) = switched_off(ctx, block) {
             findings.push(Located::new(*file, finding));
@@ -56,6 +62,35 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
         }
     }
     findings
+}
+
+/// Whether an alarm watches a Lambda metric: its namespace is `AWS/Lambda` (or cannot be
+/// evaluated and it has a `FunctionName` dimension), or a metric query reads one.
+fn watches_lambda(ctx: &Context<'_>, block: &hcl::edit::structure::Block) -> bool {
+    let module = ctx.module;
+    let namespace = block
+        .body
+        .get_attribute("namespace")
+        .map(|a| module.eval(&a.value));
+    let names_function = || {
+        block
+            .body
+            .get_attribute("dimensions")
+            .is_some_and(|a| a.value.to_string().contains("FunctionName"))
+    };
+    match namespace {
+        Some(value) if value.is_known() => value.as_str().is_some_and(|n| n == "AWS/Lambda"),
+        Some(_) => names_function(),
+        // Metric math: one of its queries reads Lambda's metrics.
+        None => block.body.get_blocks("metric_query").any(|query| {
+            query.body.get_blocks("metric").any(|metric| {
+                metric.body.get_attribute("namespace").is_some_and(|a| {
+                    let value = module.eval(&a.value);
+                    !value.is_known() || value.as_str().is_some_and(|n| n == "AWS/Lambda")
+                })
+            })
+        }),
+    }
 }
 
 /// Why an alarm resource never fires, if it does not.
@@ -111,6 +146,14 @@ mod tests {
     const MODULE: &str = "module \"f\" {\n  source = \"../m/aws-lambda-container\"\n";
 
     #[test]
+    fn alarms_on_other_services_and_alarms_not_made_are_not_judged() {
+        let ecr = "variable \"alarms\" {\n  default = {}\n}\nresource \"aws_cloudwatch_metric_alarm\" \"pulls\" {\n  for_each = var.alarms\n  namespace = \"AWS/Lambda\"\n  metric_name = \"Errors\"\n  actions_enabled = false\n}\nresource \"aws_cloudwatch_metric_alarm\" \"ecr\" {\n  namespace = \"AWS/ECR\"\n  metric_name = \"RepositoryPullCount\"\n  actions_enabled = false\n}\n";
+        assert!(run(check, ecr).is_empty(), "{:?}", run(check, ecr));
+        let lambda = "resource \"aws_cloudwatch_metric_alarm\" \"errors\" {\n  namespace = \"AWS/Lambda\"\n  metric_name = \"Errors\"\n  actions_enabled = false\n}\n";
+        assert_eq!(decided(&run(check, lambda)).len(), 1);
+    }
+
+    #[test]
     fn module_alarms_on_pass_off_fail() {
         assert!(run(check, &format!("{MODULE}}}\n")).is_empty());
         assert!(run(check, &format!("{MODULE}  alarms_enabled = true\n}}\n")).is_empty());
@@ -130,11 +173,11 @@ mod tests {
         let function = "resource \"aws_lambda_function\" \"f\" {\n}\n";
         assert_eq!(decided(&run(check, function)).len(), 1);
         let alarm =
-            "resource \"aws_cloudwatch_metric_alarm\" \"e\" {\n  metric_name = \"Errors\"\n}\n";
+            "resource \"aws_cloudwatch_metric_alarm\" \"e\" {\n  namespace = \"AWS/Lambda\"\n  metric_name = \"Errors\"\n}\n";
         assert!(run(check, &format!("{function}{alarm}")).is_empty());
-        let off = "resource \"aws_cloudwatch_metric_alarm\" \"e\" {\n  metric_name = \"Errors\"\n  count = 0\n}\n";
+        let off = "resource \"aws_cloudwatch_metric_alarm\" \"e\" {\n  namespace = \"AWS/Lambda\"\n  metric_name = \"Errors\"\n  count = 0\n}\n";
         assert_eq!(decided(&run(check, &format!("{function}{off}"))).len(), 1);
-        let silent = "resource \"aws_cloudwatch_metric_alarm\" \"e\" {\n  metric_name = \"Errors\"\n  actions_enabled = false\n}\n";
+        let silent = "resource \"aws_cloudwatch_metric_alarm\" \"e\" {\n  namespace = \"AWS/Lambda\"\n  metric_name = \"Errors\"\n  actions_enabled = false\n}\n";
         assert_eq!(
             decided(&run(check, &format!("{function}{silent}"))).len(),
             1

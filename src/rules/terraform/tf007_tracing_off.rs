@@ -23,13 +23,25 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             let suffix = instance.suffix();
             let tracing = module.nested_blocks(&block.body, "tracing_config", &instance.scope);
             if tracing.is_empty() {
+                // A `dynamic "tracing_config"` whose `for_each` is empty makes no block: say so,
+                // rather than that the function has none written.
+                let dynamic = block.body.blocks().find(|b| {
+                    b.ident.value().as_str() == "dynamic"
+                        && b.labels
+                            .first()
+                            .is_some_and(|l| l.as_str() == "tracing_config")
+                });
+                let (span, what) = match dynamic {
+                    Some(dynamic) => (
+                        super::head_span(dynamic),
+                        "the `dynamic \"tracing_config\"` block makes no block here (its `for_each` is empty)",
+                    ),
+                    None => (attribute_span(block, None), "the function has no `tracing_config`"),
+                };
                 findings.push(Located::new(
                     file,
-                    Finding::new(
-                        attribute_span(block, None),
-                        format!("the function has no `tracing_config`: Lambda records no traces{suffix}"),
-                    )
-                    .help("add `tracing_config { mode = \"Active\" }`"),
+                    Finding::new(span, format!("{what}: Lambda records no traces{suffix}"))
+                        .help("add `tracing_config { mode = \"Active\" }`, or give the dynamic block an element"),
                 ));
                 continue;
             }
@@ -149,7 +161,10 @@ mod tests {
         assert!(run(check, &text("\"Active\"")).is_empty());
         let findings = run(check, &text("null"));
         assert_eq!(decided(&findings).len(), 1, "{findings:?}");
-        assert!(findings[0].message.contains("no `tracing_config`"));
+        assert!(
+            findings[0].message.contains("makes no block here"),
+            "{findings:?}"
+        );
         let custom = "resource \"aws_lambda_function\" \"f\" {\n  dynamic \"tracing_config\" {\n    for_each = { x = \"Active\" }\n    iterator = t\n    content {\n      mode = t.value\n    }\n  }\n}\n";
         assert!(run(check, custom).is_empty());
     }

@@ -30,11 +30,20 @@ enum Target {
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let module = ctx.module;
     let mut targets: Vec<Target> = Vec::new();
+    // Policies Terraform makes no instance of (`count = 0`, an empty `for_each`), with what
+    // they would cover: a repository they cover is told to switch its policy on, not to add one.
+    let mut switched_off: Vec<(String, Target)> = Vec::new();
     for (_, block) in module.resources("aws_ecr_lifecycle_policy") {
         let Some(attribute) = block.body.get_attribute("repository") else {
             continue;
         };
-        for instance in module.instances(block) {
+        let instances = module.instances(block);
+        if instances.is_empty() {
+            let label = block.labels.get(1).map(|l| l.as_str()).unwrap_or_default();
+            let target = target(ctx, &attribute.value, &super::Scope::new(), 0);
+            switched_off.push((label.to_string(), target));
+        }
+        for instance in instances {
             targets.push(target(ctx, &attribute.value, &instance.scope, 0));
         }
     }
@@ -44,6 +53,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     });
     let mut findings = Vec::new();
     for (file, block) in module.resources("aws_ecr_repository") {
+        // A repository Terraform does not make needs no policy.
+        if module.instances(block).is_empty() {
+            continue;
+        }
         let label = block.labels.get(1).map(|l| l.as_str()).unwrap_or_default();
         let names: Vec<String> = block
             .body
@@ -69,13 +82,23 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
         if covered {
             continue;
         }
-        let finding = match &unfollowed {
-            Some(why) => Finding::new(
+        let off = switched_off.iter().find(|(_, t)| match t {
+            Target::Resource(r) => r == label,
+            Target::Name(n) => names.contains(n),
+            Target::Unknown(_) => false,
+        });
+        let finding = match (&unfollowed, off) {
+            (_, Some((policy, _))) => Finding::new(
+                head_span(block),
+                format!("this repository's lifecycle policy `aws_ecr_lifecycle_policy.{policy}` is switched off (its `count` or `for_each` makes no instance): untagged and old images are never expired"),
+            )
+            .help("switch the policy on (its `count` condition or `for_each` variable)"),
+            (Some(why), None) => Finding::new(
                 head_span(block),
                 format!("whether this repository has a lifecycle policy could not be decided: an `aws_ecr_lifecycle_policy`'s `repository` could not be followed ({why})"),
             )
             .undecided(),
-            None => Finding::new(head_span(block), "this repository has no `aws_ecr_lifecycle_policy`: untagged and old images are never expired")
+            (None, None) => Finding::new(head_span(block), "this repository has no `aws_ecr_lifecycle_policy`: untagged and old images are never expired")
                 .help(format!("add `resource \"aws_ecr_lifecycle_policy\" \"{label}\" {{ repository = aws_ecr_repository.{label}.name ... }}` (the aws-lambda-container module has one)")),
         };
         findings.push(Located::new(file, finding));

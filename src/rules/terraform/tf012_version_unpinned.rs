@@ -24,6 +24,16 @@ pub static RULE: Rule = Rule {
 /// (where `terraform plan` runs): a root module configures a backend, a provider or variable
 /// values; a reusable one leaves all three to its caller.
 pub fn is_reusable(module: &super::Module<'_>) -> bool {
+    // Under `modules/` (the standard module structure) a module is called by a root, even when
+    // it still carries a legacy `provider` block of its own.
+    let under_modules = module
+        .dir
+        .parent()
+        .and_then(|parent| parent.file_name())
+        .is_some_and(|name| name == "modules");
+    if under_modules && !module.files.iter().any(|f| f.is_vars) {
+        return true;
+    }
     let configures_root = module.blocks("terraform").any(|(_, block)| {
         block.body.blocks().any(|b| {
             let ident = b.ident.value().as_str();
@@ -106,7 +116,21 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             }
         }
     }
-    // Every provider a resource or data source uses must be declared.
+    // Every provider a resource or data source uses must be declared, unless Terragrunt
+    // generates the declaration (`generate "provider"` above the module), which cannot be read
+    // here: then the run says so once instead of reporting each provider.
+    if let Some(terragrunt) = terragrunt_generates(module.dir, ctx) {
+        let (file, span) = terraform_blocks
+            .first()
+            .map_or((first, 0..0), |(f, b)| (*f, head_span(b)));
+        findings.push(Located::new(
+            file,
+            Finding::new(span, format!("`{}` generates files into this module (`generate` blocks): the providers it declares are not checked here", terragrunt.display()))
+                .help("pin the generated `required_providers` in the Terragrunt configuration")
+                .undecided(),
+        ));
+        return findings;
+    }
     let mut reported: Vec<String> = Vec::new();
     for kind in ["resource", "data"] {
         for (file, block) in module.blocks(kind) {
@@ -139,6 +163,22 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
         }
     }
     findings
+}
+
+/// The Terragrunt configuration (`terragrunt.hcl`, `root.hcl`) in the module's directory or
+/// above it, up to the repository, that generates files (`generate "..." {`), if any.
+fn terragrunt_generates(dir: &std::path::Path, ctx: &Context<'_>) -> Option<std::path::PathBuf> {
+    let boundary = ctx.repository_root();
+    dir.ancestors()
+        .take_while(|d| d.starts_with(&boundary))
+        .flat_map(|d| ["terragrunt.hcl", "root.hcl"].map(|name| d.join(name)))
+        .find(|path| {
+            std::fs::read_to_string(path).is_ok_and(|text| {
+                text.lines()
+                    .any(|line| line.trim_start().starts_with("generate \""))
+            })
+        })
+        .map(|path| std::path::PathBuf::from(crate::rules::dockerfile::code::path_from(dir, &path)))
 }
 
 /// What a module's constraints must state.

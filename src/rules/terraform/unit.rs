@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::diagnostic::Finding;
-use crate::engine::{finish_text, read_text, unreadable, FileOutcome, Session, Unit};
+use crate::engine::{
+    finish_text, read_text, unreadable, whole_file_if_on, FileOutcome, Session, Unit,
+};
 use crate::policy::{EffectivePolicy, Level};
 use crate::rules::{registry, Family, Rule};
 use crate::suppression::CommentStyle;
@@ -20,8 +22,29 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
     let any_on = registry::all()
         .iter()
         .any(|r| r.family == Family::Terraform && policy.policy.level(r.id) != Level::Off);
-    if !any_on || unit.files.is_empty() {
+    if !any_on {
         return Vec::new();
+    }
+    let mut outcomes: Vec<FileOutcome> = unit
+        .state_files
+        .iter()
+        .map(|path| {
+            let shown = (session.display)(path);
+            let policy = session.policy(config, path);
+            FileOutcome::bare(
+                shown.clone(),
+                whole_file_if_on(
+                    &super::tf015_state_file_committed::RULE,
+                    &policy,
+                    shown,
+                    "Terraform state is in the repository (git does not ignore it): it holds every attribute of the resources it manages, passwords and keys included, in plain text".into(),
+                    Some("move the state to a remote backend (S3 with a DynamoDB or S3 lock, encrypted), delete this file from the repository and its history, rotate the secrets it held, and add `*.tfstate*` to .gitignore".into()),
+                ),
+            )
+        })
+        .collect();
+    if unit.files.is_empty() {
+        return outcomes;
     }
     // Outside a repository, a relative module source must stay inside the directory the
     // check runs from (else the configuration root).
@@ -29,7 +52,6 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         .cwd
         .filter(|cwd| unit.dir.starts_with(cwd))
         .unwrap_or(&config.root);
-    let mut outcomes = Vec::new();
     {
         let group = &unit.files;
         let dir = unit.dir.as_path();

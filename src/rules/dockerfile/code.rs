@@ -1,0 +1,272 @@
+//! What Lambda runs of an image: the handler (from the deploying template, else the CMD), the
+//! build context the image is built from, and the file the handler's module is in. Decided once
+//! per Lambda image by discovery; the Dockerfile family reports what could not be located, the
+//! Python family reads the module found, and the summary counts how much of each Lambda was read.
+
+use std::path::{Path, PathBuf};
+
+use super::image_files::{Build, ImageFiles, ModuleFile};
+use super::kind::ImageKind;
+use super::parser::{Args, Dockerfile};
+use crate::build_context::BuildContext;
+use crate::policy::EffectivePolicy;
+
+/// Where the handler comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerOrigin {
+    /// The image's `CMD`.
+    Cmd,
+    /// The template or module that deploys the image (`ImageConfig.Command`,
+    /// `image_config { command }`), which overrides the CMD: the file, shown relative to the
+    /// Dockerfile's directory when below it, and the line.
+    Deployment { file: PathBuf, line: usize },
+}
+
+/// The handler Lambda calls: `module.function`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handler {
+    pub text: String,
+    pub origin: HandlerOrigin,
+}
+
+impl Handler {
+    /// `module` and `function` of `module.function`.
+    pub fn parts(&self) -> Option<(&str, &str)> {
+        self.text.rsplit_once('.')
+    }
+
+    /// Where it is set, for messages: `the CMD` or `` `ImageConfig.Command` in
+    /// ../template.yaml:14 `` (relative to the Dockerfile's directory, so a message reads the
+    /// same in every checkout).
+    pub fn origin_text(&self, dockerfile_dir: &Path) -> String {
+        match &self.origin {
+            HandlerOrigin::Cmd => "the CMD".into(),
+            HandlerOrigin::Deployment { file, line } => {
+                let shown = path_from(dockerfile_dir, file);
+                format!("`ImageConfig.Command` in {shown}:{line}")
+            }
+        }
+    }
+}
+
+/// How the build context was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextOrigin {
+    /// The Dockerfile's own directory.
+    Own,
+    /// A SAM template's `Metadata.DockerContext`.
+    Template,
+    /// A directory above the Dockerfile (`docker build -f docker/Dockerfile .`): the nearest one,
+    /// up to the repository root, in which every COPY source exists.
+    Ancestor,
+}
+
+/// How much of a Lambda's code the gate reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeStatus {
+    /// The module Lambda runs was located in the build context: it is read.
+    Located,
+    /// Part of the code could not be located: why.
+    Partly(String),
+    /// None of the Lambda's code could be located: why. `said_by` names the rule that already
+    /// reports the cause at error (DKR006, DKR007), so it is not said twice.
+    Unlocated {
+        why: String,
+        said_by: Option<&'static str>,
+    },
+}
+
+/// A Lambda image's code, as the build and the deployment show it.
+#[derive(Debug)]
+pub struct LambdaCode {
+    pub handler: Option<Handler>,
+    /// The build context's directory and how it was found.
+    pub context: (PathBuf, ContextOrigin),
+    pub image: ImageFiles,
+    /// The module file Lambda runs (absolute), with the function the handler names (none for a
+    /// Web Adapter's web server module).
+    pub module: Option<(PathBuf, Option<String>)>,
+    pub status: CodeStatus,
+    /// The Dockerfile text the status is about (a COPY, a stage), when there is one.
+    pub span: Option<crate::diagnostic::Span>,
+}
+
+/// The web server module a Web Adapter image's CMD runs: `uvicorn app.main:app`,
+/// `gunicorn -b :8080 app.main:app`, `python -m app.server`, `python app/server.py`.
+pub fn web_server_module(dockerfile: &Dockerfile) -> Option<String> {
+    let cmd = super::final_cmd(dockerfile)?;
+    let words: Vec<String> = match &cmd.args {
+        Args::Exec(items) => items.iter().map(|w| w.text.clone()).collect(),
+        Args::Shell(word) => word.text.split_whitespace().map(str::to_string).collect(),
+    };
+    let mut iter = words.iter().peekable();
+    while let Some(word) = iter.next() {
+        if word == "-m" {
+            return iter.next().filter(|m| is_dotted(m)).cloned();
+        }
+        if let Some(path) = word.strip_suffix(".py") {
+            let path = path.trim_start_matches("./");
+            return is_dotted(&path.replace('/', ".")).then(|| path.replace('/', "."));
+        }
+        if let Some((module, attribute)) = word.split_once(':') {
+            if is_dotted(module) && is_dotted(attribute.trim_end_matches("()")) {
+                return Some(module.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn is_dotted(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// `to` as a relative path from directory `from` (`../template.yaml`), `/`-separated.
+pub fn path_from(from: &Path, to: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to_parts: Vec<_> = to.components().collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common == 0 {
+        return to.to_string_lossy().replace('\\', "/");
+    }
+    let ups = std::iter::repeat_n("..".to_string(), from.len() - common);
+    let downs = to_parts[common..]
+        .iter()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    ups.chain(downs).collect::<Vec<_>>().join("/")
+}
+
+/// `path` relative to `base` when below it, else as it is; `/`-separated.
+pub fn relative_to(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+impl LambdaCode {
+    /// Follows the build of `dockerfile` from `context` and locates the module `handler` (or the
+    /// Web Adapter's web server) runs.
+    pub fn resolve(
+        dockerfile: &Dockerfile,
+        kind: &ImageKind,
+        policy: &EffectivePolicy,
+        context: (&BuildContext, ContextOrigin),
+        handler: Option<Handler>,
+    ) -> LambdaCode {
+        let (build_context, origin) = context;
+        let image = ImageFiles::simulate(&Build {
+            dockerfile,
+            policy,
+            context: build_context,
+        });
+        let root = build_context
+            .root()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let task_root = policy.policy.dockerfile.task_root.trim_end_matches('/');
+        let mut code = LambdaCode {
+            handler,
+            context: (root.clone(), origin),
+            image,
+            module: None,
+            status: CodeStatus::Located,
+            span: None,
+        };
+        // AWS's Lambda bases import the handler from the task root; the runtime interface
+        // client on another base imports it from the working directory it starts in.
+        let roots: Vec<String> = if code.image.known_base {
+            vec![task_root.to_string()]
+        } else {
+            vec![code.image.workdir.clone(), task_root.to_string()]
+        };
+        let (module, function) = match (kind, &code.handler) {
+            (ImageKind::WebAdapter, _) => match web_server_module(dockerfile) {
+                Some(module) => (module, None),
+                None => {
+                    code.status = CodeStatus::Partly(
+                        "its web server command names no Python module to follow".into(),
+                    );
+                    return code;
+                }
+            },
+            (_, Some(handler)) => match handler.parts() {
+                Some((module, function)) => (module.to_string(), Some(function.to_string())),
+                None => {
+                    code.status = unlocated("it sets no usable handler", Some("DKR006"));
+                    return code;
+                }
+            },
+            (_, None) => {
+                code.status = unlocated("it sets no usable handler", Some("DKR006"));
+                return code;
+            }
+        };
+        if let Some((span, source)) = code.image.missing_sources.first() {
+            code.span = Some(span.clone());
+            code.status = unlocated(
+                &format!("the COPY source `{source}` is in no build context tried (the Dockerfile's directory and each directory above it up to the repository root), so the image is built from a context the gate cannot see"),
+                None,
+            );
+            return code;
+        }
+        let found = roots
+            .iter()
+            .map(|root| code.image.module_file(root, &module))
+            .find(|found| *found != ModuleFile::Absent)
+            .unwrap_or(ModuleFile::Absent);
+        let task_root = roots[0].as_str();
+        match found {
+            ModuleFile::FromContext { source, .. } => {
+                code.module = Some((root.join(source), function));
+            }
+            ModuleFile::Generated { image } => {
+                code.status = unlocated(
+                    &format!("its module `{image}` is written by the Dockerfile itself (a heredoc or an archive's member), not read from the build context"),
+                    None,
+                );
+            }
+            ModuleFile::Absent => {
+                let unknown = code.image.unknown.iter().find(|u| {
+                    !code.image.package_from_context(task_root, &module) || u.into.is_none()
+                });
+                code.status = match unknown {
+                    Some(unknown) => {
+                        code.span = Some(unknown.span.clone());
+                        unlocated(
+                        &format!("its module `{module}` may come from where the gate cannot follow: {}", unknown.reason),
+                        None,
+                    )
+                    }
+                    None => unlocated(
+                        &format!("its module `{module}` is not copied into the image"),
+                        Some("DKR007"),
+                    ),
+                };
+            }
+        }
+        code
+    }
+
+    /// Whether the module Lambda runs is one the gate cannot follow into the image, because of
+    /// files another stage or an unknown base may bring.
+    pub fn undecided(&self) -> bool {
+        matches!(&self.status, CodeStatus::Unlocated { said_by: None, .. })
+    }
+}
+
+fn unlocated(why: &str, said_by: Option<&'static str>) -> CodeStatus {
+    CodeStatus::Unlocated {
+        why: why.to_string(),
+        said_by,
+    }
+}

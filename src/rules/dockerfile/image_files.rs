@@ -1,0 +1,469 @@
+//! The files the final image holds, as far as the Dockerfile shows: the build as Docker performs
+//! it (WORKDIR, ARG and ENV, COPY and ADD from the build context, through the stages the final
+//! image is made of). Each file copied from the context remembers where it came from, so the
+//! gate reads the file Lambda runs, never a guessed neighbour. Where the build cannot be followed
+//! (COPY --from, remote ADD, values known only at build time) it says so instead of guessing.
+
+use std::collections::{HashMap, HashSet};
+
+use super::expand::{expand, Scope};
+use super::image::ImageRef;
+use super::parser::{declare, Args, Base, Dockerfile, Instruction};
+use crate::build_context::BuildContext;
+use crate::diagnostic::Span;
+use crate::policy::{path_glob, EffectivePolicy};
+
+/// What the simulation needs: the Dockerfile, the policy (task root, approved bases and what
+/// they define) and the build context.
+pub struct Build<'a> {
+    pub dockerfile: &'a Dockerfile,
+    pub policy: &'a EffectivePolicy,
+    pub context: &'a BuildContext,
+}
+
+/// Whether a base is one whose files are known: the team's approved release base, or AWS's own
+/// Lambda base (its task root is empty and `LAMBDA_TASK_ROOT` is `/var/task`).
+pub fn known_base(reference: &ImageRef, policy: &EffectivePolicy) -> bool {
+    let repository = reference.repository();
+    policy.release_bases.is_match(&repository) || super::kind::is_aws_lambda_runtime(&repository)
+}
+
+/// The files the final image holds, as far as the Dockerfile shows.
+#[derive(Debug)]
+pub struct ImageFiles {
+    /// Absolute paths in the image.
+    pub files: HashSet<String>,
+    pub dirs: HashSet<String>,
+    /// Where files may come from that cannot be followed, and why, with the directory they land
+    /// in when it is known.
+    pub unknown: Vec<Unknown>,
+    /// COPY sources the build context does not have: the context is probably another one.
+    pub missing_sources: Vec<(Span, String)>,
+    /// For each image file copied from the build context, the context file it came from.
+    pub sources: HashMap<String, String>,
+    /// For each image file copied from the build context, the COPY or ADD that copied it.
+    pub copied_by: HashMap<String, Span>,
+    /// Whether the final image builds on a base whose files are known ([`known_base`]).
+    pub known_base: bool,
+    /// The final WORKDIR: where the runtime interface client imports the handler from.
+    pub workdir: String,
+}
+
+/// Files the simulation cannot follow.
+#[derive(Debug, Clone)]
+pub struct Unknown {
+    /// The instruction that brings them.
+    pub span: Span,
+    pub reason: String,
+    /// The image directory they land in, when it is known (`COPY --from=builder /out /var/task`).
+    pub into: Option<String>,
+}
+
+impl ImageFiles {
+    pub fn simulate(build: &Build<'_>) -> ImageFiles {
+        let task_root = build
+            .policy
+            .policy
+            .dockerfile
+            .task_root
+            .trim_end_matches('/')
+            .to_string();
+        let mut image = ImageFiles {
+            files: HashSet::new(),
+            dirs: HashSet::from(["/".to_string(), task_root.clone()]),
+            unknown: Vec::new(),
+            missing_sources: Vec::new(),
+            sources: HashMap::new(),
+            copied_by: HashMap::new(),
+            known_base: false,
+            workdir: "/".into(),
+        };
+        let mut chain = super::final_chain(build.dockerfile);
+        chain.reverse();
+        let Some(&root) = chain.first() else {
+            return image;
+        };
+        let root_stage = &build.dockerfile.stages[root];
+        let from_release = match &root_stage.base {
+            Base::Image(reference) => known_base(reference, build.policy),
+            _ => false,
+        };
+        if !from_release {
+            // Another base may hold files of its own: nothing can be ruled out.
+            image.unknown.push(Unknown {
+                span: root_stage.image.span.clone(),
+                reason: format!(
+                    "the final image builds on `{}`, whose files are unknown",
+                    root_stage.image.text
+                ),
+                into: None,
+            });
+        }
+        // What a Lambda base defines (`LAMBDA_TASK_ROOT`) is assumed of an unknown base too, so
+        // that a COPY into `${LAMBDA_TASK_ROOT}` is followed to the file it copies; the unknown
+        // base stays recorded above, so nothing is ruled out because of it.
+        let mut scope = Scope::stage(&build.dockerfile.global_args, &build.policy.base_env);
+        image.known_base = from_release;
+        let mut workdir = if from_release {
+            task_root
+        } else {
+            "/".to_string()
+        };
+        for index in chain {
+            for instruction in build.dockerfile.body(&build.dockerfile.stages[index]) {
+                match instruction.keyword.as_str() {
+                    "ARG" | "ENV" => declare(instruction, &mut scope),
+                    "WORKDIR" => match instruction.words.first().map(|w| expand(&w.text, &scope)) {
+                        Some(Ok(dir)) => {
+                            workdir = join(&workdir, &dir);
+                            image.dirs.insert(workdir.clone());
+                        }
+                        _ => image.unknown.push(Unknown {
+                            span: instruction.span.clone(),
+                            reason: "WORKDIR cannot be resolved statically".into(),
+                            into: None,
+                        }),
+                    },
+                    "COPY" | "ADD" => image.copy(build, instruction, &scope, &workdir),
+                    _ => {}
+                }
+            }
+        }
+        image.workdir = workdir;
+        image
+    }
+
+    fn copy(&mut self, build: &Build<'_>, instruction: &Instruction, scope: &Scope, workdir: &str) {
+        let unknown = |image: &mut ImageFiles, reason: String| {
+            image.unknown.push(Unknown {
+                span: instruction.span.clone(),
+                reason,
+                into: None,
+            });
+        };
+        if let Some(from) = instruction.flag("from") {
+            // Files from another stage or image are unknown, but they matter only where they
+            // can land on the handler's path: `COPY --from=uv /uv /bin/` cannot.
+            let task_root = build
+                .policy
+                .policy
+                .dockerfile
+                .task_root
+                .trim_end_matches('/');
+            let dest = copy_destination(instruction)
+                .and_then(|d| expand(d, scope).ok())
+                .map(|d| join(workdir, &d));
+            let reaches_task_root = dest.as_ref().is_none_or(|dest| {
+                dest == "/"
+                    || task_root.starts_with(&format!("{dest}/"))
+                    || dest == task_root
+                    || dest.starts_with(&format!("{task_root}/"))
+            });
+            if !reaches_task_root {
+                return;
+            }
+            let stage = from.value.as_ref().map_or("", |v| v.text.as_str());
+            self.unknown.push(Unknown {
+                span: instruction.span.clone(),
+                reason: format!(
+                    "{} --from={stage} copies files of another stage or image",
+                    instruction.keyword
+                ),
+                into: dest,
+            });
+            return;
+        }
+        if instruction.flag("parents").is_some() {
+            return unknown(
+                self,
+                format!("{} --parents is not followed", instruction.keyword),
+            );
+        }
+        let raw: Vec<&str> = match &instruction.args {
+            Args::Exec(items) => items.iter().map(|w| w.text.as_str()).collect(),
+            Args::Shell(_) => instruction.words.iter().map(|w| w.text.as_str()).collect(),
+        };
+        let Some((dest_raw, sources)) = raw.split_last() else {
+            return;
+        };
+        let Ok(dest) = expand(dest_raw, scope) else {
+            return unknown(
+                self,
+                format!("the destination `{dest_raw}` cannot be resolved statically"),
+            );
+        };
+        let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
+        let dest = join(workdir, &dest);
+        let into_dir = |image: &ImageFiles, dir_expected: bool| {
+            dir_expected || dest_is_dir || image.dirs.contains(&dest)
+        };
+        for source in sources {
+            if let Some(delimiter) = source.strip_prefix("<<") {
+                // A heredoc becomes a file named after its delimiter, or the destination itself.
+                let name = delimiter.trim_start_matches('-').trim_matches(['"', '\'']);
+                let target = if into_dir(self, false) {
+                    format!("{dest}/{name}")
+                } else {
+                    dest.clone()
+                };
+                self.add(target);
+                continue;
+            }
+            if instruction.keyword == "ADD"
+                && (source.contains("://") || source.starts_with("git@"))
+            {
+                unknown(self, format!("ADD {source} fetches remote content"));
+                continue;
+            }
+            let Ok(source) = expand(source, scope) else {
+                unknown(
+                    self,
+                    format!("the source `{source}` cannot be resolved statically"),
+                );
+                continue;
+            };
+            let source = normalize_source(&source);
+            if source.contains(['*', '?', '[']) {
+                let Ok(glob) = path_glob(&source) else {
+                    unknown(self, format!("the source pattern `{source}` is not valid"));
+                    continue;
+                };
+                let matcher = glob.compile_matcher();
+                let mut matched = Vec::new();
+                for file in build.context.files() {
+                    if matcher.is_match(file) {
+                        matched.push((format!("{dest}/{}", basename(file)), file));
+                    } else if let Some(dir) = ancestors(file).find(|dir| matcher.is_match(dir)) {
+                        matched.push((format!("{dest}/{}", &file[dir.len() + 1..]), file));
+                    }
+                }
+                // Docker fails the build when a pattern matches nothing: another context.
+                if matched.is_empty() {
+                    self.missing_sources
+                        .push((instruction.span.clone(), source.clone()));
+                }
+                for (target, file) in matched {
+                    self.copied(target, file, &instruction.span);
+                }
+            } else if instruction.keyword == "ADD"
+                && build.context.is_file(&source)
+                && is_tar_archive(&source)
+            {
+                // ADD unpacks a local tar archive into the destination directory.
+                match archive_members(build.context, &source) {
+                    Ok(members) => members
+                        .into_iter()
+                        .for_each(|member| self.add(format!("{dest}/{member}"))),
+                    Err(why) => unknown(self, format!("ADD {source}: {why}")),
+                }
+            } else if build.context.is_file(&source) {
+                let target = if into_dir(self, false) {
+                    format!("{dest}/{}", basename(&source))
+                } else {
+                    dest.clone()
+                };
+                self.copied(target, &source, &instruction.span);
+            } else {
+                let prefix_len = if source.is_empty() {
+                    0
+                } else {
+                    source.len() + 1
+                };
+                let files: Vec<(String, &String)> = build
+                    .context
+                    .under(&source)
+                    .map(|file| (format!("{dest}/{}", &file[prefix_len..]), file))
+                    .collect();
+                if files.is_empty() && !source.is_empty() {
+                    self.missing_sources
+                        .push((instruction.span.clone(), source.clone()));
+                }
+                for (target, file) in files {
+                    self.copied(target, file, &instruction.span);
+                }
+            }
+        }
+    }
+
+    /// A file copied from the build context: later copies to the same path replace it.
+    fn copied(&mut self, target: String, source: &str, instruction: &Span) {
+        self.add(target.clone());
+        self.copied_by.insert(target.clone(), instruction.clone());
+        self.sources.insert(target, source.to_string());
+    }
+
+    /// A file in the image; what it came from is unknown unless [`Self::copied`] says.
+    fn add(&mut self, file: String) {
+        self.sources.remove(&file);
+        self.copied_by.remove(&file);
+        for dir in ancestors(&file) {
+            self.dirs.insert(if dir.is_empty() {
+                "/".into()
+            } else {
+                dir.to_string()
+            });
+        }
+        self.files.insert(file);
+    }
+}
+
+/// Where a module of the handler is in the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleFile {
+    /// Copied from the build context: the image path and the context file.
+    FromContext { image: String, source: String },
+    /// In the image, but not from a context file (a heredoc, a member of an archive).
+    Generated { image: String },
+    /// Not among the files the Dockerfile puts into the image.
+    Absent,
+}
+
+impl ImageFiles {
+    /// The image paths a dotted module may be at under the task root: `a/b.py`, `a/b/__init__.py`.
+    pub fn module_candidates(task_root: &str, module: &str) -> [String; 2] {
+        let relative = module.replace('.', "/");
+        let root = task_root.trim_end_matches('/');
+        [
+            format!("{root}/{relative}.py"),
+            format!("{root}/{relative}/__init__.py"),
+        ]
+    }
+
+    /// Where the dotted `module` is in the image.
+    pub fn module_file(&self, task_root: &str, module: &str) -> ModuleFile {
+        for candidate in Self::module_candidates(task_root, module) {
+            if self.files.contains(&candidate) {
+                return match self.sources.get(&candidate) {
+                    Some(source) => ModuleFile::FromContext {
+                        image: candidate,
+                        source: source.clone(),
+                    },
+                    None => ModuleFile::Generated { image: candidate },
+                };
+            }
+        }
+        ModuleFile::Absent
+    }
+
+    /// Whether the top-level package of `module` (`app` of `app.main`) is a directory the build
+    /// context supplies: then the module belongs to the project's own code, and files other
+    /// stages copy in (installed dependencies) do not decide whether it exists.
+    pub fn package_from_context(&self, task_root: &str, module: &str) -> bool {
+        let Some((top, _)) = module.split_once('.') else {
+            return false;
+        };
+        let prefix = format!("{}/{top}/", task_root.trim_end_matches('/'));
+        self.sources.keys().any(|image| image.starts_with(&prefix))
+    }
+
+    /// The Python files under the task root that came from the build context: (image path,
+    /// context file).
+    pub fn python_sources<'a>(
+        &'a self,
+        task_root: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let prefix = format!("{}/", task_root.trim_end_matches('/'));
+        self.sources
+            .iter()
+            .filter(move |(image, _)| image.starts_with(&prefix) && image.ends_with(".py"))
+            .map(|(image, source)| (image.as_str(), source.as_str()))
+    }
+}
+
+/// The destination word of a COPY or ADD.
+fn copy_destination(instruction: &Instruction) -> Option<&str> {
+    match &instruction.args {
+        Args::Exec(items) => items.last().map(|w| w.text.as_str()),
+        Args::Shell(_) => instruction.words.last().map(|w| w.text.as_str()),
+    }
+}
+
+/// Whether ADD unpacks a local file: a tar archive, plain or compressed, by its name.
+fn is_tar_archive(source: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    [".tar", ".tar.gz", ".tgz"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+/// Largest archive whose member names are read.
+const MAX_ARCHIVE: u64 = 256 * 1024 * 1024;
+
+/// The regular files a local tar archive holds (relative paths), read from the build context.
+fn archive_members(context: &BuildContext, source: &str) -> Result<Vec<String>, String> {
+    let root = context
+        .root()
+        .ok_or_else(|| "the archive is not on disk".to_string())?;
+    let path = root.join(source);
+    let file = std::fs::File::open(&path).map_err(|e| format!("cannot read the archive: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > MAX_ARCHIVE {
+        return Err(format!("the archive is {size} bytes, too large to list"));
+    }
+    // One open: the gzip magic is peeked from the buffer the archive is then read through.
+    let mut buffered = std::io::BufReader::new(file);
+    let gzip = std::io::BufRead::fill_buf(&mut buffered)
+        .map_err(|e| format!("cannot read the archive: {e}"))?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn std::io::Read> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let mut archive = tar::Archive::new(reader);
+    let mut members = Vec::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a readable tar archive: {e}"))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("not a readable tar archive: {e}"))?;
+        if entry.header().entry_type().is_file() {
+            let name = entry
+                .path()
+                .map_err(|e| format!("a member name is not valid: {e}"))?
+                .to_string_lossy()
+                .replace('\\', "/");
+            members.push(normalize_source(&name));
+        }
+    }
+    Ok(members)
+}
+
+/// `./app/` -> `app`, `.` -> `` (the context root).
+fn normalize_source(source: &str) -> String {
+    let mut parts = Vec::new();
+    for part in source.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+/// `dest` made absolute against `workdir`, with `.` and `..` resolved, no trailing `/`.
+fn join(workdir: &str, dest: &str) -> String {
+    let combined = if dest.starts_with('/') {
+        dest.to_string()
+    } else {
+        format!("{workdir}/{dest}")
+    };
+    format!("/{}", normalize_source(&combined))
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Parent directories of a `/`-separated path, nearest first.
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    let mut current = path;
+    std::iter::from_fn(move || {
+        let cut = current.rfind('/')?;
+        current = &current[..cut];
+        Some(current)
+    })
+}

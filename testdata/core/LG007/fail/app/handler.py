@@ -1,0 +1,2 @@
+def handler(event: dict, context: object) -> dict:
+    return {}

@@ -1,0 +1,3 @@
+FROM public.ecr.aws/lambda/python:3.12
+COPY functions/notify/ ${LAMBDA_TASK_ROOT}/
+CMD ["app.handler"]

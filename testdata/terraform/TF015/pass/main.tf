@@ -1,0 +1,5 @@
+resource "aws_ssm_parameter" "stage" {
+  name  = "/orders/stage"
+  type  = "String"
+  value = "prod"
+}
