@@ -24,6 +24,9 @@ pub const VIOLATIONS: &[&str] = &[
 pub struct GeneratedLambda {
     pub files: Vec<(String, String)>,
     pub violations: Vec<&'static str>,
+    /// Whether the image runs `handler.py` where the handler names it, so that the gate reads
+    /// it (a flat COPY puts it elsewhere: DKR007, and nothing of the module is judged).
+    pub handler_module_runs: bool,
 }
 
 impl GeneratedLambda {
@@ -181,6 +184,7 @@ pub fn lambda(seed: u64, index: usize) -> GeneratedLambda {
             ("coverage.xml".into(), coverage),
         ],
         violations,
+        handler_module_runs: !flat_copy,
     }
 }
 
@@ -477,7 +481,7 @@ fn write_repository(root: &Path, seed: u64, index: usize, first: usize) -> io::R
                     violations.push("LG003");
                 }
                 Breakage::Syntax => {
-                    // In the handler module, which the gate always parses.
+                    // In the handler module, which the gate parses when the image runs it.
                     let (module, handler) = generated
                         .files
                         .iter()
@@ -487,7 +491,9 @@ fn write_repository(root: &Path, seed: u64, index: usize, first: usize) -> io::R
                         lambda_dir.join(module),
                         format!("{handler}\n\ndef broken(:\n    return 1\n"),
                     )?;
-                    violations.push("PY001");
+                    if generated.handler_module_runs {
+                        violations.push("PY001");
+                    }
                 }
                 Breakage::SymlinkLoop => {
                     #[cfg(unix)]
