@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use crate::build_context::BuildContext;
 use crate::policy::Config;
-use crate::rules::dockerfile::code::{ContextOrigin, Handler, HandlerOrigin, LambdaCode};
+use crate::rules::dockerfile::code::{Handler, HandlerOrigin, LambdaCode};
 use crate::rules::dockerfile::kind::{self, ImageKind};
 use crate::rules::dockerfile::parser::{self, Dockerfile, ParseError};
 use crate::rules::dockerfile::sam;
@@ -204,10 +204,18 @@ impl Lambda {
 
     /// The project directory's build context, computed once (reads `.dockerignore`).
     pub fn build_context(&self) -> &BuildContext {
-        self.build_context.get_or_init(|| {
-            BuildContext::for_dir(&self.dir, self.files.iter().map(|f| f.relative.as_str()))
-        })
+        project_context(&self.build_context, &self.dir, &self.files)
     }
+}
+
+/// A project directory's build context, made once in `cell`: a free function so that discovery
+/// can borrow it beside the project's images.
+fn project_context<'a>(
+    cell: &'a OnceLock<BuildContext>,
+    dir: &Path,
+    files: &[LambdaFile],
+) -> &'a BuildContext {
+    cell.get_or_init(|| BuildContext::for_dir(dir, files.iter().map(|f| f.relative.as_str())))
 }
 
 /// Something the walk could not do, for the engine to report.
@@ -649,18 +657,25 @@ fn locate_code(
     sam_builds: &[sam::ImageBuild],
     contexts: Option<&Contexts>,
 ) -> bool {
-    let own = lambda.build_context().clone();
-    let dir = lambda.dir.clone();
+    let Lambda {
+        dir,
+        config,
+        files,
+        build_context,
+        images,
+        ..
+    } = lambda;
+    let own = project_context(build_context, dir, files);
     let mut elsewhere = false;
-    for image in &mut lambda.images {
+    for image in images.iter_mut() {
         if !image.kind.is_lambda() {
             continue;
         }
         let Ok((_, Ok(dockerfile))) = &image.read else {
             continue;
         };
-        let path = &lambda.files[image.file].path;
-        let policy = lambda.config.policy_for(path);
+        let path = &files[image.file].path;
+        let policy = config.policy_for(path);
         let template = sam_builds.iter().find(|build| build.dockerfile == *path);
         let handler = match template.and_then(|t| t.command.clone().map(|c| (t, c))) {
             Some((template, (text, line))) => Some(Handler {
@@ -677,26 +692,20 @@ fn locate_code(
                     origin: HandlerOrigin::Cmd,
                 }),
         };
-        let resolve = |context: &BuildContext, origin: ContextOrigin| {
-            LambdaCode::resolve(
-                dockerfile,
-                &image.kind,
-                &policy,
-                (context, origin),
-                handler.clone(),
-            )
+        let resolve = |context: &BuildContext| {
+            LambdaCode::resolve(dockerfile, &image.kind, &policy, context, handler.clone())
         };
-        if let Some(template) = template.filter(|t| t.context != dir) {
+        if let Some(template) = template.filter(|t| t.context != *dir) {
             let Some(contexts) = contexts else {
                 elsewhere = true;
                 continue;
             };
             let context = contexts.context(&template.context);
-            image.code = Some(resolve(&context, ContextOrigin::Template));
+            image.code = Some(resolve(&context));
             image.context = Some(context);
             continue;
         }
-        let code = resolve(&own, ContextOrigin::Own);
+        let code = resolve(own);
         if code.image.missing_sources.is_empty() {
             image.code = Some(code);
             continue;
@@ -708,14 +717,14 @@ fn locate_code(
         };
         // Built from a directory above (`docker build -f docker/Dockerfile .`): the nearest one,
         // up to the repository root, in which every COPY source exists.
-        let boundary = context_boundary(&dir, &lambda.config);
+        let boundary = context_boundary(dir, config);
         let found = dir
             .ancestors()
             .skip(1)
             .take_while(|ancestor| ancestor.starts_with(&boundary))
             .find_map(|ancestor| {
                 let context = contexts.context(ancestor);
-                let code = resolve(&context, ContextOrigin::Ancestor);
+                let code = resolve(&context);
                 code.image
                     .missing_sources
                     .is_empty()

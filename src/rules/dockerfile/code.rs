@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::image_files::{Build, ImageFiles, ModuleFile};
+use super::is_dotted_name;
 use super::kind::ImageKind;
 use super::parser::{Args, Dockerfile};
 use crate::build_context::BuildContext;
@@ -49,18 +50,6 @@ impl Handler {
     }
 }
 
-/// How the build context was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ContextOrigin {
-    /// The Dockerfile's own directory.
-    Own,
-    /// A SAM template's `Metadata.DockerContext`.
-    Template,
-    /// A directory above the Dockerfile (`docker build -f docker/Dockerfile .`): the nearest one,
-    /// up to the repository root, in which every COPY source exists.
-    Ancestor,
-}
-
 /// How much of a Lambda's code the gate reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeStatus {
@@ -80,8 +69,8 @@ pub enum CodeStatus {
 #[derive(Debug)]
 pub struct LambdaCode {
     pub handler: Option<Handler>,
-    /// The build context's directory and how it was found.
-    pub context: (PathBuf, ContextOrigin),
+    /// The build context's directory.
+    pub context: PathBuf,
     pub image: ImageFiles,
     /// The module file Lambda runs (absolute), with the function the handler names (none for a
     /// Web Adapter's web server module).
@@ -102,28 +91,19 @@ pub fn web_server_module(dockerfile: &Dockerfile) -> Option<String> {
     let mut iter = words.iter().peekable();
     while let Some(word) = iter.next() {
         if word == "-m" {
-            return iter.next().filter(|m| is_dotted(m)).cloned();
+            return iter.next().filter(|m| is_dotted_name(m)).cloned();
         }
         if let Some(path) = word.strip_suffix(".py") {
             let path = path.trim_start_matches("./");
-            return is_dotted(&path.replace('/', ".")).then(|| path.replace('/', "."));
+            return is_dotted_name(&path.replace('/', ".")).then(|| path.replace('/', "."));
         }
         if let Some((module, attribute)) = word.split_once(':') {
-            if is_dotted(module) && is_dotted(attribute.trim_end_matches("()")) {
+            if is_dotted_name(module) && is_dotted_name(attribute.trim_end_matches("()")) {
                 return Some(module.to_string());
             }
         }
     }
     None
-}
-
-fn is_dotted(text: &str) -> bool {
-    !text.is_empty()
-        && text.split('.').all(|part| {
-            let mut chars = part.chars();
-            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                && chars.all(|c| c.is_alphanumeric() || c == '_')
-        })
 }
 
 /// `to` as a relative path from directory `from` (`../template.yaml`), `/`-separated.
@@ -145,14 +125,6 @@ pub fn path_from(from: &Path, to: &Path) -> String {
     ups.chain(downs).collect::<Vec<_>>().join("/")
 }
 
-/// `path` relative to `base` when below it, else as it is; `/`-separated.
-pub fn relative_to(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
 impl LambdaCode {
     /// Follows the build of `dockerfile` from `context` and locates the module `handler` (or the
     /// Web Adapter's web server) runs.
@@ -160,10 +132,9 @@ impl LambdaCode {
         dockerfile: &Dockerfile,
         kind: &ImageKind,
         policy: &EffectivePolicy,
-        context: (&BuildContext, ContextOrigin),
+        build_context: &BuildContext,
         handler: Option<Handler>,
     ) -> LambdaCode {
-        let (build_context, origin) = context;
         let image = ImageFiles::simulate(&Build {
             dockerfile,
             policy,
@@ -176,19 +147,13 @@ impl LambdaCode {
         let task_root = policy.policy.dockerfile.task_root.trim_end_matches('/');
         let mut code = LambdaCode {
             handler,
-            context: (root.clone(), origin),
+            context: root.clone(),
             image,
             module: None,
             status: CodeStatus::Located,
             span: None,
         };
-        // AWS's Lambda bases import the handler from the task root; the runtime interface
-        // client on another base imports it from the working directory it starts in.
-        let roots: Vec<String> = if code.image.known_base {
-            vec![task_root.to_string()]
-        } else {
-            vec![code.image.workdir.clone(), task_root.to_string()]
-        };
+        let roots = code.image.import_roots(task_root);
         let (module, function) = match (kind, &code.handler) {
             (ImageKind::WebAdapter, _) => match web_server_module(dockerfile) {
                 Some(module) => (module, None),
@@ -199,17 +164,13 @@ impl LambdaCode {
                     return code;
                 }
             },
-            (_, Some(handler)) => match handler.parts() {
+            (_, handler) => match handler.as_ref().and_then(Handler::parts) {
                 Some((module, function)) => (module.to_string(), Some(function.to_string())),
                 None => {
                     code.status = unlocated("it sets no usable handler", Some("DKR006"));
                     return code;
                 }
             },
-            (_, None) => {
-                code.status = unlocated("it sets no usable handler", Some("DKR006"));
-                return code;
-            }
         };
         if let Some((span, source)) = code.image.missing_sources.first() {
             code.span = Some(span.clone());
@@ -256,17 +217,49 @@ impl LambdaCode {
         }
         code
     }
-
-    /// Whether the module Lambda runs is one the gate cannot follow into the image, because of
-    /// files another stage or an unknown base may bring.
-    pub fn undecided(&self) -> bool {
-        matches!(&self.status, CodeStatus::Unlocated { said_by: None, .. })
-    }
 }
 
 fn unlocated(why: &str, said_by: Option<&'static str>) -> CodeStatus {
     CodeStatus::Unlocated {
         why: why.to_string(),
         said_by,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_web_server_module_a_web_adapter_image_runs() {
+        let module = |cmd: &str| {
+            let text = format!("FROM python:3.12-slim\nCMD {cmd}\n");
+            web_server_module(&super::super::parser::parse(&text).expect("parses"))
+        };
+        assert_eq!(
+            module("[\"uvicorn\", \"app.main:app\", \"--port\", \"8080\"]").as_deref(),
+            Some("app.main")
+        );
+        assert_eq!(
+            module("gunicorn -b :8080 api.wsgi:create_app()").as_deref(),
+            Some("api.wsgi")
+        );
+        assert_eq!(
+            module("[\"python\", \"-m\", \"app.server\"]").as_deref(),
+            Some("app.server")
+        );
+        assert_eq!(
+            module("[\"python\", \"./app/server.py\"]").as_deref(),
+            Some("app.server")
+        );
+        assert_eq!(module("[\"./bootstrap\"]"), None);
+    }
+
+    #[test]
+    fn paths_from_a_directory() {
+        let from = |a: &str, b: &str| path_from(Path::new(a), Path::new(b));
+        assert_eq!(from("/repo/api", "/repo/template.yaml"), "../template.yaml");
+        assert_eq!(from("/repo", "/repo/src/app.py"), "src/app.py");
+        assert_eq!(from("/repo/a/b", "/repo/c/d.hcl"), "../../c/d.hcl");
     }
 }

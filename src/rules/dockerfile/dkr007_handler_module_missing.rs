@@ -4,7 +4,7 @@
 //! followed (COPY --from, remote ADD, unresolvable values, another context) LG007 says that the
 //! Lambda's code was not located, instead of guessing.
 
-use super::code::{CodeStatus, ContextOrigin, Handler, HandlerOrigin, LambdaCode};
+use super::code::{CodeStatus, Handler, HandlerOrigin, LambdaCode};
 use super::image_files::ImageFiles;
 use super::parser::{Args, Instruction};
 use super::Context;
@@ -35,7 +35,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 ctx.dockerfile,
                 ctx.kind,
                 ctx.policy,
-                (ctx.build_context, ContextOrigin::Own),
+                ctx.build_context,
                 ctx.handler().ok().map(|word| Handler {
                     text: word.text.clone(),
                     origin: HandlerOrigin::Cmd,
@@ -88,16 +88,10 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     ) {
         return Vec::new();
     }
-    let task_root = if code.image.known_base {
-        ctx.policy
-            .policy
-            .dockerfile
-            .task_root
-            .trim_end_matches('/')
-            .to_string()
-    } else {
-        code.image.workdir.clone()
-    };
+    let roots = code
+        .image
+        .import_roots(&ctx.policy.policy.dockerfile.task_root);
+    let task_root = roots[0].clone();
     let candidates = ImageFiles::module_candidates(&task_root, module);
     let relative = module.replace('.', "/");
     let top = relative.split('/').next().unwrap_or(&relative);
@@ -199,13 +193,20 @@ mod tests {
             text: word.text.clone(),
             origin: HandlerOrigin::Cmd,
         });
-        LambdaCode::resolve(
-            &dockerfile,
-            &kind,
-            &policy,
-            (&context, ContextOrigin::Own),
-            handler,
-        )
+        LambdaCode::resolve(&dockerfile, &kind, &policy, &context, handler)
+    }
+
+    /// One decided finding, whose help suggests the module `nearest`.
+    fn assert_suggests(findings: &[Finding], nearest: &str) {
+        assert!(
+            findings.len() == 1 && !findings[0].undecided,
+            "{findings:?}"
+        );
+        let help = findings[0].help.as_deref().unwrap_or_default();
+        assert!(
+            help.contains(&format!("did you mean `{nearest}`")),
+            "{findings:?}"
+        );
     }
 
     fn not_located_because(code: &LambdaCode) -> &str {
@@ -283,19 +284,7 @@ mod tests {
         assert!(run(uv, files).is_empty());
         // A misspelt handler is still found, with the module it probably meant.
         let text = format!("FROM {RELEASE}:3.12@{DIGEST}\n{uv}\nCMD [\"ap.handler.handler\"]\n");
-        let findings = run_with(check, &text, files, |_| {});
-        assert!(
-            findings.len() == 1 && !findings[0].undecided,
-            "{findings:?}"
-        );
-        assert!(
-            findings[0]
-                .help
-                .as_deref()
-                .unwrap_or_default()
-                .contains("did you mean `app.handler`"),
-            "{findings:?}"
-        );
+        assert_suggests(&run_with(check, &text, files, |_| {}), "app.handler");
         // Into the task root, another image's files may hold the module: not located.
         let venv = format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=builder /app/.venv ${{LAMBDA_TASK_ROOT}}\nCMD [\"app.handler.handler\"]\n");
         assert!(run_with(check, &venv, &["x.py"], |_| {}).is_empty());
@@ -304,18 +293,7 @@ mod tests {
         // then a misspelt module in it is an error, not a guess.
         let uv = format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=builder ${{LAMBDA_TASK_ROOT}} ${{LAMBDA_TASK_ROOT}}\nCOPY ./app ${{LAMBDA_TASK_ROOT}}/app\nCMD [\"app.mian.handler\"]\n");
         let findings = run_with(check, &uv, &["app/__init__.py", "app/main.py"], |_| {});
-        assert!(
-            findings.len() == 1 && !findings[0].undecided,
-            "{findings:?}"
-        );
-        assert!(
-            findings[0]
-                .help
-                .as_deref()
-                .unwrap_or_default()
-                .contains("did you mean `app.main`"),
-            "{findings:?}"
-        );
+        assert_suggests(&findings, "app.main");
     }
 
     #[test]

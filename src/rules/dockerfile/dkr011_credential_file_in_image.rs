@@ -288,20 +288,12 @@ mod tests {
         );
         assert_eq!(secrets.len(), 2, "{secrets:?}");
         // Without the file on disk (an in-memory context), the name alone is only a note.
-        let context = BuildContext::from_files(vec!["certs/client.key".into()]);
-        let parsed = super::super::parser::parse("FROM a\nCOPY certs /certs\n").expect("parses");
-        let policy = crate::policy::EffectivePolicy::compile(crate::policy::default_policy())
-            .expect("policy");
-        let kind = super::super::kind::ImageKind::Lambda("a test".into());
-        let unread = check(&Context {
-            path: std::path::Path::new("Dockerfile"),
-            text: "FROM a\nCOPY certs /certs\n",
-            dockerfile: &parsed,
-            policy: &policy,
-            build_context: &context,
-            kind: &kind,
-            code: None,
-        });
+        let unread = super::super::testing::run_with(
+            check,
+            "FROM a\nCOPY certs /certs\n",
+            &["certs/client.key"],
+            |_| {},
+        );
         assert!(unread.len() == 1 && unread[0].undecided, "{unread:?}");
     }
 

@@ -329,6 +329,19 @@ impl ImageFiles {
         ]
     }
 
+    /// The directories the runtime imports the handler from, first the one it is looked for in:
+    /// AWS's Lambda bases import from the task root; the runtime interface client on another
+    /// base imports from the working directory it starts in (else the task root, which a
+    /// Lambda base it derives from defines).
+    pub fn import_roots(&self, task_root: &str) -> Vec<String> {
+        let task_root = task_root.trim_end_matches('/').to_string();
+        if self.known_base || self.workdir == task_root {
+            vec![task_root]
+        } else {
+            vec![self.workdir.clone(), task_root]
+        }
+    }
+
     /// Where the dotted `module` is in the image.
     pub fn module_file(&self, task_root: &str, module: &str) -> ModuleFile {
         for candidate in Self::module_candidates(task_root, module) {

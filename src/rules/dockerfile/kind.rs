@@ -292,6 +292,26 @@ mod tests {
     }
 
     #[test]
+    fn images_that_build_packages_and_other_languages_are_not_python_lambdas() {
+        for text in [
+            "FROM public.ecr.aws/sam/build-python3.12\nRUN pip install -t /out x\n",
+            "FROM lambci/lambda:build-python3.8\nRUN zip -r /out/f.zip .\n",
+            "ARG IMAGE\nFROM $IMAGE\nCMD [\"echo\", \"ready\"]\n",
+            "FROM public.ecr.aws/lambda/python:3.12\nWORKDIR /asset-input\nRUN cp -r . /asset-output\n",
+        ] {
+            assert!(matches!(kind(text), ImageKind::NotLambda(_)), "{text}");
+        }
+        assert!(matches!(
+            kind("FROM public.ecr.aws/lambda/java:21\nCMD [\"com.example.Handler::handleRequest\"]\n"),
+            ImageKind::NotPython(_)
+        ));
+        assert!(matches!(
+            kind("FROM public.ecr.aws/lambda/nodejs:20\nCMD [\"index.handler\"]\n"),
+            ImageKind::NotPython(_)
+        ));
+    }
+
+    #[test]
     fn web_adapter_and_other_images() {
         assert_eq!(
             kind("FROM python:3.12-slim\nCOPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4 /lambda-adapter /opt/extensions/lambda-adapter\nCMD [\"uvicorn\", \"app:app\"]\n"),

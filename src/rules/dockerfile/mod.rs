@@ -162,13 +162,16 @@ pub fn handler(
 
 /// `module[.sub...].function`, each part a Python identifier.
 fn is_handler_name(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('.').collect();
-    parts.len() >= 2
-        && parts.iter().all(|part| {
-            let mut chars = part.chars();
-            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                && chars.all(|c| c.is_alphanumeric() || c == '_')
-        })
+    text.contains('.') && is_dotted_name(text)
+}
+
+/// A dotted Python name (`app`, `app.main`): each part an identifier.
+pub(crate) fn is_dotted_name(text: &str) -> bool {
+    text.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 #[cfg(test)]

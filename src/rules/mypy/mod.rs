@@ -135,7 +135,7 @@ pub fn first_party(lambda: &Lambda) -> Vec<FirstParty> {
                     (!module.is_empty() && module != "__init__" && !module.contains(['-', ' ']))
                         .then(|| FirstParty {
                             module: module.replace('/', "."),
-                            path: code.context.0.join(source),
+                            path: code.context.join(source),
                         })
                 })
                 .collect();

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::discover::{FileKind, LambdaFile};
@@ -38,37 +39,36 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
     located.sort();
     located.dedup();
     // Every other module of the project is read for type comments; the located modules are
-    // checked once per handler function that names them.
-    let mut work: Vec<(LambdaFile, Option<&str>)> = lambda
+    // checked once per handler function that names them. Project files are borrowed, not copied.
+    let mut work: Vec<(Cow<'_, LambdaFile>, Role<'_>)> = lambda
         .files
         .iter()
         .filter(|file| file.kind == FileKind::Python)
         .filter(|file| !located.iter().any(|(path, _)| *path == file.path))
-        .map(|file| (file.clone(), None))
+        .map(|file| (Cow::Borrowed(file), Role::Other))
         .collect();
     for (path, function) in located {
-        let file = lambda
-            .files
-            .iter()
-            .find(|f| f.path == path)
-            .cloned()
-            .unwrap_or_else(|| outside_file(&path, lambda));
-        work.push((file, Some(function.unwrap_or(""))));
+        let file = match lambda.files.iter().find(|f| f.path == path) {
+            Some(file) => Cow::Borrowed(file),
+            None => Cow::Owned(outside_file(&path, lambda)),
+        };
+        work.push((file, Role::Runs(function)));
     }
     work.par_iter()
-        .filter_map(|(file, located)| {
+        .filter_map(|(file, role)| {
             let shown = (session.display)(&file.path);
             let policy = session.policy(&lambda.config, &file.path);
-            let function = located.filter(|f| !f.is_empty());
             let text = match read_text(file, &policy) {
                 Ok(text) => text,
                 Err((message, help)) => {
                     return Some(unreadable(&policy, &shown, message, help));
                 }
             };
-            if located.is_none() && !super::needs_tree(text.as_bytes()) {
-                return None;
-            }
+            let function = match role {
+                Role::Runs(function) => *function,
+                Role::Other if super::needs_tree(text.as_bytes()) => None,
+                Role::Other => return None,
+            };
             let findings = super::lint(&file.path, &text, function, &|rule: &Rule| {
                 policy.policy.level(rule.id) != Level::Off
             });
@@ -83,11 +83,19 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         .collect()
 }
 
+/// Why a module is read.
+enum Role<'a> {
+    /// Lambda runs it: the handler's module (with the function), or a web server's (none).
+    Runs(Option<&'a str>),
+    /// Another module of the project: parsed only for type comments.
+    Other,
+}
+
 /// A located module outside the project's directory (its build context lies above).
 fn outside_file(path: &Path, lambda: &crate::discover::Lambda) -> LambdaFile {
     LambdaFile {
         path: path.to_path_buf(),
-        relative: crate::rules::dockerfile::code::relative_to(path, &lambda.dir),
+        relative: crate::rules::dockerfile::code::path_from(&lambda.dir, path),
         kind: FileKind::Python,
         size: std::fs::metadata(path).map_or(0, |m| m.len()),
     }

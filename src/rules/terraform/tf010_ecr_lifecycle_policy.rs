@@ -151,6 +151,22 @@ mod tests {
     const REPOSITORY: &str = "resource \"aws_ecr_repository\" \"r\" {\n  name = \"app\"\n}\n";
 
     #[test]
+    fn a_switched_off_policy_is_named_and_a_repository_not_made_needs_none() {
+        let off = "variable \"expire\" {\n  default = false\n}\nresource \"aws_ecr_lifecycle_policy\" \"p\" {\n  count = var.expire ? 1 : 0\n  repository = aws_ecr_repository.r.name\n}\n";
+        let findings = run(check, &format!("{REPOSITORY}{off}"));
+        assert_eq!(decided(&findings).len(), 1, "{findings:?}");
+        assert!(
+            findings[0]
+                .message
+                .contains("`aws_ecr_lifecycle_policy.p` is switched off"),
+            "{findings:?}"
+        );
+        let not_made =
+            "resource \"aws_ecr_repository\" \"r\" {\n  count = 0\n  name = \"app\"\n}\n";
+        assert!(run(check, not_made).is_empty());
+    }
+
+    #[test]
     fn a_policy_by_reference_or_name_passes() {
         let by_reference = "resource \"aws_ecr_lifecycle_policy\" \"p\" {\n  repository = aws_ecr_repository.r.name\n  policy = \"{}\"\n}\n";
         assert!(run(check, &format!("{REPOSITORY}{by_reference}")).is_empty());
