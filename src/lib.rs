@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod diagnostic;
 pub mod digest;
 pub mod discover;
+pub mod ecr;
 pub mod engine;
 pub mod error;
 pub mod fix;

@@ -43,8 +43,15 @@ YAML
     || { tail -20 "$SERVICES_DIR/registry.log" >&2; exit 1; }
 fi
 
+# moto, made as strict as ECR where it is more lenient (tests/standin/moto_strict.py: exclusion
+# filters match the whole tag, an immutable tag is refused with ImageTagAlreadyExistsException).
+# A lenient moto_server left running on the port is replaced.
+if curl -fsS "$LAMBDA_GATE_TEST_MOTO/moto-api/" >/dev/null 2>&1 && ! pgrep -f standin/moto_strict.py >/dev/null; then
+  pkill -f "moto_server -H 127.0.0.1 -p ${LAMBDA_GATE_TEST_MOTO##*:}" || true
+  sleep 1
+fi
 if ! curl -fsS "$LAMBDA_GATE_TEST_MOTO/moto-api/" >/dev/null 2>&1; then
-  nohup moto_server -H 127.0.0.1 -p "${LAMBDA_GATE_TEST_MOTO##*:}" >"$SERVICES_DIR/moto.log" 2>&1 &
+  nohup python3 "$(dirname "${BASH_SOURCE[0]}")/standin/moto_strict.py" -H 127.0.0.1 -p "${LAMBDA_GATE_TEST_MOTO##*:}" >"$SERVICES_DIR/moto.log" 2>&1 &
   wait_until 30 moto curl -fsS "$LAMBDA_GATE_TEST_MOTO/moto-api/" \
     || { tail -20 "$SERVICES_DIR/moto.log" >&2; exit 1; }
 fi

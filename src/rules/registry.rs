@@ -47,6 +47,7 @@ static RULES: &[&Rule] = &[
     &terraform::tf013_duplicate_object_key::RULE,
     &terraform::tf014_literal_secret::RULE,
     &terraform::tf015_state_file_committed::RULE,
+    &terraform::tf016_ecr_lifecycle_rules::RULE,
     &coverage::cov001_report_unreadable::RULE,
     &coverage::cov002_coverage_below_threshold::RULE,
     &coverage::cov003_path_coverage_below_threshold::RULE,

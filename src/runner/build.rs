@@ -17,6 +17,7 @@ use super::reference::Reference;
 use super::registry::{config_of, AnyRegistry, Connection, Manifest, Registry};
 use super::smoke;
 use super::{sha256_digest, Platform};
+
 use crate::policy::BuilderChoice;
 use crate::rules::dockerfile::parser::{self as dockerfile, Base};
 
@@ -161,18 +162,10 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<Build
 
     // Already pushed from the same inputs? Then only the tags move.
     if let (Some(registry), Some(repository)) = (&registry, &request.push) {
-        if let Some(children) =
-            find_pushed(registry, repository, &request.tags, &inputs_by_platform).await?
+        if let Some((index, tagged)) =
+            retag_if_pushed(registry, repository, &request.tags, &inputs_by_platform).await?
         {
             log("unchanged inputs: an identical image is in the registry; tagging only");
-            let descriptors: Vec<_> = children.iter().map(|(d, _)| d.clone()).collect();
-            let index = push::index(&descriptors);
-            let tagged: Vec<(Platform, Manifest)> = inputs_by_platform
-                .iter()
-                .map(|(p, _)| p.clone())
-                .zip(children.into_iter().map(|(_, m)| m))
-                .collect();
-            push::tag_all(registry, repository, &index, &tagged, &request.tags).await?;
             for ((platform, inputs), (_, manifest)) in inputs_by_platform.iter().zip(&tagged) {
                 results.push(platform_result(
                     platform,
@@ -334,6 +327,45 @@ pub async fn push_built<R: Registry>(
     log: Log<'_>,
 ) -> anyhow::Result<BuildResult> {
     let started = Instant::now();
+    let inputs: Vec<(Platform, String)> = built
+        .iter()
+        .map(|(platform, inputs, _, _)| (platform.clone(), inputs.clone()))
+        .collect();
+    // A replay (a retried stage, Jenkins' Replay, a re-run of the same commit) rebuilds the same
+    // inputs into new image IDs: the registry's images stay, and the tags follow them.
+    if let Some((index, tagged)) = retag_if_pushed(registry, repository, tags, &inputs).await? {
+        log(&format!(
+            "unchanged inputs: {repository}@{} was built from the same inputs; tagged {} without pushing",
+            index.digest,
+            tags.join(", ")
+        ));
+        let results = built
+            .into_iter()
+            .zip(&tagged)
+            .map(
+                |((platform, inputs, image_id, smoke), (_, manifest))| PlatformResult {
+                    smoke,
+                    ..platform_result(
+                        &platform,
+                        &inputs,
+                        Some(repository),
+                        Some(manifest),
+                        Some(image_id),
+                    )
+                },
+            )
+            .collect();
+        return Ok(BuildResult {
+            project: String::new(),
+            repository: Some(repository.to_string()),
+            status: "skipped",
+            builder: None,
+            index_digest: Some(index.digest),
+            tags: tags.to_vec(),
+            platforms: results,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
     let mut results = Vec::new();
     let mut descriptors = Vec::new();
     let mut children = Vec::new();
@@ -356,7 +388,20 @@ pub async fn push_built<R: Registry>(
         children.push((platform, manifest));
     }
     let index = push::index(&descriptors);
-    push::tag_all(registry, repository, &index, &children, tags).await?;
+    push::tag_all(registry, repository, &index, &children, tags)
+        .await
+        .with_context(|| {
+            format!(
+                "tagging {repository}@{} (platform images {}) as {}",
+                index.digest,
+                children
+                    .iter()
+                    .map(|(_, m)| m.digest.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                tags.join(", ")
+            )
+        })?;
     log(&format!(
         "pushed {repository}@{} as {}",
         index.digest,
@@ -600,6 +645,33 @@ fn inputs_digest(
         "nonce": if unresolved { Some(created_timestamp()) } else { None },
     });
     sha256_digest(description.to_string().as_bytes())
+}
+
+/// When, under one of `tags`, the registry holds for every platform an image built from the same
+/// inputs: moves the tags onto those images (with the same index over them) and returns the
+/// index and the platforms' manifests. Images without an inputs label (not built by
+/// lambda-gate) are never matched.
+async fn retag_if_pushed<R: Registry>(
+    registry: &R,
+    repository: &Reference,
+    tags: &[String],
+    inputs: &[(Platform, String)],
+) -> anyhow::Result<Option<(Manifest, Vec<(Platform, Manifest)>)>> {
+    if inputs.is_empty() || inputs.iter().any(|(_, wanted)| wanted.is_empty()) {
+        return Ok(None);
+    }
+    let Some(children) = find_pushed(registry, repository, tags, inputs).await? else {
+        return Ok(None);
+    };
+    let descriptors: Vec<_> = children.iter().map(|(d, _)| d.clone()).collect();
+    let index = push::index(&descriptors);
+    let tagged: Vec<(Platform, Manifest)> = inputs
+        .iter()
+        .map(|(p, _)| p.clone())
+        .zip(children.into_iter().map(|(_, m)| m))
+        .collect();
+    push::tag_all(registry, repository, &index, &tagged, tags).await?;
+    Ok(Some((index, tagged)))
 }
 
 /// For every platform, a pushed image (under `<tag>-<arch>`) whose inputs label matches.

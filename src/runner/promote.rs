@@ -87,14 +87,15 @@ pub enum PromoteError {
 }
 
 impl PromoteError {
-    /// A registry's failure while `tag` is moved to `wanted`: a tag the registry will not move
-    /// is a refusal naming both digests; anything else is a failure.
-    fn from_registry(error: RegistryError, tag: &str, current: Option<&str>, wanted: &str) -> Self {
+    /// A registry's failure while a tag is moved to `wanted`: a tag the registry will not move
+    /// is a refusal naming that tag (an index's or a platform image's) and both digests;
+    /// anything else is a failure.
+    fn from_registry(error: RegistryError, wanted: &str) -> Self {
         match error {
-            RegistryError::ImmutableTag { digest, .. } => {
+            RegistryError::ImmutableTag { tag, digest, .. } => {
                 PromoteError::Refused(Refusal::ImmutableTag {
-                    tag: tag.to_string(),
-                    current: current.map_or(digest, str::to_string),
+                    tag,
+                    current: digest,
                     wanted: wanted.to_string(),
                 })
             }
@@ -161,28 +162,19 @@ pub async fn promote<R: Registry>(
         .await
         .map_err(read_failed)?;
     if status == "promoted" {
-        // A registry that refuses to move a tag refuses `<to>`, whichever tag it noticed first.
-        let refused = |error: RegistryError| {
-            PromoteError::from_registry(
-                error,
-                &request.to,
-                current.as_ref().map(|c| c.digest.as_str()),
-                &source.digest,
-            )
-        };
         // Per-architecture tags first, so `<to>` never names an index whose children lack them.
         for (platform, manifest) in &platforms {
             if source.is_index() {
                 registry
                     .put_manifest(repo, &arch_tag(&request.to, platform), manifest)
                     .await
-                    .map_err(refused)?;
+                    .map_err(|e| PromoteError::from_registry(e, &manifest.digest))?;
             }
         }
         registry
             .put_manifest(repo, &request.to, &source)
             .await
-            .map_err(refused)?;
+            .map_err(|e| PromoteError::from_registry(e, &source.digest))?;
     }
     let stored = require_manifest(registry, image, &request.to)
         .await

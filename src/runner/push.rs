@@ -112,7 +112,8 @@ pub async fn tag_all<R: Registry>(
     Ok(())
 }
 
-/// The per-platform tag: `<tag>-<arch>`, so tag-based lifecycle rules see every image.
+/// The per-platform tag: `<tag>-<arch>`, so tag-based lifecycle rules see every image (the
+/// shapes are defined once, in [`crate::ecr::tags`]).
 pub fn arch_tag(tag: &str, platform: &Platform) -> String {
-    format!("{tag}-{}", platform.architecture)
+    crate::ecr::tags::child_tag(tag, &platform.architecture)
 }

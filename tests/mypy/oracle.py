@@ -1,4 +1,4 @@
-"""mypy's own reading of a configuration: the oracle of tests/mypy_differential.rs.
+"""mypy's own reading of a configuration: the oracle of tests/integration/mypy_differential.rs.
 
     python3 tests/mypy/oracle.py --module NAME ... DIR ...
 

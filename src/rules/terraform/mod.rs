@@ -3,6 +3,7 @@
 //! module's variables, locals and every resource together. Values are evaluated statically
 //! ([`eval`]); what cannot be is reported as undecided, never guessed.
 
+pub mod ecr_settings;
 pub mod eval;
 pub mod functions;
 pub mod tf001_syntax_error;
@@ -20,6 +21,7 @@ pub mod tf012_version_unpinned;
 pub mod tf013_duplicate_object_key;
 pub mod tf014_literal_secret;
 pub mod tf015_state_file_committed;
+pub mod tf016_ecr_lifecycle_rules;
 pub mod unit;
 
 use std::collections::HashMap;

@@ -5,8 +5,9 @@ use std::ops::Range;
 
 use hcl::edit::structure::Block;
 
-use super::{attribute_span, undecided, Context, Located, Nested, Scope, Value};
+use super::{attribute_span, undecided, Context, Located, Module, Nested, Scope, Value};
 use crate::diagnostic::{Finding, Severity};
+use crate::ecr::tags;
 use crate::rules::{Check, Family, Rule};
 
 pub static RULE: Rule = Rule {
@@ -52,15 +53,38 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             match mode.as_str() {
                 "IMMUTABLE" => {}
                 "IMMUTABLE_WITH_EXCLUSION" => {
-                    for (span, value) in exclusion_filters(ctx, block, &instance.scope) {
+                    let filters = exclusion_filters(module, block, &instance.scope);
+                    let mut known = Vec::new();
+                    for (span, value) in &filters {
                         match value.as_str() {
-                            Some(pattern) if is_moving(moving, &pattern) => {}
+                            Some(pattern) if tags::is_moving_filter(moving, &pattern) => {
+                                known.push(pattern.into_owned());
+                            }
                             Some(pattern) => findings.push(Located::new(
                                 file,
-                                Finding::new(span, format!("the exclusion filter `{pattern}` lets tags that are not the pipeline's moving tags be overwritten{suffix}"))
-                                    .help(format!("exclude only the moving tags: {}", moving.join(", "))),
+                                Finding::new(span.clone(), format!("the exclusion filter `{pattern}` lets tags that are not the pipeline's moving tags be overwritten{suffix}"))
+                                    .help(format!("exclude only the moving tags and their platforms' images: {}", tags::exclusion_filters(moving).join(", "))),
                             )),
-                            None => findings.push(Located::new(file, undecided(span, "the exclusion filter", &value))),
+                            None => findings.push(Located::new(file, undecided(span.clone(), "the exclusion filter", value))),
+                        }
+                    }
+                    if filters.len() > tags::MAX_EXCLUSION_FILTERS {
+                        findings.push(Located::new(
+                            file,
+                            Finding::new(span.clone(), format!("ECR accepts at most {} exclusion filters; this repository has {}{suffix}", tags::MAX_EXCLUSION_FILTERS, filters.len()))
+                                .help("one filter per moving tag, `<tag>*`, covers the tag and its platforms' images"),
+                        ));
+                    }
+                    // Only when every filter is known: an unknown one may cover what is missing.
+                    if known.len() == filters.len() {
+                        let missing = tags::missing_children(moving, &known);
+                        if let Some(first) = missing.first() {
+                            let list = missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+                            findings.push(Located::new(
+                                file,
+                                Finding::new(span.clone(), format!("the moving tags' platform images ({list}) stay immutable: ECR matches a filter against the whole tag, so the second move of a moving tag fails with ImageTagAlreadyExistsException on `{first}`{suffix}"))
+                                    .help(format!("one filter per moving tag covering its platforms' images: {}", tags::exclusion_filters(moving).join(", "))),
+                            ));
                         }
                     }
                 }
@@ -84,12 +108,11 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
 
 /// Every exclusion filter's pattern with its span: the static blocks, and each instance of a
 /// `dynamic` block whose `for_each` is known.
-fn exclusion_filters<'a>(
-    ctx: &Context<'a>,
+pub(crate) fn exclusion_filters<'a>(
+    module: &Module<'a>,
     block: &'a Block,
     scope: &Scope,
 ) -> Vec<(Range<usize>, Value)> {
-    let module = ctx.module;
     let mut filters = Vec::new();
     for nested in module.nested_blocks(&block.body, "image_tag_mutability_exclusion_filter", scope)
     {
@@ -111,16 +134,6 @@ fn exclusion_filters<'a>(
         }
     }
     filters
-}
-
-/// Whether an exclusion filter only covers tags the policy lets move.
-fn is_moving(moving: &[String], filter: &str) -> bool {
-    moving.iter().any(|pattern| {
-        pattern == filter
-            || (!filter.contains('*')
-                && crate::policy::path_glob(pattern)
-                    .is_ok_and(|g| g.compile_matcher().is_match(filter)))
-    })
 }
 
 #[cfg(test)]
@@ -166,13 +179,24 @@ mod tests {
     fn exclusions_may_cover_only_moving_tags() {
         let ok = format!(
             "  image_tag_mutability = \"IMMUTABLE_WITH_EXCLUSION\"\n{}{}",
-            filter("test"),
-            filter("latest")
+            filter("test*"),
+            filter("latest*")
         );
         assert!(run(check, &repository(&ok)).is_empty());
+        // `test` alone leaves `test-amd64` immutable: the second move of `test` fails.
+        let exact = format!(
+            "  image_tag_mutability = \"IMMUTABLE_WITH_EXCLUSION\"\n{}",
+            filter("test")
+        );
+        let findings = run(check, &repository(&exact));
+        assert_eq!(decided(&findings).len(), 1, "{findings:?}");
+        assert!(
+            findings[0].message.contains("`test-amd64`, `test-arm64`"),
+            "{findings:?}"
+        );
         let wide = format!(
             "  image_tag_mutability = \"IMMUTABLE_WITH_EXCLUSION\"\n{}{}",
-            filter("test"),
+            filter("test*"),
             filter("v*")
         );
         assert_eq!(decided(&run(check, &repository(&wide))).len(), 1);
@@ -183,9 +207,9 @@ mod tests {
         let dynamic = |tags: &str| {
             format!("  image_tag_mutability = \"IMMUTABLE_WITH_EXCLUSION\"\n  dynamic \"image_tag_mutability_exclusion_filter\" {{\n    for_each = {tags}\n    content {{\n      filter = image_tag_mutability_exclusion_filter.value\n      filter_type = \"WILDCARD\"\n    }}\n  }}\n")
         };
-        assert!(run(check, &repository(&dynamic("[\"test\", \"prod\"]"))).is_empty());
+        assert!(run(check, &repository(&dynamic("[\"test*\", \"prod*\"]"))).is_empty());
         assert_eq!(
-            decided(&run(check, &repository(&dynamic("[\"test\", \"*\"]")))).len(),
+            decided(&run(check, &repository(&dynamic("[\"test*\", \"*\"]")))).len(),
             1
         );
         assert!(run(check, &repository(&dynamic("var.tags")))[0].undecided);

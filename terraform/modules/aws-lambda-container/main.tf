@@ -1,15 +1,19 @@
 data "aws_partition" "current" {}
 
 locals {
-  # The tags the pipeline moves: `build` tags `test`; `promote` moves the others. They are the
-  # only tags excluded from immutability, and the lifecycle policy never expires what they
-  # point at. Keep in step with `moving-tags` in lambda-gate's policy.
+  # The tags the pipeline moves: `build` tags `test`; `promote` moves the others. Keep in step
+  # with `moving-tags` in lambda-gate's policy (TF008 and TF016 check this module against it).
   moving_tags = ["test", "latest", "dev", "staging", "prod"]
+  # The platforms `lambda-gate build` pushes, each tagged `<tag>-<arch>` beside the index.
+  architectures = ["amd64", "arm64"]
 }
 
-# The repository the function's images are pushed to. Version and commit tags are immutable;
-# the moving tags are excluded from immutability (IMMUTABLE_WITH_EXCLUSION, AWS provider
-# >= 6.8) so they can move.
+# The repository the function's images are pushed to. Version and commit tags, and their
+# platforms' `<tag>-<arch>` images, are immutable. A moving tag moves with its platforms'
+# images (`dev`, `dev-amd64`, `dev-arm64`), so each needs one exclusion filter covering both,
+# `dev*`: ECR matches a filter against the whole tag, so `dev` alone would leave `dev-amd64`
+# immutable and the second promotion to dev would fail. ECR allows five filters: one per
+# moving tag. (IMMUTABLE_WITH_EXCLUSION needs the AWS provider >= 6.8.)
 resource "aws_ecr_repository" "this" {
   #checkov:skip=CKV_AWS_51:IMMUTABLE_WITH_EXCLUSION keeps every version and commit tag immutable; checkov only accepts the literal IMMUTABLE, which would forbid the pipeline's moving tags.
   name                 = var.name
@@ -18,7 +22,7 @@ resource "aws_ecr_repository" "this" {
   dynamic "image_tag_mutability_exclusion_filter" {
     for_each = local.moving_tags
     content {
-      filter      = image_tag_mutability_exclusion_filter.value
+      filter      = "${image_tag_mutability_exclusion_filter.value}*"
       filter_type = "WILDCARD"
     }
   }
@@ -35,52 +39,68 @@ resource "aws_ecr_repository" "this" {
   tags = var.tags
 }
 
-# ECR applies rules by priority, and an image that matches the tag selection of a rule can
-# never be expired by a rule of lower priority. So:
-#  1. whatever a moving tag points at (and its per-architecture images, tagged `<tag>-<arch>`
-#     by `lambda-gate build`) matches the first rule, whose count is never reached;
-#  2. version and commit tags (`v*`, `sha-*`, with their `-<arch>` children) are kept up to a
-#     count of images: an index and its children are pushed together, so they age together;
-#  3. untagged images expire after some days. The runner tags every per-architecture image,
-#     so a child an index still references is never untagged.
+# ECR evaluates rules by priority; an image that matches the tag selection of a rule is never
+# expired by a rule of lower priority; the entries of one rule's `tagPatternList` are AND-ed
+# (an image must carry a tag for each), so every pattern has a rule of its own:
+#  1-5. one per moving tag, `<tag>*`: what it points at and its platforms' images, never
+#       expired (the count is never reached);
+#  6-7. one per platform, `*-<arch>`: the platform images of the most recent builds;
+#  8.   every other tagged image (the indexes of commit and version tags): as many as in 6-7,
+#       so an index is never kept without its platforms' images, however the count of rule 8
+#       treats the images rules 1-7 matched;
+#  9.   untagged images after some days (the runner tags every image it pushes).
+# `lambda-gate check` (TF016) evaluates this policy on 50 builds of the pipeline's own tags.
 resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
   policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Keep what the moving tags point at"
+    rules = concat(
+      [for i, tag in local.moving_tags : {
+        rulePriority = i + 1
+        description  = "Keep what ${tag} points at, with its platforms' images"
         selection = {
           tagStatus      = "tagged"
-          tagPatternList = [for tag in local.moving_tags : "${tag}*"]
+          tagPatternList = ["${tag}*"]
           countType      = "imageCountMoreThan"
           countNumber    = 9999
         }
         action = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the most recent version and commit images"
+      }],
+      [for i, arch in local.architectures : {
+        rulePriority = length(local.moving_tags) + i + 1
+        description  = "Keep the ${arch} images of the most recent builds"
         selection = {
           tagStatus      = "tagged"
-          tagPatternList = ["v*", "sha-*"]
+          tagPatternList = ["*-${arch}"]
           countType      = "imageCountMoreThan"
           countNumber    = var.tagged_images_to_keep
         }
         action = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Expire untagged images"
-        selection = {
-          tagStatus   = "untagged"
-          countType   = "sinceImagePushed"
-          countUnit   = "days"
-          countNumber = var.untagged_image_expiry_days
-        }
-        action = { type = "expire" }
-      },
-    ]
+      }],
+      [
+        {
+          rulePriority = length(local.moving_tags) + length(local.architectures) + 1
+          description  = "Keep the most recent commit and version images"
+          selection = {
+            tagStatus      = "tagged"
+            tagPatternList = ["*"]
+            countType      = "imageCountMoreThan"
+            countNumber    = var.tagged_images_to_keep
+          }
+          action = { type = "expire" }
+        },
+        {
+          rulePriority = length(local.moving_tags) + length(local.architectures) + 2
+          description  = "Expire untagged images"
+          selection = {
+            tagStatus   = "untagged"
+            countType   = "sinceImagePushed"
+            countUnit   = "days"
+            countNumber = var.untagged_image_expiry_days
+          }
+          action = { type = "expire" }
+        },
+      ],
+    )
   })
 }
 

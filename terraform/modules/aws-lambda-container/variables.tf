@@ -74,8 +74,8 @@ variable "untagged_image_expiry_days" {
 
 variable "tagged_images_to_keep" {
   type        = number
-  description = "How many images with version or commit tags (`v*`, `sha-*`) the repository keeps. Each build is 1 + one per architecture images (the index and its children), so 150 keeps the last 50 two-architecture builds."
-  default     = 150
+  description = "How many builds the repository keeps besides what the moving tags point at: the platform images (`<tag>-<arch>`) of the last this-many builds of each architecture, and at most this many indexes (commit and version tags)."
+  default     = 50
 }
 
 variable "tags" {

@@ -3,11 +3,11 @@ resource "aws_ecr_repository" "r" {
   name = "r"
   image_tag_mutability = "IMMUTABLE_WITH_EXCLUSION"
   image_tag_mutability_exclusion_filter {
-    filter      = "latest"
+    filter      = "latest*"
     filter_type = "WILDCARD"
   }
   image_tag_mutability_exclusion_filter {
-    filter      = "test"
+    filter      = "test*"
     filter_type = "WILDCARD"
   }
   image_scanning_configuration {

@@ -4,12 +4,10 @@
 //! `pre-commit-hook/` installs it through the real pre-commit framework with no Rust toolchain
 //! on PATH and no package index (the wheel comes from a local directory, `PIP_FIND_LINKS`).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{git, ok, text};
+use crate::common::{git, ok, text};
 
 const RELEASE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
 const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";

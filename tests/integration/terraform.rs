@@ -372,7 +372,7 @@ fn changed_shared_terraform_is_checked_and_suppressions_apply() {
     let main = module.join("main.tf");
     let repository = |suppression: &str| {
         format!(
-            "resource \"aws_ecr_repository\" \"r\" {{\n  name                 = \"r\"\n  image_tag_mutability = \"IMMUTABLE\"\n  image_scanning_configuration {{\n    {suppression}\n    scan_on_push = false\n  }}\n}}\n\nresource \"aws_ecr_lifecycle_policy\" \"r\" {{\n  repository = aws_ecr_repository.r.name\n  policy     = \"{{}}\"\n}}\n"
+            "resource \"aws_ecr_repository\" \"r\" {{\n  name                 = \"r\"\n  image_tag_mutability = \"IMMUTABLE\"\n  image_scanning_configuration {{\n    {suppression}\n    scan_on_push = false\n  }}\n}}\n\nresource \"aws_ecr_lifecycle_policy\" \"r\" {{\n  repository = aws_ecr_repository.r.name\n  policy     = jsonencode({{ rules = [{{ rulePriority = 1, selection = {{ tagStatus = \"untagged\", countType = \"sinceImagePushed\", countUnit = \"days\", countNumber = 14 }}, action = {{ type = \"expire\" }} }}] }})\n}}\n"
         )
     };
     std::fs::write(&main, repository("")).expect("main");

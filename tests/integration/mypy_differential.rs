@@ -6,10 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::copy_dir;
+use crate::common::copy_dir;
 use serde_json::Value;
-
-mod common;
 
 const MODULES: &[&str] = &[
     "app",

@@ -3,8 +3,6 @@
 //! Microsoft's SARIF Multitool with GitHub's ingestion rules (`--rule-kind "Sarif;Gh"`), for
 //! relative paths and for the absolute paths Jenkins hands over.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -149,7 +147,7 @@ fn lambda_level_findings_attach_to_a_file_in_github_and_junit() {
             project.join(entry),
         );
         if from.is_dir() {
-            common::copy_dir(&from, &to);
+            crate::common::copy_dir(&from, &to);
         } else {
             std::fs::copy(&from, &to).expect("copy");
         }

@@ -1,11 +1,9 @@
 //! lambda-gate as a pre-commit hook, run by the real pre-commit framework in a temporary git
 //! repository: a commit that breaks policy is refused with the diagnostic; a clean one goes in.
 
-mod common;
-
 use std::process::Command;
 
-use common::{git, ok};
+use crate::common::{git, ok};
 
 const RELEASE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-lambda-python-release-base";
 const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f620733248b6a4b7b0b555";

@@ -10,10 +10,9 @@ use std::process::{Command as Process, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::common::copy_dir;
 use assert_cmd::Command;
-use common::copy_dir;
 
-mod common;
 use serde_json::Value;
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
@@ -495,9 +494,140 @@ fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
     let other_digest = json(&other)["index_digest"].as_str().unwrap().to_string();
     let refused = promote(&repository, &["--digest", &other_digest, "--to", "dev"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    // ECR refuses the first tag it will not move, the platform image's `dev-amd64`: the
+    // refusal names that tag and the image it holds.
     let message = String::from_utf8_lossy(&refused.stderr);
+    let amd64 = built["platforms"][0]["image_uri"].as_str().unwrap();
+    let amd64 = amd64.rsplit_once('@').unwrap().1;
     assert!(
-        message.contains("tag `dev` already points at") && message.contains(&digest),
+        message.contains("tag `dev-amd64` already points at") && message.contains(amd64),
+        "{message}"
+    );
+}
+
+/// The repository the aws-lambda-container module makes, as the gate's Terraform evaluator
+/// renders it from the module's own files, created in the (strict) ECR.
+fn module_repository(name: &str) {
+    let module =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("terraform/modules/aws-lambda-container");
+    let settings = lambda_gate::rules::terraform::ecr_settings::repositories(&module)
+        .expect("the module's repository settings are static");
+    let filters: Vec<String> = settings[0]
+        .exclusion_filters
+        .iter()
+        .map(|f| format!("{{'filter': '{f}', 'filterType': 'WILDCARD'}}"))
+        .collect();
+    boto3(&format!(
+        "ecr.create_repository(repositoryName='{name}', imageTagMutability='{}', imageTagMutabilityExclusionFilters=[{}])",
+        settings[0].mutability,
+        filters.join(", ")
+    ));
+}
+
+/// buildLambda's stages, as its Groovy runs them: build (no push), push the built images under
+/// the commit and `dev`, promote to staging and prod. Returns the pushed index digest.
+fn jenkins_flow(project: &Path, repository: &str, commit: &str) -> String {
+    let built = run(gate()
+        .arg("build")
+        .arg(project)
+        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
+        .args([
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--no-smoke",
+            "--format",
+            "json",
+            "--quiet",
+        ]));
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+    let built = json(&built);
+    let mut push = gate();
+    push.args([
+        "push", repository, "--tag", commit, "--tag", "dev", "--format", "json", "--quiet",
+    ]);
+    for platform in built["platforms"].as_array().unwrap() {
+        push.args([
+            "--image",
+            &format!(
+                "{}={}",
+                platform["platform"].as_str().unwrap(),
+                platform["image_id"].as_str().unwrap()
+            ),
+        ]);
+    }
+    let pushed = run(&mut push);
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+    let digest = json(&pushed)["index_digest"].as_str().unwrap().to_string();
+    for environment in ["staging", "prod"] {
+        let promoted = promote(repository, &["--digest", &digest, "--to", environment]);
+        assert_eq!(
+            promoted.status.code(),
+            Some(0),
+            "{environment}: {}",
+            text(&promoted)
+        );
+    }
+    digest
+}
+
+/// The ECR here is moto made as strict as ECR (tests/standin/moto_strict.py): an exclusion
+/// filter matches the whole tag. With filters naming only the moving tags (`dev`), the second
+/// run failed on `dev-amd64` with ImageTagAlreadyExistsException; the module's `dev*` filters
+/// let the moving tags move with their platforms' images, and a replay of the same commit
+/// (new image IDs, same inputs) reaches the same tags without pushing again.
+#[test]
+fn the_jenkins_flow_runs_again_and_again_under_the_modules_repository_settings() {
+    let (_dir, project) = example_project();
+    let name = unique("team/flow");
+    module_repository(&name);
+    let repository = format!("{ECR_HOST}/{name}");
+    let first = jenkins_flow(&project, &repository, "0a1b2c3d4e5f");
+    // Jenkins' Replay of the same commit.
+    let replay = jenkins_flow(&project, &repository, "0a1b2c3d4e5f");
+    assert_eq!(replay, first, "a replay reaches the same image");
+    // The next commit.
+    std::fs::write(project.join("app/extra.py"), "VALUE = 4\n").unwrap();
+    let next = jenkins_flow(&project, &repository, "1b2c3d4e5f60");
+    assert_ne!(next, first);
+    let tagged = |tag: &str| {
+        boto3(&format!(
+            "r = ecr.batch_get_image(repositoryName='{name}', imageIds=[{{'imageTag': '{tag}'}}], acceptedMediaTypes=['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json'])\nprint(r['images'][0]['imageManifest'], end='')"
+        ))
+    };
+    for tag in ["dev", "staging", "prod", "1b2c3d4e5f60"] {
+        assert_eq!(sha256(tagged(tag).as_bytes()), next, "{tag}");
+    }
+    assert_eq!(sha256(tagged("0a1b2c3d4e5f").as_bytes()), first);
+    // The commit tag is immutable: another image under it is refused, naming both digests.
+    let other = run(gate()
+        .arg("build")
+        .arg(&project)
+        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
+        .args([
+            "--platform",
+            "linux/amd64",
+            "--no-smoke",
+            "--format",
+            "json",
+            "--quiet",
+        ]));
+    assert_eq!(other.status.code(), Some(0), "{}", text(&other));
+    let image = json(&other)["platforms"][0]["image_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = run(gate().args([
+        "push",
+        &repository,
+        "--tag",
+        "0a1b2c3d4e5f",
+        "--image",
+        &format!("linux/amd64={image}"),
+    ]));
+    assert_ne!(refused.status.code(), Some(0), "{}", text(&refused));
+    let message = text(&refused);
+    assert!(
+        message.contains("`0a1b2c3d4e5f-amd64` already points at") && message.contains("immutable"),
         "{message}"
     );
 }

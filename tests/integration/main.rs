@@ -1,0 +1,23 @@
+//! The integration tests, one binary: the gate's CLI, fixtures and differential tests against
+//! the real tools, the runner against real components, sweeps, the wheel and the Jenkins library.
+//! One binary links the crate once instead of once per file (the release build with LTO is what
+//! the tests run). Run one area with a filter: `cargo nextest run --release -E 'test(/^runner::/)'`.
+
+mod cli;
+mod common;
+mod coverage;
+mod features;
+mod fixtures;
+mod jenkins;
+mod mypy_and_python;
+mod mypy_differential;
+mod precommit;
+mod realworld;
+mod robustness;
+mod runner;
+mod sarif;
+mod scale;
+mod sweep;
+mod terraform;
+mod terraform_oracle;
+mod wheel;

@@ -1,0 +1,69 @@
+"""moto's server, made as strict as ECR where the runner's tests depend on it.
+
+moto 5.2 matches a tag-mutability exclusion filter with `re.match`, a regex *prefix*: the
+filter `test` then also lets `test-amd64` move, and `.` matches any character. ECR matches a
+filter as a wildcard over the *whole* tag (its documentation's example excludes `dev-*` to cover
+the tags starting with `dev-`; `dev` covers `dev` only), and refuses to move an immutable tag
+with `ImageTagAlreadyExistsException`. This launcher replaces moto's check with ECR's reading
+before it starts the server, so a test that passes here would pass against ECR on this point.
+
+Usage: python3 moto_strict.py [moto_server arguments]
+"""
+
+import re
+import sys
+
+from moto.core.exceptions import JsonRESTError
+from moto.ecr import models
+from moto.ecr.models import ECRBackend, RepoTagMutability
+
+
+class ImageTagAlreadyExistsException(JsonRESTError):
+    code = 400
+
+    def __init__(self, repository_name: str, image_tag: str) -> None:
+        super().__init__(
+            error_type="ImageTagAlreadyExistsException",
+            message=(
+                f"The image tag '{image_tag}' already exists in the '{repository_name}' "
+                "repository and cannot be overwritten because the tag is immutable."
+            ),
+        )
+
+
+def wildcard_matches(pattern: str, tag: str) -> bool:
+    """ECR's reading of a WILDCARD filter: `*` is any run of characters, over the whole tag."""
+    regex = "".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
+    return re.fullmatch(regex, tag) is not None
+
+
+def is_mutable(repository, tag: str) -> bool:
+    filters = repository.image_tag_mutability_exclusion_filters or []
+    excluded = any(wildcard_matches(f["filter"], tag) for f in filters)
+    mode = repository.image_tag_mutability
+    if mode == RepoTagMutability.IMMUTABLE:
+        return False
+    if mode == RepoTagMutability.IMMUTABLE_WITH_EXCLUSION:
+        return excluded
+    if mode == RepoTagMutability.MUTABLE_WITH_EXCLUSION:
+        return not excluded
+    return True
+
+
+def resolve_image_tag_mutability(self, repository, proposed_image_tag):
+    """The images already carrying the tag; refuses to move an immutable one, as ECR does."""
+    if not proposed_image_tag:
+        return []
+    existing = [i for i in repository.images if proposed_image_tag in i.image_tags]
+    if existing and not is_mutable(repository, proposed_image_tag):
+        raise ImageTagAlreadyExistsException(repository.name, proposed_image_tag)
+    return existing
+
+
+ECRBackend._resolve_image_tag_mutability = resolve_image_tag_mutability
+assert models.ECRBackend._resolve_image_tag_mutability is resolve_image_tag_mutability
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main(sys.argv[1:]))
