@@ -16,7 +16,7 @@ wait_until() { # wait_until SECONDS WHAT COMMAND...
 }
 
 need_debian_packages curl:curl dockerd:docker.io docker-registry:docker-registry skopeo:skopeo \
-  qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support dpkg-deb:dpkg
+  qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support dpkg-deb:dpkg pgrep:procps
 
 if ! docker info >/dev/null 2>&1; then
   nohup dockerd >"$SERVICES_DIR/dockerd.log" 2>&1 &
