@@ -50,7 +50,9 @@ pub struct CheckResult {
 }
 
 /// How much of a Lambda the gate read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Checked {
     /// The module Lambda runs was located and read, with the rest of the Lambda.
@@ -78,6 +80,21 @@ impl Checked {
             Some(CodeStatus::Partly(_)) => Checked::Partly,
             Some(CodeStatus::Unlocated { .. }) | None => Checked::NotChecked,
         }
+    }
+
+    /// How much of a directory's Lambdas was read: the least of its images (a Lambda of which
+    /// nothing was read makes the directory not checked, whatever its neighbours are), and not
+    /// checked for a directory with no image at all.
+    pub fn least<I: IntoIterator<Item = Checked>>(images: I) -> Checked {
+        images
+            .into_iter()
+            .max_by_key(|checked| match checked {
+                Checked::NotPython => 0,
+                Checked::Fully => 1,
+                Checked::Partly => 2,
+                Checked::NotChecked => 3,
+            })
+            .unwrap_or(Checked::NotChecked)
     }
 }
 

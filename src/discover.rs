@@ -23,10 +23,11 @@ use rayon::prelude::*;
 
 use crate::build_context::BuildContext;
 use crate::policy::Config;
-use crate::rules::dockerfile::code::{Handler, HandlerOrigin, LambdaCode};
+use crate::rules::dockerfile::code::{path_from, CodeStatus, Handler, HandlerOrigin, LambdaCode};
+use crate::rules::dockerfile::declared::{Declared, DeclaredBuild, Declarer};
 use crate::rules::dockerfile::kind::{self, ImageKind};
 use crate::rules::dockerfile::parser::{self, Dockerfile, ParseError};
-use crate::rules::dockerfile::sam;
+use crate::rules::dockerfile::{build_commands, sam, terraform_image};
 
 /// Directories never worth walking: VCS metadata, virtualenvs, caches, vendored trees.
 pub const SKIPPED_DIRS: &[&str] = &[
@@ -426,21 +427,9 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             });
         }
     }
-    // SAM templates name a build context for an image function, often above its Dockerfile,
-    // and may set its handler.
-    let sam_builds: Vec<sam::ImageBuild> = found
-        .iter()
-        .filter(|f| {
-            f.path
-                .file_name()
-                .is_some_and(|n| sam::is_template(&n.to_string_lossy()))
-        })
-        .filter_map(|f| {
-            let text = std::fs::read_to_string(&f.path).ok()?;
-            Some(sam::image_builds(&f.path, &text))
-        })
-        .flatten()
-        .collect();
+    // SAM templates, Terraform modules and build commands name the context an image is built
+    // from, often above its Dockerfile, and a deploying template or module may set its handler.
+    let declared = declared_builds(&found, &config);
     let mut modules: HashMap<OsString, (Vec<LambdaFile>, Vec<PathBuf>)> = HashMap::new();
     // Files no project claims: a build context above a Dockerfile may need them.
     let mut unclaimed: Vec<PathBuf> = Vec::new();
@@ -505,7 +494,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
     // made only when one is not.
     let elsewhere: Vec<bool> = lambdas
         .par_iter_mut()
-        .map(|lambda| locate_code(lambda, &sam_builds, None))
+        .map(|lambda| locate_code(lambda, &declared, None))
         .collect();
     if elsewhere.iter().any(|e| *e) {
         let contexts = Contexts::new(&lambdas, unclaimed, &workspace.walk_roots);
@@ -514,7 +503,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             .zip(elsewhere)
             .filter(|(_, elsewhere)| *elsewhere)
             .for_each(|(lambda, _)| {
-                locate_code(lambda, &sam_builds, Some(&contexts));
+                locate_code(lambda, &declared, Some(&contexts));
             });
     }
     workspace.lambdas.extend(lambdas);
@@ -530,6 +519,69 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             }
         },
     ));
+}
+
+/// What the walked files declare about image builds: SAM templates, Terraform modules that
+/// build and deploy an image, `docker build` command lines. Only files that may declare one are
+/// read (by name, and for Terraform by a word of their text).
+fn declared_builds(found: &[Found], config: &Config) -> Declared {
+    let mut declared = Declared::default();
+    let mut terraform: HashMap<&Path, Vec<(PathBuf, String)>> = HashMap::new();
+    // Where a CI system's checkout starts: the repository's root (or the `lambda-gate.toml`'s
+    // directory, the root of a repository the gate is pointed at).
+    let mut roots: HashMap<&Path, PathBuf> = HashMap::new();
+    for file in found {
+        let name = file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let Some(dir) = file.path.parent() else {
+            continue;
+        };
+        if sam::is_template(&name) {
+            if let Ok(text) = std::fs::read_to_string(&file.path) {
+                declared.builds.extend(sam::image_builds(&file.path, &text));
+            }
+        }
+        if file.kind == FileKind::Terraform {
+            if let Ok(text) = std::fs::read_to_string(&file.path) {
+                terraform
+                    .entry(dir)
+                    .or_default()
+                    .push((file.path.clone(), text));
+            }
+        }
+        if build_commands::is_build_file(&file.path) {
+            let root = roots
+                .entry(dir)
+                .or_insert_with(|| context_boundary(dir, config))
+                .clone();
+            let text = match file.kind {
+                FileKind::Terraform => terraform
+                    .get(dir)
+                    .and_then(|files| files.iter().find(|(p, _)| *p == file.path))
+                    .map(|(_, text)| text.clone()),
+                _ => std::fs::read_to_string(&file.path).ok(),
+            };
+            if let Some(text) = text {
+                declared
+                    .builds
+                    .extend(build_commands::builds(&file.path, &text, &root));
+            }
+        }
+    }
+    for (dir, files) in terraform {
+        if files
+            .iter()
+            .any(|(_, text)| terraform_image::may_declare(text))
+        {
+            let (builds, untied) = terraform_image::declared(dir, &files);
+            declared.builds.extend(builds);
+            declared.untied.extend(untied);
+        }
+    }
+    declared
 }
 
 /// Whether a file is Terraform state (local backend): `terraform.tfstate`, `x.tfstate`, and
@@ -649,14 +701,30 @@ fn context_boundary(dir: &Path, config: &Config) -> PathBuf {
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
+/// The boundary of the search for a context, for a message: `` the repository's root, `../..` ``
+/// or `` the `lambda-gate.toml`'s directory, `..` ``, relative to `dir`.
+fn boundary_text(dir: &Path, config: &Config, boundary: &Path) -> String {
+    let policy_dir = match &config.source {
+        Some(crate::policy::ConfigSource::LambdaGateToml(file)) => file.parent(),
+        _ => None,
+    };
+    let what = if policy_dir == Some(boundary) {
+        "the `lambda-gate.toml`'s directory"
+    } else {
+        "the repository's root"
+    };
+    match path_from(dir, boundary).as_str() {
+        "" => format!("{what}, itself"),
+        up => format!("{what}, `{up}`"),
+    }
+}
+
 /// Decides, for each Lambda image of a project, the build context it is built from, its
-/// handler and the module file that handler runs. Without `contexts` only the project's own
-/// directory is tried, and the answer says whether an image needs another directory.
-fn locate_code(
-    lambda: &mut Lambda,
-    sam_builds: &[sam::ImageBuild],
-    contexts: Option<&Contexts>,
-) -> bool {
+/// handler and the module file that handler runs. The context is the one a deploying template
+/// or module names, else one a build command names, else the project's own directory, else
+/// the nearest directory above it in which every COPY source exists. Without `contexts` only
+/// the project's own directory is tried, and the answer says whether an image needs another.
+fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Contexts>) -> bool {
     let Lambda {
         dir,
         config,
@@ -676,13 +744,13 @@ fn locate_code(
         };
         let path = &files[image.file].path;
         let policy = config.policy_for(path);
-        let template = sam_builds.iter().find(|build| build.dockerfile == *path);
-        let handler = match template.and_then(|t| t.command.clone().map(|c| (t, c))) {
-            Some((template, (text, line))) => Some(Handler {
-                text,
+        let handler = match declared.handler_of(path) {
+            Some(set) => Some(Handler {
+                text: set.text.clone(),
                 origin: HandlerOrigin::Deployment {
-                    file: template.template.clone(),
-                    line,
+                    key: set.key,
+                    file: set.file.clone(),
+                    line: set.line,
                 },
             }),
             None => crate::rules::dockerfile::handler(dockerfile)
@@ -692,20 +760,77 @@ fn locate_code(
                     origin: HandlerOrigin::Cmd,
                 }),
         };
-        let resolve = |context: &BuildContext| {
-            LambdaCode::resolve(dockerfile, &image.kind, &policy, context, handler.clone())
+        let boundary = context_boundary(dir, config);
+        let untied = match handler {
+            None => declared.untied_in(&boundary).next().cloned(),
+            Some(_) => None,
         };
-        if let Some(template) = template.filter(|t| t.context != *dir) {
+        let resolve = |context: &BuildContext, tried: &str| {
+            let mut code = LambdaCode::resolve(
+                dockerfile,
+                &image.kind,
+                &policy,
+                context,
+                handler.clone(),
+                tried,
+            );
+            if let Some(untied) = &untied {
+                code.status = CodeStatus::Unlocated {
+                    why: format!(
+                        "it sets no handler, and `{}` in {}:{} sets `{}` for an image function the gate could not tie to a Dockerfile ({})",
+                        untied.handler.key,
+                        path_from(dir, &untied.handler.file),
+                        untied.handler.line,
+                        untied.handler.text,
+                        untied.why
+                    ),
+                    said_by: None,
+                };
+                code.untied = Some(untied.clone());
+            }
+            code
+        };
+        // The contexts the files that build the image name, the deploying one first.
+        let named: Vec<&DeclaredBuild> = {
+            let builds: Vec<&DeclaredBuild> = declared.builds_of(path).collect();
+            match builds.iter().position(|b| b.by != Declarer::BuildCommand) {
+                Some(deploying) => vec![builds[deploying]],
+                None => builds,
+            }
+        };
+        if !named.is_empty() && named.iter().all(|build| build.context == *dir) {
+            image.code = Some(resolve(own, &tried_named(dir, &named)));
+            continue;
+        }
+        if !named.is_empty() {
             let Some(contexts) = contexts else {
                 elsewhere = true;
                 continue;
             };
-            let context = contexts.context(&template.context);
-            image.code = Some(resolve(&context));
-            image.context = Some(context);
+            let tried = tried_named(dir, &named);
+            let mut attempts = named.iter().map(|build| {
+                let context = contexts.context(&build.context);
+                let code = resolve(&context, &tried);
+                (context, code)
+            });
+            let first = attempts.next();
+            let chosen = match first {
+                Some((context, code)) if !code.image.missing_sources.is_empty() => attempts
+                    .find(|(_, code)| code.image.missing_sources.is_empty())
+                    .or(Some((context, code))),
+                other => other,
+            };
+            if let Some((context, code)) = chosen {
+                image.code = Some(code);
+                image.context = Some(context);
+            }
             continue;
         }
-        let code = resolve(own);
+        let tried = format!(
+            "the Dockerfile's directory and each one above it up to {}",
+            boundary_text(dir, config, &boundary)
+        );
+        let code = resolve(own, &tried);
         if code.image.missing_sources.is_empty() {
             image.code = Some(code);
             continue;
@@ -716,15 +841,15 @@ fn locate_code(
             continue;
         };
         // Built from a directory above (`docker build -f docker/Dockerfile .`): the nearest one,
-        // up to the repository root, in which every COPY source exists.
-        let boundary = context_boundary(dir, config);
+        // up to the repository root or the `lambda-gate.toml`, in which every COPY source
+        // exists.
         let found = dir
             .ancestors()
             .skip(1)
             .take_while(|ancestor| ancestor.starts_with(&boundary))
             .find_map(|ancestor| {
                 let context = contexts.context(ancestor);
-                let code = resolve(&context);
+                let code = resolve(&context, &tried);
                 code.image
                     .missing_sources
                     .is_empty()
@@ -739,6 +864,31 @@ fn locate_code(
         }
     }
     elsewhere
+}
+
+/// The contexts named for an image, for a message: `` `..`, named by the `docker build` in
+/// ../Makefile:4 `` (paths relative to the Dockerfile's directory).
+fn tried_named(dir: &Path, named: &[&DeclaredBuild]) -> String {
+    named
+        .iter()
+        .map(|build| {
+            let context = match path_from(dir, &build.context).as_str() {
+                "" => ".".to_string(),
+                other => other.to_string(),
+            };
+            let by = match build.by {
+                Declarer::SamTemplate => "`DockerContext`",
+                Declarer::Terraform => "the Terraform image build",
+                Declarer::BuildCommand => "the `docker build`",
+            };
+            format!(
+                "`{context}`, named by {by} in {}:{}",
+                path_from(dir, &build.file),
+                build.line
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A project with its Dockerfiles read, parsed and classified, the image Lambda runs first.

@@ -33,6 +33,9 @@ fn unreadable(report: &SweepReport) -> Vec<&RepositoryRecord> {
 
 /// The terminal summary: totals, unreadable repositories, violations per rule, the worst
 /// repositories, then baseline, trend and fixes when the sweep had them.
+///
+/// Lambdas of which no code could be read are neither passed nor failed: the line says how
+/// many there are, so a sweep never looks cleaner than what it read.
 pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
     let shard = report
@@ -42,11 +45,12 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
         .unwrap_or_default();
     writeln!(
         out,
-        "Swept {}{shard}: {}, {} passed, {} failed; {}, {} in {}",
+        "Swept {}{shard}: {}, {} passed, {} failed{}; {}, {} in {}",
         count(s.repositories, "repository", "repositories"),
         count(s.lambdas, "Lambda", "Lambdas"),
         s.lambdas_passed,
         s.lambdas_failed,
+        not_checked(s),
         count(s.errors, "error", "errors"),
         count(s.warnings, "warning", "warnings"),
         count(s.files_checked, "file", "files")
@@ -218,17 +222,18 @@ pub fn render_markdown(report: &SweepReport, out: &mut dyn Write) -> io::Result<
     }
     writeln!(
         out,
-        "\n| Repositories | Unreadable | Lambdas | Passed | Failed | Errors | Warnings |"
+        "\n| Repositories | Unreadable | Lambdas | Passed | Failed | Not checked | Errors | Warnings |"
     )?;
-    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     writeln!(
         out,
-        "| {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} |",
         s.repositories,
         s.repositories_unreadable,
         s.lambdas,
         s.lambdas_passed,
         s.lambdas_failed,
+        s.lambdas_not_checked,
         s.errors,
         s.warnings
     )?;
@@ -301,4 +306,12 @@ pub fn render_markdown(report: &SweepReport, out: &mut dyn Write) -> io::Result<
         )?;
     }
     Ok(())
+}
+
+/// `, 3 not checked` when some Lambdas' code could not be read, else nothing.
+fn not_checked(summary: &crate::sweep::report::Summary) -> String {
+    match summary.lambdas_not_checked {
+        0 => String::new(),
+        n => format!(", {n} not checked"),
+    }
 }

@@ -1,12 +1,13 @@
 //! The sweep report: one record per repository and Lambda, a stable documented schema
-//! (`schema_version`), and the summary every renderer shows. Shard reports merge into one.
+//! (`schema_version`), and the summary every renderer shows. Shard reports merge into one. A Lambda passes only when it has
+//! no errors and its code was read; one of which nothing was read is counted as not checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::CheckResult;
+use crate::check::{CheckResult, Checked};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::report::display_path;
 
@@ -53,8 +54,13 @@ pub struct Summary {
     /// Repositories that could not be cloned, fetched or read.
     pub repositories_unreadable: usize,
     pub lambdas: usize,
+    /// Lambdas without errors of which the gate read the code.
     pub lambdas_passed: usize,
     pub lambdas_failed: usize,
+    /// Lambdas without errors of which none of the Python code could be located (LG007 says
+    /// why): neither passed nor failed.
+    #[serde(default)]
+    pub lambdas_not_checked: usize,
     pub files_checked: usize,
     pub errors: usize,
     pub warnings: usize,
@@ -91,7 +97,11 @@ pub struct RepositoryRecord {
 pub struct LambdaRecord {
     /// The Lambda's directory relative to the repository (`.` for its root).
     pub path: String,
+    /// No errors, and the code was read: a Lambda of which nothing was read never passes.
     pub passed: bool,
+    /// How much of its code the gate read (the least of its images).
+    #[serde(default = "not_checked")]
+    pub checked: Checked,
     pub errors: usize,
     pub warnings: usize,
     pub diagnostics: Vec<DiagnosticRecord>,
@@ -127,11 +137,16 @@ impl DiagnosticRecord {
     }
 }
 
+fn not_checked() -> Checked {
+    Checked::NotChecked
+}
+
 impl LambdaRecord {
-    fn new(path: String, diagnostics: Vec<DiagnosticRecord>) -> Self {
+    fn new(path: String, checked: Checked, diagnostics: Vec<DiagnosticRecord>) -> Self {
         let mut record = LambdaRecord {
             path,
             passed: true,
+            checked,
             errors: 0,
             warnings: 0,
             diagnostics,
@@ -144,8 +159,19 @@ impl LambdaRecord {
     pub fn recount(&mut self) {
         self.errors = count(&self.diagnostics, Severity::Error);
         self.warnings = count(&self.diagnostics, Severity::Warning);
-        self.passed = self.errors == 0;
+        self.passed = self.errors == 0 && self.checked != Checked::NotChecked;
     }
+
+    /// Neither passed nor failed: no errors, but nothing of its code was read.
+    pub fn not_checked(&self) -> bool {
+        self.errors == 0 && self.checked == Checked::NotChecked
+    }
+}
+
+/// Whether `file` (relative to the repository) lies directly in `dir` (`.` for its root).
+fn in_directory(file: &Path, dir: &Path) -> bool {
+    let parent = file.parent().unwrap_or(Path::new(""));
+    parent == dir || (dir.as_os_str() == "." && parent.as_os_str().is_empty())
 }
 
 fn count(diagnostics: &[DiagnosticRecord], severity: Severity) -> usize {
@@ -199,7 +225,14 @@ impl RepositoryRecord {
             .lambda_dirs
             .iter()
             .zip(by_lambda)
-            .map(|(dir, diagnostics)| LambdaRecord::new(display_path(dir), diagnostics))
+            .map(|(dir, diagnostics)| {
+                let images = result
+                    .lambda_images
+                    .iter()
+                    .filter(|(dockerfile, _)| in_directory(dockerfile, dir))
+                    .map(|(_, checked)| *checked);
+                LambdaRecord::new(display_path(dir), Checked::least(images), diagnostics)
+            })
             .collect();
         RepositoryRecord {
             name,
@@ -222,7 +255,11 @@ impl RepositoryRecord {
     }
 
     pub fn lambdas_failed(&self) -> usize {
-        self.lambdas.iter().filter(|l| !l.passed).count()
+        self.lambdas.iter().filter(|l| l.errors > 0).count()
+    }
+
+    pub fn lambdas_not_checked(&self) -> usize {
+        self.lambdas.iter().filter(|l| l.not_checked()).count()
     }
 
     pub fn passed(&self) -> bool {
@@ -254,6 +291,7 @@ impl Summary {
             }
             summary.lambdas += repository.lambdas.len();
             summary.lambdas_failed += repository.lambdas_failed();
+            summary.lambdas_not_checked += repository.lambdas_not_checked();
             summary.files_checked += repository.files_checked;
             summary.errors += repository.errors();
             summary.warnings += repository.warnings();
@@ -261,7 +299,8 @@ impl Summary {
                 *summary.by_rule.entry(diagnostic.rule.clone()).or_default() += 1;
             }
         }
-        summary.lambdas_passed = summary.lambdas - summary.lambdas_failed;
+        summary.lambdas_passed =
+            summary.lambdas - summary.lambdas_failed - summary.lambdas_not_checked;
         let mut worst: Vec<RepositoryCount> = repositories
             .iter()
             .filter(|r| r.errors() > 0)
@@ -350,5 +389,93 @@ impl SweepReport {
         merged.fixes = fixes;
         merged.baseline = hidden;
         Ok(merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::diagnostic::LineCol;
+
+    fn diagnostic(path: &str, rule: &'static str, severity: Severity) -> Diagnostic {
+        Diagnostic {
+            rule,
+            severity,
+            path: path.into(),
+            span: 0..0,
+            start: LineCol { line: 1, column: 1 },
+            end: LineCol { line: 1, column: 1 },
+            message: format!("{rule} here"),
+            help: None,
+            fix: None,
+            about_directory: false,
+        }
+    }
+
+    fn result(diagnostics: Vec<Diagnostic>, images: &[(&str, Checked)]) -> CheckResult {
+        CheckResult {
+            diagnostics,
+            sources: BTreeMap::new(),
+            files_checked: 4,
+            lambda_dirs: vec![PathBuf::from("."), PathBuf::from("unread")],
+            lambda_images: images
+                .iter()
+                .map(|(path, checked)| (PathBuf::from(path), *checked))
+                .collect(),
+            elapsed: std::time::Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_lambda_of_which_nothing_was_read_is_not_checked_not_passed() {
+        let checked = result(
+            vec![diagnostic("unread/Dockerfile", "LG007", Severity::Warning)],
+            &[
+                ("Dockerfile", Checked::Fully),
+                ("unread/Dockerfile", Checked::NotChecked),
+            ],
+        );
+        let record = RepositoryRecord::from_check("org/a".into(), "/a".into(), None, &checked);
+        let [root, unread] = &record.lambdas[..] else {
+            panic!("{record:?}")
+        };
+        assert!(root.passed && root.checked == Checked::Fully, "{root:?}");
+        assert!(!unread.passed && unread.not_checked(), "{unread:?}");
+        let summary = Summary::of(&[record]);
+        assert_eq!(
+            (
+                summary.lambdas,
+                summary.lambdas_passed,
+                summary.lambdas_failed,
+                summary.lambdas_not_checked
+            ),
+            (2, 1, 0, 1)
+        );
+    }
+
+    #[test]
+    fn errors_fail_a_lambda_whatever_was_read() {
+        let checked = result(
+            vec![diagnostic("unread/Dockerfile", "DKR007", Severity::Error)],
+            &[
+                ("Dockerfile", Checked::Partly),
+                ("unread/Dockerfile", Checked::NotChecked),
+                ("unread/Dockerfile.worker", Checked::Fully),
+            ],
+        );
+        let record = RepositoryRecord::from_check("org/a".into(), "/a".into(), None, &checked);
+        assert!(record.lambdas[0].passed, "a partly read Lambda passes");
+        assert_eq!(record.lambdas[1].checked, Checked::NotChecked);
+        let summary = Summary::of(&[record]);
+        assert_eq!(
+            (
+                summary.lambdas_passed,
+                summary.lambdas_failed,
+                summary.lambdas_not_checked
+            ),
+            (1, 1, 0)
+        );
     }
 }

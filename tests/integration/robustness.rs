@@ -247,3 +247,49 @@ fn mutated_terraform_never_panics_and_spans_are_valid() {
     // The mutations must leave enough valid HCL for the rules to run on.
     assert!(parsed > 200, "only {parsed} of 5000 mutations parsed");
 }
+
+#[test]
+fn mutated_build_declarations_never_panic_and_name_absolute_paths() {
+    use lambda_gate::rules::dockerfile::{build_commands, terraform_image};
+    let seeds = seeds_in("fuzz/seeds/build_declarations");
+    assert!(seeds.len() >= 5);
+    // A real tree, so that declared Dockerfiles exist and builds are declared.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    for path in [
+        "docker/orders.Dockerfile",
+        "billing/Dockerfile",
+        "lambda/Dockerfile",
+        "src/Dockerfile",
+    ] {
+        std::fs::create_dir_all(root.join(path).parent().expect("parent")).expect("mkdir");
+        std::fs::write(root.join(path), "FROM x\n").expect("write");
+    }
+    let infra = root.join("infra");
+    let mut rng = fastrand::Rng::with_seed(24);
+    let mut declared = 0;
+    for round in 0..3000 {
+        let text = mutate(&mut rng, &seeds[round % seeds.len()]);
+        for name in [
+            "Makefile",
+            "Jenkinsfile",
+            ".github/workflows/b.yml",
+            "build.sh",
+        ] {
+            for build in build_commands::builds(&root.join(name), &text, root) {
+                assert!(build.dockerfile.is_absolute() && build.context.is_absolute());
+                declared += 1;
+            }
+        }
+        let (builds, _) =
+            terraform_image::declared(&infra, &[(infra.join("main.tf"), text.clone())]);
+        for build in builds {
+            assert!(build.dockerfile.is_file(), "{build:?}");
+            declared += 1;
+        }
+    }
+    assert!(
+        declared > 100,
+        "the mutations should still declare builds: {declared}"
+    );
+}

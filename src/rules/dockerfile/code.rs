@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::declared::UntiedHandler;
 use super::image_files::{Build, ImageFiles, ModuleFile};
 use super::is_dotted_name;
 use super::kind::ImageKind;
@@ -18,9 +19,13 @@ pub enum HandlerOrigin {
     /// The image's `CMD`.
     Cmd,
     /// The template or module that deploys the image (`ImageConfig.Command`,
-    /// `image_config { command }`), which overrides the CMD: the file, shown relative to the
-    /// Dockerfile's directory when below it, and the line.
-    Deployment { file: PathBuf, line: usize },
+    /// `image_config { command }`), which overrides the CMD: the setting, the file (shown
+    /// relative to the Dockerfile's directory) and the line.
+    Deployment {
+        key: &'static str,
+        file: PathBuf,
+        line: usize,
+    },
 }
 
 /// The handler Lambda calls: `module.function`.
@@ -42,9 +47,9 @@ impl Handler {
     pub fn origin_text(&self, dockerfile_dir: &Path) -> String {
         match &self.origin {
             HandlerOrigin::Cmd => "the CMD".into(),
-            HandlerOrigin::Deployment { file, line } => {
+            HandlerOrigin::Deployment { key, file, line } => {
                 let shown = path_from(dockerfile_dir, file);
-                format!("`ImageConfig.Command` in {shown}:{line}")
+                format!("`{key}` in {shown}:{line}")
             }
         }
     }
@@ -78,6 +83,9 @@ pub struct LambdaCode {
     pub status: CodeStatus,
     /// The Dockerfile text the status is about (a COPY, a stage), when there is one.
     pub span: Option<crate::diagnostic::Span>,
+    /// When the image sets no handler: one a deployment in the repository sets for an image
+    /// function the gate could not tie to a Dockerfile, which may be this one's.
+    pub untied: Option<UntiedHandler>,
 }
 
 /// The web server module a Web Adapter image's CMD runs: `uvicorn app.main:app`,
@@ -127,13 +135,14 @@ pub fn path_from(from: &Path, to: &Path) -> String {
 
 impl LambdaCode {
     /// Follows the build of `dockerfile` from `context` and locates the module `handler` (or the
-    /// Web Adapter's web server) runs.
+    /// Web Adapter's web server) runs. `tried` says, for a message, which contexts were tried.
     pub fn resolve(
         dockerfile: &Dockerfile,
         kind: &ImageKind,
         policy: &EffectivePolicy,
         build_context: &BuildContext,
         handler: Option<Handler>,
+        tried: &str,
     ) -> LambdaCode {
         let image = ImageFiles::simulate(&Build {
             dockerfile,
@@ -152,6 +161,7 @@ impl LambdaCode {
             module: None,
             status: CodeStatus::Located,
             span: None,
+            untied: None,
         };
         let roots = code.image.import_roots(task_root);
         let (module, function) = match (kind, &code.handler) {
@@ -175,7 +185,7 @@ impl LambdaCode {
         if let Some((span, source)) = code.image.missing_sources.first() {
             code.span = Some(span.clone());
             code.status = unlocated(
-                &format!("the COPY source `{source}` is in no build context tried (the Dockerfile's directory and each directory above it up to the repository root), so the image is built from a context the gate cannot see"),
+                &format!("the COPY source `{source}` is in no build context tried ({tried}), so the image is built from a context the gate cannot see"),
                 None,
             );
             return code;

@@ -42,7 +42,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .final_stage()
             .map_or(0..0, |stage| stage.image.span.clone()),
     };
-    let message = match problem {
+    let message = match &problem {
         HandlerProblem::Missing => {
             "the final stage sets no handler: add `CMD [\"module.function\"]`".to_string()
         }
@@ -54,6 +54,24 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             format!("`CMD [{args}]` is not a handler: Lambda expects one `module.function` string")
         }
     };
+    // A deployment sets a handler for an image the gate could not tie to a Dockerfile: it may
+    // be this one's, so the gate cannot decide (LG007 says the code was not checked).
+    if let (HandlerProblem::Missing, Some(untied)) =
+        (&problem, ctx.code.and_then(|code| code.untied.as_ref()))
+    {
+        let dir = ctx.path.parent().unwrap_or(std::path::Path::new(""));
+        let message = format!(
+            "the final stage sets no handler; `{}` in {}:{} sets `{}` for an image function whose image the gate could not tie to a Dockerfile ({}), so it may be this one's",
+            untied.handler.key,
+            super::code::path_from(dir, &untied.handler.file),
+            untied.handler.line,
+            untied.handler.text,
+            untied.why
+        );
+        return vec![Finding::new(span, message)
+            .help("build the image in the module that deploys it (a `docker_image` resource or the `docker-build` module whose output is the function's `image_uri`), or set `CMD [\"module.function\"]`")
+            .undecided()];
+    }
     vec![Finding::new(span, message).help(
         "the Lambda base image's entrypoint passes CMD to the runtime as the handler, e.g. `CMD [\"app.handler.handler\"]`",
     )]

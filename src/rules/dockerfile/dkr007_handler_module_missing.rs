@@ -40,6 +40,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     text: word.text.clone(),
                     origin: HandlerOrigin::Cmd,
                 }),
+                "the Dockerfile's directory",
             );
             &local
         }
@@ -193,7 +194,7 @@ mod tests {
             text: word.text.clone(),
             origin: HandlerOrigin::Cmd,
         });
-        LambdaCode::resolve(&dockerfile, &kind, &policy, &context, handler)
+        LambdaCode::resolve(&dockerfile, &kind, &policy, &context, handler, "the test's")
     }
 
     /// One decided finding, whose help suggests the module `nearest`.

@@ -1,13 +1,16 @@
 //! Dockerfile rules: the base-image policy, the handler, secrets and platforms.
 
+pub mod build_commands;
 pub mod buildkit;
 pub mod code;
+pub mod declared;
 pub mod expand;
 pub mod image;
 pub mod image_files;
 pub mod kind;
 pub mod parser;
 pub mod sam;
+pub mod terraform_image;
 pub mod unit;
 
 pub mod dkr001_parse_error;

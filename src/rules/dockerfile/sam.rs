@@ -5,18 +5,9 @@
 //! Read line by line rather than as YAML: templates use CloudFormation's short tags (`!Ref`,
 //! `!GetAtt`, `!Sub`) that plain YAML readers refuse, and only two keys under `Metadata` matter.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// One image function's build: its Dockerfile and its context directory, both absolute, and
-/// the handler its `ImageConfig.Command` sets (which overrides the image's CMD), with its line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageBuild {
-    pub dockerfile: PathBuf,
-    pub context: PathBuf,
-    pub command: Option<(String, usize)>,
-    /// The template that declares it.
-    pub template: PathBuf,
-}
+use super::declared::{normalize, DeclaredBuild, DeclaredHandler, Declarer};
 
 /// Whether a file name is a SAM template.
 pub fn is_template(name: &str) -> bool {
@@ -29,10 +20,13 @@ struct Resource {
     dockerfile: Option<String>,
     context: Option<String>,
     command: Option<(String, usize)>,
+    /// The line of the resource's `Metadata` key.
+    line: usize,
 }
 
-/// The image builds a template at `path` declares.
-pub fn image_builds(path: &Path, text: &str) -> Vec<ImageBuild> {
+/// The image builds a template at `path` declares: each image function's Dockerfile and
+/// context, and the handler its `ImageConfig.Command` sets.
+pub fn image_builds(path: &Path, text: &str) -> Vec<DeclaredBuild> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut builds = Vec::new();
     // The mapping keys above the current line, with their indents.
@@ -43,16 +37,24 @@ pub fn image_builds(path: &Path, text: &str) -> Vec<ImageBuild> {
             dockerfile,
             context: Some(context),
             command,
+            line,
         }) = resource
         {
             let context = normalize(&dir.join(context));
             let dockerfile =
                 normalize(&context.join(dockerfile.unwrap_or_else(|| "Dockerfile".into())));
-            builds.push(ImageBuild {
+            builds.push(DeclaredBuild {
                 dockerfile,
                 context,
-                command,
-                template: path.to_path_buf(),
+                handler: command.map(|(text, line)| DeclaredHandler {
+                    text,
+                    key: "ImageConfig.Command",
+                    file: path.to_path_buf(),
+                    line,
+                }),
+                file: path.to_path_buf(),
+                line,
+                by: Declarer::SamTemplate,
             });
         }
     };
@@ -98,6 +100,7 @@ pub fn image_builds(path: &Path, text: &str) -> Vec<ImageBuild> {
         if let Some(resource) = current.as_mut() {
             let scalar = unquote(value).to_string();
             match keys.as_slice() {
+                ["Resources", _] if key == "Metadata" => resource.line = index + 1,
                 ["Resources", _, "Metadata"] if !scalar.is_empty() => match key.as_str() {
                     "Dockerfile" => resource.dockerfile = Some(scalar),
                     "DockerContext" => resource.context = Some(scalar),
@@ -135,23 +138,10 @@ fn flow_first(value: &str) -> Option<&str> {
     (!first.is_empty()).then_some(first)
 }
 
-/// `a/./b/../c` -> `a/c`, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]
@@ -161,17 +151,21 @@ mod tests {
         assert_eq!(
             builds,
             vec![
-                ImageBuild {
+                DeclaredBuild {
                     dockerfile: "/repo/src/quote/Dockerfile".into(),
                     context: "/repo".into(),
-                    command: None,
-                    template: "/repo/template.yaml".into(),
+                    handler: None,
+                    file: "/repo/template.yaml".into(),
+                    line: 8,
+                    by: Declarer::SamTemplate,
                 },
-                ImageBuild {
+                DeclaredBuild {
                     dockerfile: "/repo/hello_world/Dockerfile".into(),
                     context: "/repo/hello_world".into(),
-                    command: None,
-                    template: "/repo/template.yaml".into(),
+                    handler: None,
+                    file: "/repo/template.yaml".into(),
+                    line: 14,
+                    by: Declarer::SamTemplate,
                 },
             ]
         );
@@ -182,9 +176,10 @@ mod tests {
         let text = "Resources:\n  Api:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n      ImageConfig:\n        Command: [\"app.main.handler\"]\n    Metadata:\n      DockerContext: ./api\n  Worker:\n    Type: AWS::Serverless::Function\n    Properties:\n      ImageConfig:\n        Command:\n          - 'worker.run'\n          - extra\n    Metadata:\n      DockerContext: worker\n      Dockerfile: Dockerfile.lambda\nOutputs:\n  X:\n    Value: 1\n";
         let builds = image_builds(Path::new("/repo/template.yaml"), text);
         assert_eq!(builds.len(), 2, "{builds:?}");
-        assert_eq!(builds[0].command, Some(("app.main.handler".into(), 7)));
+        let handler = |b: &DeclaredBuild| b.handler.as_ref().map(|h| (h.text.clone(), h.line));
+        assert_eq!(handler(&builds[0]), Some(("app.main.handler".into(), 7)));
         assert_eq!(builds[0].context, PathBuf::from("/repo/api"));
-        assert_eq!(builds[1].command, Some(("worker.run".into(), 15)));
+        assert_eq!(handler(&builds[1]), Some(("worker.run".into(), 15)));
         assert_eq!(
             builds[1].dockerfile,
             PathBuf::from("/repo/worker/Dockerfile.lambda")

@@ -86,7 +86,10 @@ fn code_note(code: &LambdaCode, fallback: std::ops::Range<usize>) -> Option<Find
                 span,
                 format!("none of this Lambda's Python code was checked: {why}"),
             )
-            .help(HOW_TO_LOCATE),
+            .help(match code.untied {
+                Some(_) => HOW_TO_TIE,
+                None => HOW_TO_LOCATE,
+            }),
         ),
         CodeStatus::Partly(why) => Some(
             Finding::new(span, format!("this Lambda was only partly checked: {why}"))
@@ -96,7 +99,9 @@ fn code_note(code: &LambdaCode, fallback: std::ops::Range<usize>) -> Option<Find
     }
 }
 
-const HOW_TO_LOCATE: &str = "copy the handler's module from the build context (`COPY app/ ${LAMBDA_TASK_ROOT}/app/`); a SAM template's `Metadata.DockerContext` names a context elsewhere";
+const HOW_TO_LOCATE: &str = "copy the handler's module from the build context (`COPY app/ ${LAMBDA_TASK_ROOT}/app/`); a SAM template's `Metadata.DockerContext`, or a `docker build -f` in a Makefile, Jenkinsfile or CI workflow, names a context elsewhere";
+
+const HOW_TO_TIE: &str = "set the handler in the image (`CMD [\"module.function\"]`), or build the image in the Terraform that deploys it (a `docker_image` resource or the `docker-build` module whose output is the function's `image_uri`)";
 
 /// The note (LG005) for an image the Lambda rules skip, said once per Dockerfile.
 fn kind_note(

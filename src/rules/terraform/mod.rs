@@ -36,7 +36,7 @@ use crate::diagnostic::Finding;
 use crate::policy::EffectivePolicy;
 use crate::rules::{registry, Check, Rule};
 
-pub use eval::{eval, Scope, Value};
+pub use eval::{eval, Piece, Scope, Value};
 
 /// One parsed Terraform file.
 pub struct TfFile {
@@ -460,6 +460,27 @@ pub fn undecided(span: Range<usize>, what: &str, value: &Value) -> Finding {
 /// The first nested block named `ident` in `body`.
 pub fn nested<'b>(body: &'b Body, ident: &str) -> Option<&'b Block> {
     body.blocks().find(|b| b.ident.value().as_str() == ident)
+}
+
+/// A file path as Terraform resolves it, `${path.module}` (and `${path.root}`, the same
+/// directory for a root module) being the module's directory.
+pub fn module_path(value: &Value, dir: &Path) -> Option<String> {
+    match value {
+        Value::String(path) => Some(path.clone()),
+        Value::Partial(pieces) => pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => Some(text.clone()),
+                Piece::Unknown(why)
+                    if why.contains("`path.module`") || why.contains("`path.root`") =>
+                {
+                    Some(dir.display().to_string())
+                }
+                Piece::Unknown(_) => None,
+            })
+            .collect(),
+        _ => None,
+    }
 }
 
 /// Whether a module call deploys a Lambda function: it passes `image_uri`, or its source names

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use hcl::edit::expr::Expression;
 
-use super::eval::Piece;
 use super::{attribute_span, Context, Located, Module, Scope, Value};
 use crate::diagnostic::{Finding, Severity};
 use crate::ecr::lifecycle::{harms, pipeline_history, Policy};
@@ -120,7 +119,7 @@ pub(crate) fn document(
             }
             ("file", [path]) => {
                 let path = module.eval_in(path, scope);
-                let path = module_path(&path, module.dir).ok_or_else(|| unknown(&path))?;
+                let path = super::module_path(&path, module.dir).ok_or_else(|| unknown(&path))?;
                 return read_json(&module.dir.join(path));
             }
             _ => {}
@@ -132,24 +131,6 @@ pub(crate) fn document(
         return Err("it is empty here (a module's caller sets it)".into());
     }
     serde_json::from_str(&text).map_err(|e| format!("it is not JSON ({e})"))
-}
-
-/// A file path as Terraform resolves it, `${path.module}` being the module's directory.
-fn module_path(value: &Value, dir: &Path) -> Option<String> {
-    match value {
-        Value::String(path) => Some(path.clone()),
-        Value::Partial(pieces) => pieces
-            .iter()
-            .map(|piece| match piece {
-                Piece::Text(text) => Some(text.clone()),
-                Piece::Unknown(why) if why.contains("`path.module`") => {
-                    Some(dir.display().to_string())
-                }
-                Piece::Unknown(_) => None,
-            })
-            .collect(),
-        _ => None,
-    }
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, String> {
