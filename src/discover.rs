@@ -525,63 +525,88 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
 /// build and deploy an image, `docker build` command lines. Only files that may declare one are
 /// read (by name, and for Terraform by a word of their text).
 fn declared_builds(found: &[Found], config: &Config) -> Declared {
-    let mut declared = Declared::default();
-    let mut terraform: HashMap<&Path, Vec<(PathBuf, String)>> = HashMap::new();
+    /// One file (or, for Terraform, one module) to read, with the checkout's root.
+    enum Job<'a> {
+        Template(&'a Path),
+        Commands(&'a Path, PathBuf),
+        Terraform(&'a Path, Vec<&'a Path>, PathBuf),
+    }
     // Where a CI system's checkout starts: the repository's root (or the `lambda-gate.toml`'s
     // directory, the root of a repository the gate is pointed at).
     let mut roots: HashMap<&Path, PathBuf> = HashMap::new();
+    let mut root_of = |dir| {
+        roots
+            .entry(dir)
+            .or_insert_with(|| context_boundary(dir, config))
+            .clone()
+    };
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    let mut terraform: HashMap<&Path, Vec<&Path>> = HashMap::new();
     for file in found {
-        let name = file
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
         let Some(dir) = file.path.parent() else {
             continue;
         };
-        if sam::is_template(&name) {
-            if let Ok(text) = std::fs::read_to_string(&file.path) {
-                declared.builds.extend(sam::image_builds(&file.path, &text));
-            }
-        }
         if file.kind == FileKind::Terraform {
-            if let Ok(text) = std::fs::read_to_string(&file.path) {
-                terraform
-                    .entry(dir)
-                    .or_default()
-                    .push((file.path.clone(), text));
-            }
-        }
-        if build_commands::is_build_file(&file.path) {
-            let root = roots
-                .entry(dir)
-                .or_insert_with(|| context_boundary(dir, config))
-                .clone();
-            let text = match file.kind {
-                FileKind::Terraform => terraform
-                    .get(dir)
-                    .and_then(|files| files.iter().find(|(p, _)| *p == file.path))
-                    .map(|(_, text)| text.clone()),
-                _ => std::fs::read_to_string(&file.path).ok(),
-            };
-            if let Some(text) = text {
-                declared
-                    .builds
-                    .extend(build_commands::builds(&file.path, &text, &root));
-            }
+            terraform.entry(dir).or_default().push(&file.path);
+        } else if build_commands::is_build_file(&file.path) {
+            jobs.push(Job::Commands(&file.path, root_of(dir)));
+        } else if file
+            .path
+            .file_name()
+            .is_some_and(|name| sam::is_template(&name.to_string_lossy()))
+        {
+            jobs.push(Job::Template(&file.path));
         }
     }
     for (dir, files) in terraform {
-        if files
-            .iter()
-            .any(|(_, text)| terraform_image::may_declare(text))
-        {
-            let (builds, untied) = terraform_image::declared(dir, &files);
-            declared.builds.extend(builds);
-            declared.untied.extend(untied);
-        }
+        jobs.push(Job::Terraform(dir, files, root_of(dir)));
     }
-    declared
+    // Read in parallel: a sweep's walk holds thousands of Terraform files.
+    jobs.par_iter()
+        .map(|job| {
+            let mut declared = Declared::default();
+            match job {
+                Job::Template(path) => {
+                    if let Ok(text) = std::fs::read_to_string(path) {
+                        declared.builds = sam::image_builds(path, &text);
+                    }
+                }
+                Job::Commands(path, root) => {
+                    if let Ok(text) = std::fs::read_to_string(path) {
+                        declared.builds = build_commands::builds(path, &text, root);
+                    }
+                }
+                Job::Terraform(dir, paths, root) => {
+                    let files: Vec<(PathBuf, String)> = paths
+                        .iter()
+                        .filter_map(|path| {
+                            let text = std::fs::read_to_string(path).ok()?;
+                            Some((path.to_path_buf(), text))
+                        })
+                        .collect();
+                    for (path, text) in &files {
+                        declared
+                            .builds
+                            .extend(build_commands::builds(path, text, root));
+                    }
+                    if files
+                        .iter()
+                        .any(|(_, text)| terraform_image::may_declare(text))
+                    {
+                        let (builds, untied) = terraform_image::declared(dir, &files);
+                        declared.builds.extend(builds);
+                        declared.untied = untied;
+                    }
+                }
+            }
+            declared
+        })
+        .reduce(Declared::default, |mut all, one| {
+            all.builds.extend(one.builds);
+            all.untied.extend(one.untied);
+            all
+        })
+        .sorted()
 }
 
 /// Whether a file is Terraform state (local backend): `terraform.tfstate`, `x.tfstate`, and
@@ -673,15 +698,43 @@ fn list_files(dir: &Path) -> Vec<String> {
 /// The directory a search upwards from `dir` stops at: the repository `dir` is in (the
 /// directory holding `.git`), else the working directory when `dir` is below it.
 pub fn repository_boundary(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_path_buf)
-        .or_else(|| {
-            std::env::current_dir()
-                .ok()
-                .and_then(|cwd| std::fs::canonicalize(cwd).ok())
-                .filter(|cwd| dir.starts_with(cwd))
-        })
+    git_root(dir).or_else(|| {
+        static WORKING_DIRECTORY: OnceLock<Option<PathBuf>> = OnceLock::new();
+        WORKING_DIRECTORY
+            .get_or_init(|| {
+                std::env::current_dir()
+                    .ok()
+                    .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+            })
+            .clone()
+            .filter(|cwd| dir.starts_with(cwd))
+    })
+}
+
+/// The nearest directory at or above `dir` that holds `.git`. Every Lambda and Terraform module
+/// asks, and they share their ancestors: each directory is looked at once per process (a
+/// repository does not gain or lose its `.git` while it is checked).
+pub fn git_root(dir: &Path) -> Option<PathBuf> {
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, Option<PathBuf>>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Mutex::default);
+    let mut looked_at = Vec::new();
+    let mut found = None;
+    for ancestor in dir.ancestors() {
+        if let Some(known) = lock(seen).get(ancestor) {
+            found = known.clone();
+            break;
+        }
+        looked_at.push(ancestor);
+        if ancestor.join(".git").exists() {
+            found = Some(ancestor.to_path_buf());
+            break;
+        }
+    }
+    let mut seen = lock(seen);
+    for ancestor in looked_at {
+        seen.insert(ancestor.to_path_buf(), found.clone());
+    }
+    found
 }
 
 /// Where the search for a build context above `dir` stops: the repository root, or the

@@ -57,6 +57,17 @@ pub struct Declared {
 }
 
 impl Declared {
+    /// In the order of the files and lines that declare them, so that the first of several is
+    /// the same in every run.
+    pub fn sorted(mut self) -> Self {
+        self.builds
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        self.untied.sort_by(|a, b| {
+            (&a.handler.file, a.handler.line).cmp(&(&b.handler.file, b.handler.line))
+        });
+        self
+    }
+
     /// The declared builds of `dockerfile`: templates and modules first (they deploy it, so
     /// their context is the one Lambda's image is made from), then build commands.
     pub fn builds_of<'a>(

@@ -383,12 +383,8 @@ impl Context<'_> {
     /// The repository (the nearest directory with `.git`) a relative module source must stay
     /// inside. Looked up only when a rule needs it: most modules have no relative source.
     pub fn repository_root(&self) -> std::path::PathBuf {
-        self.module
-            .dir
-            .ancestors()
-            .find(|dir| dir.join(".git").exists())
-            .unwrap_or(self.outside_repository)
-            .to_path_buf()
+        crate::discover::git_root(self.module.dir)
+            .unwrap_or_else(|| self.outside_repository.to_path_buf())
     }
 }
 

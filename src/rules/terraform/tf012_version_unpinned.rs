@@ -116,21 +116,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             }
         }
     }
-    // Every provider a resource or data source uses must be declared, unless Terragrunt
-    // generates the declaration (`generate "provider"` above the module), which cannot be read
-    // here: then the run says so once instead of reporting each provider.
-    if let Some(terragrunt) = terragrunt_generates(module.dir, ctx) {
-        let (file, span) = terraform_blocks
-            .first()
-            .map_or((first, 0..0), |(f, b)| (*f, head_span(b)));
-        findings.push(Located::new(
-            file,
-            Finding::new(span, format!("`{}` generates files into this module (`generate` blocks): the providers it declares are not checked here", terragrunt.display()))
-                .help("pin the generated `required_providers` in the Terragrunt configuration")
-                .undecided(),
-        ));
-        return findings;
-    }
+    // Every provider a resource or data source uses must be declared.
+    let mut undeclared: Vec<Located> = Vec::new();
     let mut reported: Vec<String> = Vec::new();
     for kind in ["resource", "data"] {
         for (file, block) in module.blocks(kind) {
@@ -155,13 +142,32 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
                 continue;
             }
             reported.push(provider.clone());
-            findings.push(Located::new(
+            undeclared.push(Located::new(
                 file,
                 Finding::new(head_span(block), format!("the `{provider}` provider is used but not in `required_providers`, so its version is not pinned"))
                     .help(format!("declare it: `required_providers {{ {provider} = {{ source = \"hashicorp/{provider}\", version = \"...\" }} }}`")),
             ));
         }
     }
+    if undeclared.is_empty() {
+        return findings;
+    }
+    // Unless Terragrunt generates the declaration (`generate "provider"` above the module),
+    // which cannot be read here: then the run says so once instead of reporting each provider.
+    // Looked up only now: most modules declare what they use.
+    if let Some(terragrunt) = terragrunt_generates(module.dir, ctx) {
+        let (file, span) = terraform_blocks
+            .first()
+            .map_or((first, 0..0), |(f, b)| (*f, head_span(b)));
+        findings.push(Located::new(
+            file,
+            Finding::new(span, format!("`{}` generates files into this module (`generate` blocks): the providers it uses but does not declare are not checked here", terragrunt.display()))
+                .help("pin the generated `required_providers` in the Terragrunt configuration")
+                .undecided(),
+        ));
+        return findings;
+    }
+    findings.extend(undeclared);
     findings
 }
 
@@ -171,14 +177,34 @@ fn terragrunt_generates(dir: &std::path::Path, ctx: &Context<'_>) -> Option<std:
     let boundary = ctx.repository_root();
     dir.ancestors()
         .take_while(|d| d.starts_with(&boundary))
-        .flat_map(|d| ["terragrunt.hcl", "root.hcl"].map(|name| d.join(name)))
+        .find_map(generating_terragrunt_file)
+        .map(|path| std::path::PathBuf::from(crate::rules::dockerfile::code::path_from(dir, &path)))
+}
+
+/// The Terragrunt file of one directory that generates files. Sibling modules share their
+/// ancestors, so each directory is read once per process.
+fn generating_terragrunt_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Seen = Mutex<HashMap<std::path::PathBuf, Option<std::path::PathBuf>>>;
+    static SEEN: OnceLock<Seen> = OnceLock::new();
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some(known) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(dir) {
+        return known.clone();
+    }
+    let found = ["terragrunt.hcl", "root.hcl"]
+        .map(|name| dir.join(name))
+        .into_iter()
         .find(|path| {
             std::fs::read_to_string(path).is_ok_and(|text| {
                 text.lines()
                     .any(|line| line.trim_start().starts_with("generate \""))
             })
-        })
-        .map(|path| std::path::PathBuf::from(crate::rules::dockerfile::code::path_from(dir, &path)))
+        });
+    seen.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(dir.to_path_buf(), found.clone());
+    found
 }
 
 /// What a module's constraints must state.
