@@ -264,7 +264,7 @@ mod tests {
         let mut lambda = LambdaRecord {
             path: "fn".into(),
             passed: true,
-            checked: crate::check::Checked::Fully,
+            checked: Some(crate::check::Checked::Fully),
             errors: 0,
             warnings: 0,
             diagnostics,

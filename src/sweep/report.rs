@@ -11,8 +11,13 @@ use crate::check::{CheckResult, Checked};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::report::display_path;
 
-/// Bumped on any change a reader of the JSON could notice.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped on any change a reader of the JSON could notice. Version 2 added how much of each
+/// Lambda was read (`checked`) and the Lambdas not checked; reports of version 1 are still read
+/// (their Lambdas have no `checked`).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema version a report is still read in.
+const OLDEST_READ: u32 = 1;
 
 /// Rules a sweep does not apply. COV006 compares modification times, and a checkout's are the
 /// times git wrote the files, not the times they were changed.
@@ -99,9 +104,10 @@ pub struct LambdaRecord {
     pub path: String,
     /// No errors, and the code was read: a Lambda of which nothing was read never passes.
     pub passed: bool,
-    /// How much of its code the gate read (the least of its images).
-    #[serde(default = "not_checked")]
-    pub checked: Checked,
+    /// How much of its code the gate read (the least of its images); absent in reports of
+    /// schema version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Checked>,
     pub errors: usize,
     pub warnings: usize,
     pub diagnostics: Vec<DiagnosticRecord>,
@@ -137,16 +143,12 @@ impl DiagnosticRecord {
     }
 }
 
-fn not_checked() -> Checked {
-    Checked::NotChecked
-}
-
 impl LambdaRecord {
     fn new(path: String, checked: Checked, diagnostics: Vec<DiagnosticRecord>) -> Self {
         let mut record = LambdaRecord {
             path,
             passed: true,
-            checked,
+            checked: Some(checked),
             errors: 0,
             warnings: 0,
             diagnostics,
@@ -159,12 +161,12 @@ impl LambdaRecord {
     pub fn recount(&mut self) {
         self.errors = count(&self.diagnostics, Severity::Error);
         self.warnings = count(&self.diagnostics, Severity::Warning);
-        self.passed = self.errors == 0 && self.checked != Checked::NotChecked;
+        self.passed = self.errors == 0 && self.checked != Some(Checked::NotChecked);
     }
 
     /// Neither passed nor failed: no errors, but nothing of its code was read.
     pub fn not_checked(&self) -> bool {
-        self.errors == 0 && self.checked == Checked::NotChecked
+        self.errors == 0 && self.checked == Some(Checked::NotChecked)
     }
 }
 
@@ -351,9 +353,9 @@ impl SweepReport {
         use anyhow::Context as _;
         let value: serde_json::Value = serde_json::from_str(text).context("is not JSON")?;
         match value.get("schema_version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) if (u64::from(OLDEST_READ)..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
             Some(v) => anyhow::bail!(
-                "has sweep report schema version {v}; this lambda-gate reads version {SCHEMA_VERSION}"
+                "has sweep report schema version {v}; this lambda-gate reads versions {OLDEST_READ} to {SCHEMA_VERSION}"
             ),
             None => anyhow::bail!("is not a lambda-gate sweep report"),
         }
@@ -441,7 +443,10 @@ mod tests {
         let [root, unread] = &record.lambdas[..] else {
             panic!("{record:?}")
         };
-        assert!(root.passed && root.checked == Checked::Fully, "{root:?}");
+        assert!(
+            root.passed && root.checked == Some(Checked::Fully),
+            "{root:?}"
+        );
         assert!(!unread.passed && unread.not_checked(), "{unread:?}");
         let summary = Summary::of(&[record]);
         assert_eq!(
@@ -467,7 +472,7 @@ mod tests {
         );
         let record = RepositoryRecord::from_check("org/a".into(), "/a".into(), None, &checked);
         assert!(record.lambdas[0].passed, "a partly read Lambda passes");
-        assert_eq!(record.lambdas[1].checked, Checked::NotChecked);
+        assert_eq!(record.lambdas[1].checked, Some(Checked::NotChecked));
         let summary = Summary::of(&[record]);
         assert_eq!(
             (
