@@ -241,6 +241,9 @@ pub struct TerraformModule {
     /// Terraform state files in the directory that git does not ignore (`terraform.tfstate`,
     /// `*.tfstate.backup`): never read, only reported.
     pub state_files: Vec<PathBuf>,
+    /// Beside each of `files`: its bytes, when discovery read it for the builds it declares
+    /// (the family checks them as it checks a file it reads, and does not read it again).
+    pub bytes: Vec<Option<Vec<u8>>>,
 }
 
 #[derive(Debug, Default)]
@@ -429,7 +432,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
     }
     // SAM templates, Terraform modules and build commands name the context an image is built
     // from, often above its Dockerfile, and a deploying template or module may set its handler.
-    let declared = declared_builds(&found, &config);
+    let (declared, mut terraform_bytes) = declared_builds(&found, &config);
     let mut modules: HashMap<OsString, (Vec<LambdaFile>, Vec<PathBuf>)> = HashMap::new();
     // Files no project claims: a build context above a Dockerfile may need them.
     let mut unclaimed: Vec<PathBuf> = Vec::new();
@@ -511,11 +514,16 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
         |(dir, (mut files, mut state_files))| {
             files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
             state_files.sort();
+            let bytes = files
+                .iter()
+                .map(|file| terraform_bytes.remove(&file.path))
+                .collect();
             TerraformModule {
                 dir: PathBuf::from(dir),
                 config: config.clone(),
                 files,
                 state_files,
+                bytes,
             }
         },
     ));
@@ -524,32 +532,27 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
 /// What the walked files declare about image builds: SAM templates, Terraform modules that
 /// build and deploy an image, `docker build` command lines. Only files that may declare one are
 /// read (by name, and for Terraform by a word of their text).
-fn declared_builds(found: &[Found], config: &Config) -> Declared {
-    /// One file (or, for Terraform, one module) to read, with the checkout's root.
+fn declared_builds(found: &[Found], config: &Config) -> (Declared, HashMap<PathBuf, Vec<u8>>) {
+    /// One file (or, for Terraform, one module) to read.
     enum Job<'a> {
         Template(&'a Path),
-        Commands(&'a Path, PathBuf),
-        Terraform(&'a Path, Vec<&'a Path>, PathBuf),
+        Commands(&'a Path),
+        Terraform(&'a Path, Vec<&'a Found>),
     }
     // Where a CI system's checkout starts: the repository's root (or the `lambda-gate.toml`'s
-    // directory, the root of a repository the gate is pointed at).
-    let mut roots: HashMap<&Path, PathBuf> = HashMap::new();
-    let mut root_of = |dir| {
-        roots
-            .entry(dir)
-            .or_insert_with(|| context_boundary(dir, config))
-            .clone()
-    };
+    // directory, the root of a repository the gate is pointed at). Looked up only for a file
+    // that builds an image from there.
+    let root_of = |path: &Path| context_boundary(path.parent().unwrap_or(path), config);
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    let mut terraform: HashMap<&Path, Vec<&Path>> = HashMap::new();
+    let mut terraform: HashMap<&Path, Vec<&Found>> = HashMap::new();
     for file in found {
         let Some(dir) = file.path.parent() else {
             continue;
         };
         if file.kind == FileKind::Terraform {
-            terraform.entry(dir).or_default().push(&file.path);
+            terraform.entry(dir).or_default().push(file);
         } else if build_commands::is_build_file(&file.path) {
-            jobs.push(Job::Commands(&file.path, root_of(dir)));
+            jobs.push(Job::Commands(&file.path));
         } else if file
             .path
             .file_name()
@@ -559,35 +562,45 @@ fn declared_builds(found: &[Found], config: &Config) -> Declared {
         }
     }
     for (dir, files) in terraform {
-        jobs.push(Job::Terraform(dir, files, root_of(dir)));
+        jobs.push(Job::Terraform(dir, files));
     }
     // Read in parallel: a sweep's walk holds thousands of Terraform files.
-    jobs.par_iter()
+    let (declared, bytes) = jobs
+        .par_iter()
         .map(|job| {
             let mut declared = Declared::default();
+            let mut kept = Vec::new();
             match job {
                 Job::Template(path) => {
                     if let Ok(text) = std::fs::read_to_string(path) {
                         declared.builds = sam::image_builds(path, &text);
                     }
                 }
-                Job::Commands(path, root) => {
+                Job::Commands(path) => {
                     if let Ok(text) = std::fs::read_to_string(path) {
-                        declared.builds = build_commands::builds(path, &text, root);
+                        declared.builds = build_commands::builds(path, &text, &|| root_of(path));
                     }
                 }
-                Job::Terraform(dir, paths, root) => {
-                    let files: Vec<(PathBuf, String)> = paths
-                        .iter()
-                        .filter_map(|path| {
-                            let text = std::fs::read_to_string(path).ok()?;
-                            Some((path.to_path_buf(), text))
-                        })
-                        .collect();
+                Job::Terraform(dir, found) => {
+                    // Read as the Terraform family reads them (within the size limit), and kept
+                    // for it.
+                    let mut files: Vec<(PathBuf, String)> = Vec::new();
+                    for file in found {
+                        if file.size > config.policy_for(&file.path).policy.max_file_size {
+                            continue;
+                        }
+                        let Ok(bytes) = std::fs::read(&file.path) else {
+                            continue;
+                        };
+                        match String::from_utf8(bytes) {
+                            Ok(text) => files.push((file.path.clone(), text)),
+                            Err(error) => kept.push((file.path.clone(), error.into_bytes())),
+                        }
+                    }
                     for (path, text) in &files {
                         declared
                             .builds
-                            .extend(build_commands::builds(path, text, root));
+                            .extend(build_commands::builds(path, text, &|| root_of(path)));
                     }
                     if files
                         .iter()
@@ -597,16 +610,25 @@ fn declared_builds(found: &[Found], config: &Config) -> Declared {
                         declared.builds.extend(builds);
                         declared.untied = untied;
                     }
+                    kept.extend(
+                        files
+                            .into_iter()
+                            .map(|(path, text)| (path, text.into_bytes())),
+                    );
                 }
             }
-            declared
+            (declared, kept)
         })
-        .reduce(Declared::default, |mut all, one| {
-            all.builds.extend(one.builds);
-            all.untied.extend(one.untied);
-            all
-        })
-        .sorted()
+        .reduce(
+            || (Declared::default(), Vec::new()),
+            |(mut all, mut all_kept), (one, kept)| {
+                all.builds.extend(one.builds);
+                all.untied.extend(one.untied);
+                all_kept.extend(kept);
+                (all, all_kept)
+            },
+        );
+    (declared.sorted(), bytes.into_iter().collect())
 }
 
 /// Whether a file is Terraform state (local backend): `terraform.tfstate`, `x.tfstate`, and

@@ -119,6 +119,13 @@ pub fn read_text(file: &LambdaFile, policy: &EffectivePolicy) -> Result<String, 
     }
     let bytes =
         std::fs::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
+    text_of(bytes, policy)
+}
+
+/// [`read_text`] of a file discovery has already read (its bytes): the same checks, no second
+/// read.
+pub fn text_of(bytes: Vec<u8>, policy: &EffectivePolicy) -> Result<String, Unreadable> {
+    let cap = policy.policy.max_file_size;
     // The walk's size may be stale or absent (links): enforce the cap on what was read too.
     if bytes.len() as u64 > cap {
         return Err((

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let root = Path::new("/repo");
     for name in ["Makefile", "Jenkinsfile", ".github/workflows/b.yml", "scripts/build.sh", "infra/x.tf"] {
-        for build in build_commands::builds(&root.join(name), text, root) {
+        for build in build_commands::builds(&root.join(name), text, &|| root.to_path_buf()) {
             check(&build.dockerfile, &build.context);
         }
     }

@@ -276,7 +276,7 @@ fn mutated_build_declarations_never_panic_and_name_absolute_paths() {
             ".github/workflows/b.yml",
             "build.sh",
         ] {
-            for build in build_commands::builds(&root.join(name), &text, root) {
+            for build in build_commands::builds(&root.join(name), &text, &|| root.to_path_buf()) {
                 assert!(build.dockerfile.is_absolute() && build.context.is_absolute());
                 declared += 1;
             }

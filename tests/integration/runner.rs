@@ -524,27 +524,32 @@ fn module_repository(name: &str) {
     ));
 }
 
-/// buildLambda's stages, as its Groovy runs them: build (no push), push the built images under
-/// the commit and `dev`, promote to staging and prod. Returns the pushed index digest.
-fn jenkins_flow(project: &Path, repository: &str, commit: &str) -> String {
+/// `build` without pushing (the Jenkins Build stage): the report, whose `platforms` hold each
+/// platform's image ID.
+fn build_unpushed(project: &Path, platforms: &str) -> serde_json::Value {
     let built = run(gate()
         .arg("build")
         .arg(project)
         .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
         .args([
             "--platform",
-            "linux/amd64,linux/arm64",
+            platforms,
             "--no-smoke",
             "--format",
             "json",
             "--quiet",
         ]));
     assert_eq!(built.status.code(), Some(0), "{}", text(&built));
-    let built = json(&built);
+    json(&built)
+}
+
+/// `push` of the images a [`build_unpushed`] report names, under `tags` (the Push stage).
+fn push_images(repository: &str, tags: &[&str], built: &serde_json::Value) -> Output {
     let mut push = gate();
-    push.args([
-        "push", repository, "--tag", commit, "--tag", "dev", "--format", "json", "--quiet",
-    ]);
+    push.args(["push", repository, "--format", "json", "--quiet"]);
+    for tag in tags {
+        push.args(["--tag", tag]);
+    }
     for platform in built["platforms"].as_array().unwrap() {
         push.args([
             "--image",
@@ -555,7 +560,14 @@ fn jenkins_flow(project: &Path, repository: &str, commit: &str) -> String {
             ),
         ]);
     }
-    let pushed = run(&mut push);
+    run(&mut push)
+}
+
+/// buildLambda's stages, as its Groovy runs them: build (no push), push the built images under
+/// the commit and `dev`, promote to staging and prod. Returns the pushed index digest.
+fn jenkins_flow(project: &Path, repository: &str, commit: &str) -> String {
+    let built = build_unpushed(project, "linux/amd64,linux/arm64");
+    let pushed = push_images(repository, &[commit, "dev"], &built);
     assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
     let digest = json(&pushed)["index_digest"].as_str().unwrap().to_string();
     for environment in ["staging", "prod"] {
@@ -599,31 +611,8 @@ fn the_jenkins_flow_runs_again_and_again_under_the_modules_repository_settings()
     }
     assert_eq!(sha256(tagged("0a1b2c3d4e5f").as_bytes()), first);
     // The commit tag is immutable: another image under it is refused, naming both digests.
-    let other = run(gate()
-        .arg("build")
-        .arg(&project)
-        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
-        .args([
-            "--platform",
-            "linux/amd64",
-            "--no-smoke",
-            "--format",
-            "json",
-            "--quiet",
-        ]));
-    assert_eq!(other.status.code(), Some(0), "{}", text(&other));
-    let image = json(&other)["platforms"][0]["image_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let refused = run(gate().args([
-        "push",
-        &repository,
-        "--tag",
-        "0a1b2c3d4e5f",
-        "--image",
-        &format!("linux/amd64={image}"),
-    ]));
+    let other = build_unpushed(&project, "linux/amd64");
+    let refused = push_images(&repository, &["0a1b2c3d4e5f"], &other);
     assert_ne!(refused.status.code(), Some(0), "{}", text(&refused));
     let message = text(&refused);
     assert!(
@@ -1078,38 +1067,9 @@ fn pipeline_builds_bases_then_the_example_and_promotes_only_after_all_passed() {
 #[test]
 fn push_sends_exactly_the_built_images_and_dev_image_pull_fetches_a_platform() {
     let (_dir, project) = example_project();
-    let built = run(gate()
-        .arg("build")
-        .arg(&project)
-        .args(["--build-arg", &format!("BASE_IMAGE={}", base())])
-        .args([
-            "--no-smoke",
-            "--format",
-            "json",
-            "--platform",
-            "linux/amd64,linux/arm64",
-        ]));
-    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
-    let built = json(&built);
-    let images: Vec<String> = built["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            format!(
-                "{}={}",
-                p["platform"].as_str().unwrap(),
-                p["image_id"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let built = build_unpushed(&project, "linux/amd64,linux/arm64");
     let repository = format!("{}/{}", registry(), unique("team/pushed"));
-    let mut push = gate();
-    push.args(["push", &repository, "--tag", "rc1", "--format", "json"]);
-    for image in &images {
-        push.args(["--image", image]);
-    }
-    let pushed = run(&mut push);
+    let pushed = push_images(&repository, &["rc1"], &built);
     assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
     let pushed = json(&pushed);
     for (platform, built) in pushed["platforms"]

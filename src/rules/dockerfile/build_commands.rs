@@ -69,9 +69,9 @@ pub fn is_build_file(path: &Path) -> bool {
     runner(path).is_some()
 }
 
-/// The builds the `docker build` commands of the file at `path` declare. `root` is the
-/// checkout's root.
-pub fn builds(path: &Path, text: &str, root: &Path) -> Vec<DeclaredBuild> {
+/// The builds the `docker build` commands of the file at `path` declare. `root` finds the
+/// checkout's root, looked up only when a command runs from there.
+pub fn builds(path: &Path, text: &str, root: &dyn Fn() -> PathBuf) -> Vec<DeclaredBuild> {
     let Some(runner) = runner(path) else {
         return Vec::new();
     };
@@ -79,11 +79,7 @@ pub fn builds(path: &Path, text: &str, root: &Path) -> Vec<DeclaredBuild> {
         return Vec::new();
     }
     let dir = path.parent().unwrap_or(Path::new(""));
-    let bases: Vec<&Path> = match runner {
-        Runner::FileDirectory => vec![dir],
-        Runner::CheckoutRoot => vec![root, dir],
-        Runner::Either => vec![dir, root],
-    };
+    let mut root_dir: Option<PathBuf> = None;
     let mut builds = Vec::new();
     for (line, command) in logical_lines(text) {
         let Some(command) = substitute(&command, runner) else {
@@ -96,6 +92,15 @@ pub fn builds(path: &Path, text: &str, root: &Path) -> Vec<DeclaredBuild> {
             continue;
         };
         named.cd = cd;
+        let root: &Path = match runner {
+            Runner::FileDirectory => dir,
+            _ => root_dir.get_or_insert_with(root),
+        };
+        let bases: Vec<&Path> = match runner {
+            Runner::FileDirectory => vec![dir],
+            Runner::CheckoutRoot => vec![root, dir],
+            Runner::Either => vec![dir, root],
+        };
         let candidates: Vec<(PathBuf, PathBuf)> = bases
             .iter()
             .map(|base| {
@@ -511,7 +516,7 @@ mod tests {
         std::fs::create_dir_all(root.join("ci")).expect("mkdir");
         let jenkinsfile = root.join("Jenkinsfile");
         let text = "pipeline {\n  stages {\n    stage('b') {\n      steps {\n        sh \"\"\"\n          docker build \\\n            -t app \\\n            -f docker/Dockerfile \\\n            .\n        \"\"\"\n      }\n    }\n  }\n}\n";
-        let found = builds(&jenkinsfile, text, root);
+        let found = builds(&jenkinsfile, text, &|| root.to_path_buf());
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].dockerfile, root.join("docker/Dockerfile"));
         assert_eq!(found[0].context, root.to_path_buf());
@@ -519,7 +524,7 @@ mod tests {
         // A workflow runs in the checkout's root, wherever the file is.
         let workflow = root.join(".github/workflows/build.yml");
         let text = "jobs:\n  b:\n    steps:\n      - run: docker build -f docker/Dockerfile -t app ${{ github.workspace }}\n";
-        let found = builds(&workflow, text, root);
+        let found = builds(&workflow, text, &|| root.to_path_buf());
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].context, root.to_path_buf());
         // A Makefile runs in its own directory.
@@ -527,14 +532,14 @@ mod tests {
         let found = builds(
             &makefile,
             "image:\n\tdocker build -f ../docker/Dockerfile ..\n",
-            root,
+            &|| root.to_path_buf(),
         );
         assert_eq!(found[0].context, root.to_path_buf());
         // A Dockerfile that does not exist where the command runs is not declared.
         assert!(builds(
             &makefile,
             "image:\n\tdocker build -f docker/Dockerfile .\n",
-            root
+            &|| root.to_path_buf()
         )
         .is_empty());
     }
@@ -552,7 +557,7 @@ mod tests {
                 .map(|_| pieces[rng.usize(..pieces.len())])
                 .collect();
             for path in ["Makefile", "Jenkinsfile", "build.sh"] {
-                let _ = builds(&root.join(path), &text, root);
+                let _ = builds(&root.join(path), &text, &|| root.to_path_buf());
             }
         }
     }

@@ -12,12 +12,12 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use hcl::edit::expr::{Expression, Traversal, TraversalOperator};
+use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Attribute, Block};
-use hcl::edit::visit::{visit_expr, Visit};
 use hcl::edit::Span as _;
 
 use super::declared::{normalize, DeclaredBuild, DeclaredHandler, Declarer, UntiedHandler};
+use crate::rules::terraform::eval::references_in;
 use crate::rules::terraform::{module_name, module_path, nested, Module, TfFile, Value};
 
 /// Whether a Terraform file's text may declare an image build or an image function's handler:
@@ -34,17 +34,7 @@ pub fn declared(
 ) -> (Vec<DeclaredBuild>, Vec<UntiedHandler>) {
     let parsed: Vec<(TfFile, &str)> = files
         .iter()
-        .filter_map(|(path, text)| {
-            let (body, duplicate_keys) = crate::rules::terraform::parse_file(text).ok()?;
-            let is_vars = path.extension().is_some_and(|e| e == "tfvars");
-            let file = TfFile {
-                path: path.clone(),
-                body,
-                is_vars,
-                duplicate_keys,
-            };
-            Some((file, text.as_str()))
-        })
+        .filter_map(|(path, text)| Some((TfFile::parse(path.clone(), text).ok()?, text.as_str())))
         .collect();
     let (tf_files, texts): (Vec<TfFile>, Vec<&str>) = parsed.into_iter().unzip();
     let module = Module::new(dir, &tf_files);
@@ -265,13 +255,14 @@ fn image_references(module: &Module<'_>, image_uri: Option<&Expression>) -> BTre
 /// `kind.name` of each resource and `module.name` of each module an expression refers to,
 /// following locals.
 fn references(module: &Module<'_>, expr: &Expression, depth: usize) -> BTreeSet<String> {
-    let mut visitor = References::default();
-    visitor.visit_expr(expr);
     let mut names = BTreeSet::new();
-    for (root, attribute) in visitor.found {
+    for path in references_in(expr) {
+        let [root, attribute, ..] = path.as_slice() else {
+            continue;
+        };
         match root.as_str() {
             "local" if depth < 8 => {
-                if let Some(local) = module.local(&attribute) {
+                if let Some(local) = module.local(attribute) {
                     names.extend(references(module, local, depth + 1));
                 }
             }
@@ -282,30 +273,6 @@ fn references(module: &Module<'_>, expr: &Expression, depth: usize) -> BTreeSet<
         }
     }
     names
-}
-
-/// The `root.attribute` pairs of an expression's traversals.
-#[derive(Default)]
-struct References {
-    found: Vec<(String, String)>,
-}
-
-impl Visit for References {
-    fn visit_traversal(&mut self, traversal: &Traversal) {
-        if let (Expression::Variable(root), Some(first)) =
-            (&traversal.expr, traversal.operators.first())
-        {
-            if let TraversalOperator::GetAttr(attribute) = first.value() {
-                self.found
-                    .push((root.as_str().to_string(), attribute.as_str().to_string()));
-            }
-        }
-        hcl::edit::visit::visit_traversal(self, traversal);
-    }
-
-    fn visit_expr(&mut self, expr: &Expression) {
-        visit_expr(self, expr);
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 
-use super::{Module, TfFile};
+use super::{repository_target, Module, RepositoryTarget, TfFile};
 
 /// One `aws_ecr_repository` instance's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,14 +28,9 @@ pub fn repositories(dir: &Path) -> anyhow::Result<Vec<RepositorySettings>> {
         if path.extension().is_some_and(|e| e == "tf") {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            let (body, duplicate_keys) = super::parse_file(&text)
+            let file = TfFile::parse(path.clone(), &text)
                 .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message))?;
-            files.push(TfFile {
-                path,
-                body,
-                is_vars: false,
-                duplicate_keys,
-            });
+            files.push(file);
         }
     }
     let module = Module::new(dir, &files);
@@ -61,16 +56,36 @@ pub fn repositories(dir: &Path) -> anyhow::Result<Vec<RepositorySettings>> {
                     ),
                 }
             }
-            let reference = format!("aws_ecr_repository.{label}.");
+            let name = block.body.get_attribute("name").and_then(|a| {
+                module
+                    .eval_in(&a.value, &instance.scope)
+                    .as_str()
+                    .map(|n| n.into_owned())
+            });
             let mut lifecycle_policy = None;
             for (_, policy) in module.resources("aws_ecr_lifecycle_policy") {
-                let names_this = policy
-                    .body
-                    .get_attribute("repository")
-                    .is_some_and(|a| a.value.to_string().trim().starts_with(&reference));
-                let Some(document) = policy.body.get_attribute("policy") else {
+                let (Some(repository), Some(document)) = (
+                    policy.body.get_attribute("repository"),
+                    policy.body.get_attribute("policy"),
+                ) else {
                     continue;
                 };
+                let names_this =
+                    module
+                        .instances(policy)
+                        .iter()
+                        .any(|policy_instance| {
+                            match repository_target(
+                                &module,
+                                &repository.value,
+                                &policy_instance.scope,
+                                0,
+                            ) {
+                                RepositoryTarget::Resource(resource) => resource == label,
+                                RepositoryTarget::Name(named) => Some(named) == name,
+                                RepositoryTarget::Unknown(_) => false,
+                            }
+                        });
                 if names_this {
                     lifecycle_policy = Some(
                         super::tf016_ecr_lifecycle_rules::document(

@@ -503,6 +503,13 @@ pub fn reference(expr: &Expression) -> Option<Vec<&str>> {
     let Expression::Traversal(traversal) = expr else {
         return None;
     };
+    let (path, whole) = attribute_path(traversal)?;
+    whole.then_some(path)
+}
+
+/// The leading dotted path of a traversal (`docker_image.app` of `docker_image.app[0].name`),
+/// and whether it is the whole traversal.
+fn attribute_path(traversal: &hcl::edit::expr::Traversal) -> Option<(Vec<&str>, bool)> {
     let Expression::Variable(root) = &traversal.expr else {
         return None;
     };
@@ -510,10 +517,32 @@ pub fn reference(expr: &Expression) -> Option<Vec<&str>> {
     for operator in &traversal.operators {
         match operator.value() {
             TraversalOperator::GetAttr(key) => path.push(key.value().as_str()),
-            _ => return None,
+            _ => return Some((path, false)),
         }
     }
-    Some(path)
+    Some((path, true))
+}
+
+/// The leading dotted path of every traversal in an expression, nested ones included:
+/// `"${docker_image.app[0].name}:${var.tag}"` refers to `docker_image.app` and `var.tag`.
+pub fn references_in(expr: &Expression) -> Vec<Vec<String>> {
+    use hcl::edit::visit::{visit_expr, visit_traversal, Visit};
+    #[derive(Default)]
+    struct Paths(Vec<Vec<String>>);
+    impl Visit for Paths {
+        fn visit_traversal(&mut self, traversal: &hcl::edit::expr::Traversal) {
+            if let Some((path, _)) = attribute_path(traversal) {
+                self.0.push(path.into_iter().map(str::to_string).collect());
+            }
+            visit_traversal(self, traversal);
+        }
+        fn visit_expr(&mut self, expr: &Expression) {
+            visit_expr(self, expr);
+        }
+    }
+    let mut paths = Paths::default();
+    paths.visit_expr(expr);
+    paths.0
 }
 
 fn binary(operator: BinaryOperator, lhs: &Value, rhs: &Value) -> Value {

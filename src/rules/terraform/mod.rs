@@ -90,6 +90,20 @@ pub fn parse_file(text: &str) -> Result<(Body, Vec<Range<usize>>), ParseError> {
     })
 }
 
+impl TfFile {
+    /// Parses one file of a module; `*.tfvars` files hold values, not configuration.
+    pub fn parse(path: std::path::PathBuf, text: &str) -> Result<TfFile, ParseError> {
+        let (body, duplicate_keys) = parse_file(text)?;
+        let is_vars = path.extension().is_some_and(|e| e == "tfvars");
+        Ok(TfFile {
+            path,
+            body,
+            is_vars,
+            duplicate_keys,
+        })
+    }
+}
+
 /// A Terraform module: the parsed files of one directory, with its variables and locals indexed.
 pub struct Module<'a> {
     pub dir: &'a Path,
@@ -519,6 +533,61 @@ pub fn is_registry_source(source: &str) -> bool {
     let segments = source.split('/').count();
     let host_like = source.split('/').next().is_some_and(|h| h.contains('.'));
     (segments == 3 && !host_like) || (segments == 4 && host_like)
+}
+
+/// What an ECR `repository` argument (a lifecycle or repository policy's) leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepositoryTarget {
+    /// A repository resource of this module, by its label (any instance of it).
+    Resource(String),
+    /// A repository name.
+    Name(String),
+    /// Something that cannot be followed statically, and why.
+    Unknown(String),
+}
+
+/// Follows a `repository` expression to the repository it names: a resource reference (with
+/// any index: `this[0]`, `this[each.key]`, `this["x"]`), through locals, or a name.
+pub fn repository_target(
+    module: &Module<'_>,
+    expr: &Expression,
+    scope: &Scope,
+    depth: usize,
+) -> RepositoryTarget {
+    if let Expression::Traversal(traversal) = expr {
+        if let Expression::Variable(root) = &traversal.expr {
+            let names: Vec<Option<&str>> = traversal
+                .operators
+                .iter()
+                .map(|op| match op.value() {
+                    hcl::edit::expr::TraversalOperator::GetAttr(key) => Some(key.value().as_str()),
+                    _ => None,
+                })
+                .collect();
+            match (root.value().as_str(), names.first().copied().flatten()) {
+                ("aws_ecr_repository", Some(label)) => {
+                    return RepositoryTarget::Resource(label.to_string())
+                }
+                ("local", Some(name)) if depth < 8 => {
+                    if let Some(value) = module.local(name) {
+                        if traversal.operators.len() == 1 {
+                            return repository_target(module, value, &Scope::new(), depth + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let value = module.eval_in(expr, scope);
+    match value.as_str() {
+        Some(name) => RepositoryTarget::Name(name.into_owned()),
+        None => RepositoryTarget::Unknown(
+            value
+                .unknown_reason()
+                .unwrap_or_else(|| "a value that is not a repository name".into()),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! TF010 `ecr-lifecycle-policy`: every ECR repository has a lifecycle policy.
 
-use hcl::edit::expr::{Expression, TraversalOperator};
-
-use super::{head_span, Context, Located};
+use super::{head_span, repository_target, Context, Located, RepositoryTarget};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -17,22 +15,12 @@ pub static RULE: Rule = Rule {
     check: Check::Terraform(check),
 };
 
-/// What a lifecycle policy's `repository` leads to.
-enum Target {
-    /// A repository resource of this module, by its label (any instance of it).
-    Resource(String),
-    /// A repository name.
-    Name(String),
-    /// Something that cannot be followed statically, and why.
-    Unknown(String),
-}
-
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let module = ctx.module;
-    let mut targets: Vec<Target> = Vec::new();
+    let mut targets: Vec<RepositoryTarget> = Vec::new();
     // Policies Terraform makes no instance of (`count = 0`, an empty `for_each`), with what
     // they would cover: a repository they cover is told to switch its policy on, not to add one.
-    let mut switched_off: Vec<(String, Target)> = Vec::new();
+    let mut switched_off: Vec<(String, RepositoryTarget)> = Vec::new();
     for (_, block) in module.resources("aws_ecr_lifecycle_policy") {
         let Some(attribute) = block.body.get_attribute("repository") else {
             continue;
@@ -40,15 +28,20 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
         let instances = module.instances(block);
         if instances.is_empty() {
             let label = block.labels.get(1).map(|l| l.as_str()).unwrap_or_default();
-            let target = target(ctx, &attribute.value, &super::Scope::new(), 0);
+            let target = repository_target(ctx.module, &attribute.value, &super::Scope::new(), 0);
             switched_off.push((label.to_string(), target));
         }
         for instance in instances {
-            targets.push(target(ctx, &attribute.value, &instance.scope, 0));
+            targets.push(repository_target(
+                ctx.module,
+                &attribute.value,
+                &instance.scope,
+                0,
+            ));
         }
     }
     let unfollowed = targets.iter().find_map(|t| match t {
-        Target::Unknown(why) => Some(why.clone()),
+        RepositoryTarget::Unknown(why) => Some(why.clone()),
         _ => None,
     });
     let mut findings = Vec::new();
@@ -75,17 +68,17 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             })
             .unwrap_or_default();
         let covered = targets.iter().any(|t| match t {
-            Target::Resource(r) => r == label,
-            Target::Name(n) => names.contains(n),
-            Target::Unknown(_) => false,
+            RepositoryTarget::Resource(r) => r == label,
+            RepositoryTarget::Name(n) => names.contains(n),
+            RepositoryTarget::Unknown(_) => false,
         });
         if covered {
             continue;
         }
         let off = switched_off.iter().find(|(_, t)| match t {
-            Target::Resource(r) => r == label,
-            Target::Name(n) => names.contains(n),
-            Target::Unknown(_) => false,
+            RepositoryTarget::Resource(r) => r == label,
+            RepositoryTarget::Name(n) => names.contains(n),
+            RepositoryTarget::Unknown(_) => false,
         });
         let finding = match (&unfollowed, off) {
             (_, Some((policy, _))) => Finding::new(
@@ -104,43 +97,6 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
         findings.push(Located::new(file, finding));
     }
     findings
-}
-
-/// Follows a `repository` expression to the repository it names: a resource reference (with
-/// any index: `this[0]`, `this[each.key]`, `this["x"]`), through locals, or a name.
-fn target(ctx: &Context<'_>, expr: &Expression, scope: &super::Scope, depth: usize) -> Target {
-    if let Expression::Traversal(traversal) = expr {
-        if let Expression::Variable(root) = &traversal.expr {
-            let names: Vec<Option<&str>> = traversal
-                .operators
-                .iter()
-                .map(|op| match op.value() {
-                    TraversalOperator::GetAttr(key) => Some(key.value().as_str()),
-                    _ => None,
-                })
-                .collect();
-            match (root.value().as_str(), names.first().copied().flatten()) {
-                ("aws_ecr_repository", Some(label)) => return Target::Resource(label.to_string()),
-                ("local", Some(name)) if depth < 8 => {
-                    if let Some(value) = ctx.module.local(name) {
-                        if traversal.operators.len() == 1 {
-                            return target(ctx, value, &super::Scope::new(), depth + 1);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let value = ctx.module.eval_in(expr, scope);
-    match value.as_str() {
-        Some(name) => Target::Name(name.into_owned()),
-        None => Target::Unknown(
-            value
-                .unknown_reason()
-                .unwrap_or_else(|| "a value that is not a repository name".into()),
-        ),
-    }
 }
 
 #[cfg(test)]

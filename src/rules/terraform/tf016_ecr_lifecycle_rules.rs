@@ -27,6 +27,8 @@ const BUILDS: usize = 50;
 pub fn check(ctx: &Context<'_>) -> Vec<Located> {
     let module = ctx.module;
     let moving = &ctx.policy.policy.terraform.moving_tags;
+    // The same history serves every policy instance of the module.
+    let history = std::cell::OnceCell::new();
     let mut findings = Vec::new();
     for (file, block) in module.resources("aws_ecr_lifecycle_policy") {
         let Some(attribute) = block.body.get_attribute("policy") else {
@@ -83,8 +85,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
             if moving.is_empty() {
                 continue;
             }
-            let history = pipeline_history(moving, BUILDS);
-            for harm in harms(&policy, &history) {
+            let history = history.get_or_init(|| pipeline_history(moving, BUILDS));
+            for harm in harms(&policy, history) {
                 findings.push(Located::new(
                     file,
                     Finding::new(

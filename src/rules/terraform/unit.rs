@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::Finding;
 use crate::engine::{
-    finish_text, read_text, unreadable, whole_file_if_on, FileOutcome, Session, Unit,
+    finish_text, read_text, text_of, unreadable, whole_file_if_on, FileOutcome, Session, Unit,
 };
 use crate::policy::{EffectivePolicy, Level};
 use crate::rules::{registry, Family, Rule};
@@ -59,24 +59,23 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         let mut parsed: Vec<super::TfFile> = Vec::new();
         // Beside each parsed file: how it is shown, its text and its policy.
         let mut read: Vec<(PathBuf, String, Arc<EffectivePolicy>)> = Vec::new();
-        for file in group {
+        for (index, file) in group.iter().enumerate() {
             let shown = (session.display)(&file.path);
             let file_policy = session.policy(config, &file.path);
-            let text = match read_text(file, &file_policy) {
+            let text = match unit.bytes.get(index).and_then(Option::as_ref) {
+                Some(bytes) => text_of(bytes.clone(), &file_policy),
+                None => read_text(file, &file_policy),
+            };
+            let text = match text {
                 Ok(text) => text,
                 Err((message, help)) => {
                     outcomes.push(unreadable(&file_policy, &shown, message, help));
                     continue;
                 }
             };
-            match super::parse_file(&text) {
-                Ok((body, duplicate_keys)) => {
-                    parsed.push(super::TfFile {
-                        path: file.path.clone(),
-                        body,
-                        is_vars: file.path.extension().is_some_and(|e| e == "tfvars"),
-                        duplicate_keys,
-                    });
+            match super::TfFile::parse(file.path.clone(), &text) {
+                Ok(tf_file) => {
+                    parsed.push(tf_file);
                     read.push((shown, text, file_policy));
                 }
                 Err(error) => {
