@@ -75,9 +75,13 @@ impl Context<'_> {
         report.data.as_ref().ok().map(|data| (report, data))
     }
 
-    /// Whether the Lambda has tests a report should come from.
+    /// Whether the Lambda has tests a report should come from: a file pytest or unittest
+    /// collects by default. A `tests/` directory holding only `__init__.py` or helpers has none.
     pub fn has_tests(&self) -> bool {
-        self.lambda.files.iter().any(|f| is_test_file(&f.relative))
+        self.lambda
+            .files
+            .iter()
+            .any(|f| is_collected_test(&f.relative))
     }
 
     /// Counts over the report's files whose Lambda path satisfies `keep`.
@@ -95,6 +99,15 @@ impl Context<'_> {
     }
 }
 
+/// A file test runners collect by default: pytest's `test_*.py` and `*_test.py`, unittest's
+/// `test*.py`.
+pub fn is_collected_test(relative: &str) -> bool {
+    let name = relative.rsplit('/').next().unwrap_or(relative);
+    name.ends_with(".py") && (name.starts_with("test") || name.ends_with("_test.py"))
+}
+
+/// A file of the test suite: a collected test, or anything under a `tests/` directory
+/// (`conftest.py`, helpers, the package's `__init__.py`). Not first-party code.
 pub fn is_test_file(relative: &str) -> bool {
     let name = relative.rsplit('/').next().unwrap_or(relative);
     name.ends_with(".py")
@@ -246,4 +259,31 @@ pub fn verdict(counts: &Counts, fail_under: f64, precision: u32) -> (bool, Strin
     let shown =
         numbers::display_covered(total, numbers::fail_under_precision(fail_under, precision));
     (fails, shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_collected_test, is_test_file};
+
+    #[test]
+    fn only_files_a_runner_collects_are_tests() {
+        for collected in [
+            "tests/test_handler.py",
+            "test_app.py",
+            "app/orders_test.py",
+            "tests.py",
+        ] {
+            assert!(is_collected_test(collected), "{collected}");
+        }
+        for not_collected in [
+            "tests/__init__.py",
+            "tests/conftest.py",
+            "tests/helpers.py",
+            "app/handler.py",
+        ] {
+            assert!(!is_collected_test(not_collected), "{not_collected}");
+        }
+        // Still part of the test suite, not first-party code.
+        assert!(is_test_file("tests/conftest.py") && is_test_file("tests/__init__.py"));
+    }
 }

@@ -264,8 +264,17 @@ mod tests {
         assert!(run_with(check, &text, &[], |_| {}).is_empty());
         let code = located(&text, &[]);
         assert!(
-            not_located_because(&code).contains("COPY --from=build"),
+            not_located_because(&code).contains("a RUN in the stage it copies from"),
             "{code:?}"
+        );
+        // What that stage copies from the context is followed: a misspelt module there is an
+        // error only when nothing else can put it in (no RUN).
+        let copied = format!(
+            "FROM {RELEASE}:3.12 AS build\nCOPY app /out/app\nFROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=build /out /var/task\nCMD [\"app.handlr.handler\"]\n"
+        );
+        assert_eq!(
+            run_with(check, &copied, &["app/handler.py"], |_| {}).len(),
+            1
         );
     }
 

@@ -122,8 +122,12 @@ fn is_plainly_not_secret(value: &str) -> bool {
         return true;
     }
     // A path names where a secret is (`GOOGLE_APPLICATION_CREDENTIALS=/var/task/sa.json`,
-    // `DB_PASSWORD_FILE=/run/secrets/db`), not the secret itself.
-    if (value.starts_with('/') || value.starts_with("./") || value.starts_with("~/"))
+    // `DB_PASSWORD_FILE=/run/secrets/db`, `${LAMBDA_TASK_ROOT}/sa.json`), not the secret itself.
+    let below_variable = after_leading_variable(value).is_some_and(|rest| rest.starts_with('/'));
+    if (value.starts_with('/')
+        || value.starts_with("./")
+        || value.starts_with("~/")
+        || below_variable)
         && !value.contains(char::is_whitespace)
     {
         return true;
@@ -160,6 +164,22 @@ fn is_plainly_not_secret(value: &str) -> bool {
 /// A value that is written out, not taken from another variable (`$X`, `${X}`, `${X:-}`).
 fn is_literal(value: &str) -> bool {
     !value.is_empty() && reference(value).is_none()
+}
+
+/// What follows a leading variable reference (`$X` or `${X}`): `/sa.json` of
+/// `${LAMBDA_TASK_ROOT}/sa.json`.
+fn after_leading_variable(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix('$')?;
+    let (name, rest) = match rest.strip_prefix('{') {
+        Some(braced) => braced.split_once('}')?,
+        None => {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            rest.split_at(end)
+        }
+    };
+    (!name.is_empty()).then_some(rest)
 }
 
 /// The variable a value is taken from, when it is only that (`$X`, `${X}`, `${X:-default}`).
@@ -261,6 +281,8 @@ mod tests {
     #[test]
     fn settings_numbers_and_urls_are_not_secrets() {
         for line in [
+            "ENV GOOGLE_APPLICATION_CREDENTIALS=${LAMBDA_TASK_ROOT}/service-account-key.json",
+            "ENV DB_PASSWORD_FILE=$SECRETS_DIR/db",
             "ENV PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=2773",
             "ENV SECRETS_MANAGER_TTL=300",
             "ENV PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED=true",

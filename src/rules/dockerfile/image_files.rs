@@ -2,7 +2,8 @@
 //! it (WORKDIR, ARG and ENV, COPY and ADD from the build context, through the stages the final
 //! image is made of). Each file copied from the context remembers where it came from, so the
 //! gate reads the file Lambda runs, never a guessed neighbour. Where the build cannot be followed
-//! (COPY --from, remote ADD, values known only at build time) it says so instead of guessing.
+//! (COPY --from another image, what a RUN writes, remote ADD, values known only at build time)
+//! it says so instead of guessing. `COPY --from=<stage>` follows that stage's own COPY.
 
 use std::collections::{HashMap, HashSet};
 
@@ -59,8 +60,21 @@ pub struct Unknown {
     pub into: Option<String>,
 }
 
+/// How many `COPY --from=<stage>` are followed into each other: a build stage copied from a
+/// stage copied from another is as deep as real Dockerfiles go.
+const MAX_STAGE_DEPTH: usize = 4;
+
 impl ImageFiles {
     pub fn simulate(build: &Build<'_>) -> ImageFiles {
+        match build.dockerfile.stages.len().checked_sub(1) {
+            Some(last) => Self::simulate_stage(build, last, 0),
+            None => Self::simulate_stage(build, 0, 0),
+        }
+    }
+
+    /// The files of one stage's image (`stage` and the stages it builds on); `depth` counts the
+    /// `COPY --from` that led here.
+    fn simulate_stage(build: &Build<'_>, stage: usize, depth: usize) -> ImageFiles {
         let task_root = build
             .policy
             .policy
@@ -78,7 +92,7 @@ impl ImageFiles {
             known_base: false,
             workdir: "/".into(),
         };
-        let mut chain = super::final_chain(build.dockerfile);
+        let mut chain = super::stage_chain(build.dockerfile, stage);
         chain.reverse();
         let Some(&root) = chain.first() else {
             return image;
@@ -90,10 +104,15 @@ impl ImageFiles {
         };
         if !from_release {
             // Another base may hold files of its own: nothing can be ruled out.
+            let what = if depth == 0 {
+                "the final image"
+            } else {
+                "the stage"
+            };
             image.unknown.push(Unknown {
                 span: root_stage.image.span.clone(),
                 reason: format!(
-                    "the final image builds on `{}`, whose files are unknown",
+                    "{what} builds on `{}`, whose files are unknown",
                     root_stage.image.text
                 ),
                 into: None,
@@ -124,7 +143,7 @@ impl ImageFiles {
                             into: None,
                         }),
                     },
-                    "COPY" | "ADD" => image.copy(build, instruction, &scope, &workdir),
+                    "COPY" | "ADD" => image.copy(build, instruction, &scope, &workdir, depth),
                     _ => {}
                 }
             }
@@ -133,7 +152,14 @@ impl ImageFiles {
         image
     }
 
-    fn copy(&mut self, build: &Build<'_>, instruction: &Instruction, scope: &Scope, workdir: &str) {
+    fn copy(
+        &mut self,
+        build: &Build<'_>,
+        instruction: &Instruction,
+        scope: &Scope,
+        workdir: &str,
+        depth: usize,
+    ) {
         let unknown = |image: &mut ImageFiles, reason: String| {
             image.unknown.push(Unknown {
                 span: instruction.span.clone(),
@@ -142,6 +168,16 @@ impl ImageFiles {
             });
         };
         if let Some(from) = instruction.flag("from") {
+            let earlier = from.value.as_ref().and_then(|value| {
+                let name = expand(&value.text, scope).ok()?;
+                build
+                    .dockerfile
+                    .stage_by_name(&name)
+                    .or_else(|| name.parse::<usize>().ok())
+            });
+            if let Some(earlier) = earlier.filter(|_| depth < MAX_STAGE_DEPTH) {
+                return self.copy_from_stage(build, instruction, scope, workdir, earlier, depth);
+            }
             // Files from another stage or image are unknown, but they matter only where they
             // can land on the handler's path: `COPY --from=uv /uv /bin/` cannot.
             let task_root = build
@@ -280,6 +316,127 @@ impl ImageFiles {
                 }
                 for (target, file) in files {
                     self.copied(target, file, &instruction.span);
+                }
+            }
+        }
+    }
+
+    /// `COPY --from=<stage>`: the files that stage's image holds under each source, with the
+    /// context files they came from (AWS's pattern for other bases: the code is copied into a
+    /// build stage beside `awslambdaric`, then the whole directory into the final stage). What
+    /// that stage cannot account for (its base's files, a COPY it cannot follow) stays unknown,
+    /// now landing in the destination.
+    fn copy_from_stage(
+        &mut self,
+        build: &Build<'_>,
+        instruction: &Instruction,
+        scope: &Scope,
+        workdir: &str,
+        stage: usize,
+        depth: usize,
+    ) {
+        let from = ImageFiles::simulate_stage(build, stage, depth + 1);
+        let first_run = super::stage_chain(build.dockerfile, stage)
+            .into_iter()
+            .flat_map(|index| build.dockerfile.body(&build.dockerfile.stages[index]))
+            .find(|instruction| instruction.keyword == "RUN");
+        let words: Vec<&str> = match &instruction.args {
+            Args::Exec(items) => items.iter().map(|w| w.text.as_str()).collect(),
+            Args::Shell(_) => instruction.words.iter().map(|w| w.text.as_str()).collect(),
+        };
+        let Some((dest_raw, sources)) = words.split_last() else {
+            return;
+        };
+        let unknown = |image: &mut ImageFiles, reason: String, into: Option<String>| {
+            image.unknown.push(Unknown {
+                span: instruction.span.clone(),
+                reason,
+                into,
+            });
+        };
+        let Ok(dest) = expand(dest_raw, scope) else {
+            return unknown(
+                self,
+                format!("the destination `{dest_raw}` cannot be resolved statically"),
+                None,
+            );
+        };
+        let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
+        let dest = join(workdir, &dest);
+        self.missing_sources
+            .extend(from.missing_sources.iter().cloned());
+        for source in sources {
+            let Ok(source) = expand(source, scope) else {
+                unknown(
+                    self,
+                    format!("the source `{source}` cannot be resolved statically"),
+                    Some(dest.clone()),
+                );
+                continue;
+            };
+            // A source in another stage is an absolute path of its image.
+            let source = join("/", &source);
+            if source.contains(['*', '?', '[']) {
+                unknown(
+                    self,
+                    format!("the pattern `{source}` over another stage's files is not followed"),
+                    Some(dest.clone()),
+                );
+                continue;
+            }
+            let as_dir = format!("{}/", source.trim_end_matches('/'));
+            let mut copied: Vec<(String, &String)> = from
+                .files
+                .iter()
+                .filter_map(|file| {
+                    if *file == source {
+                        let target = if dest_is_dir || self.dirs.contains(&dest) {
+                            format!("{dest}/{}", basename(file))
+                        } else {
+                            dest.clone()
+                        };
+                        Some((target, file))
+                    } else {
+                        let rest = file.strip_prefix(&as_dir)?;
+                        Some((format!("{}/{rest}", dest.trim_end_matches('/')), file))
+                    }
+                })
+                .collect();
+            copied.sort();
+            for (target, file) in copied {
+                match from.sources.get(file) {
+                    Some(context_file) => {
+                        let by = from
+                            .copied_by
+                            .get(file)
+                            .unwrap_or(&instruction.span)
+                            .clone();
+                        self.copied(target, context_file, &by);
+                    }
+                    None => self.add(target),
+                }
+            }
+            // What the stage holds there that it cannot account for: a RUN may write anything
+            // (`pip install --target`), and so may what the stage itself cannot follow.
+            if let Some(run) = first_run {
+                self.unknown.push(Unknown {
+                    span: run.span.clone(),
+                    reason: "a RUN in the stage it copies from may create files there".into(),
+                    into: Some(dest.clone()),
+                });
+            }
+            for what in &from.unknown {
+                let overlaps = what.into.as_ref().is_none_or(|into| {
+                    into == &source
+                        || into.starts_with(&as_dir)
+                        || as_dir.starts_with(&format!("{into}/"))
+                });
+                if overlaps {
+                    unknown(
+                        self,
+                        format!("{} (in the stage it copies from)", what.reason),
+                        Some(dest.clone()),
+                    );
                 }
             }
         }
@@ -479,4 +636,66 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
         current = &current[..cut];
         Some(current)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn simulate(dockerfile: &str, files: &[&str]) -> ImageFiles {
+        let dockerfile = super::super::parser::parse(dockerfile).expect("parses");
+        let policy = crate::policy::EffectivePolicy::compile(crate::policy::default_policy())
+            .expect("policy compiles");
+        let context = BuildContext::from_files(files.iter().map(|f| f.to_string()).collect());
+        ImageFiles::simulate(&Build {
+            dockerfile: &dockerfile,
+            policy: &policy,
+            context: &context,
+        })
+    }
+
+    #[test]
+    fn a_directory_copied_from_a_build_stage_brings_the_context_files_it_holds() {
+        let image = simulate(
+            "ARG FUNCTION_DIR=/function\nFROM python:3.12 AS build\nARG FUNCTION_DIR\nCOPY app/ ${FUNCTION_DIR}\nRUN pip install --target ${FUNCTION_DIR} awslambdaric\nFROM python:3.12-slim\nARG FUNCTION_DIR\nWORKDIR ${FUNCTION_DIR}\nCOPY --from=build ${FUNCTION_DIR} ${FUNCTION_DIR}\n",
+            &["app/lambda_function.py", "app/lib/util.py", "README.md"],
+        );
+        assert_eq!(
+            image
+                .sources
+                .get("/function/lambda_function.py")
+                .map(String::as_str),
+            Some("app/lambda_function.py")
+        );
+        assert_eq!(
+            image
+                .sources
+                .get("/function/lib/util.py")
+                .map(String::as_str),
+            Some("app/lib/util.py")
+        );
+        assert!(!image.files.contains("/function/README.md"));
+        // The stage's RUN may write there too (`pip install --target`): not ruled out.
+        assert!(image
+            .unknown
+            .iter()
+            .any(|u| u.into.as_deref() == Some("/function") && u.reason.contains("RUN")));
+    }
+
+    #[test]
+    fn a_stage_by_index_a_single_file_and_another_image() {
+        let image = simulate(
+            "FROM python:3.12 AS build\nCOPY handler.py /src/handler.py\nFROM python:3.12-slim\nCOPY --from=0 /src/handler.py /var/task/\nCOPY --from=ghcr.io/astral-sh/uv:0.5 /uv /bin/uv\n",
+            &["handler.py"],
+        );
+        assert_eq!(
+            image
+                .sources
+                .get("/var/task/handler.py")
+                .map(String::as_str),
+            Some("handler.py")
+        );
+        // Another image's files are not followed, and do not land on the handler's path.
+        assert!(!image.files.contains("/bin/uv"));
+    }
 }

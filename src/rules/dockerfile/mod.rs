@@ -112,8 +112,16 @@ pub fn base_python_version(dockerfile: &Dockerfile) -> Option<String> {
 /// The stages the final image is made of, from the final stage back to the one built FROM an
 /// image: `FROM build` makes `build`'s base the final image's base.
 pub fn final_chain(dockerfile: &Dockerfile) -> Vec<usize> {
+    match dockerfile.stages.len().checked_sub(1) {
+        Some(last) => stage_chain(dockerfile, last),
+        None => Vec::new(),
+    }
+}
+
+/// A stage and the stages it builds on (`FROM builder AS final`), the stage itself first.
+pub fn stage_chain(dockerfile: &Dockerfile, stage: usize) -> Vec<usize> {
     let mut chain = Vec::new();
-    let mut current = dockerfile.stages.len().checked_sub(1);
+    let mut current = Some(stage).filter(|s| *s < dockerfile.stages.len());
     while let Some(index) = current {
         chain.push(index);
         current = match dockerfile.stages[index].base {
