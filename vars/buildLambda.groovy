@@ -6,6 +6,14 @@
 //               promoteTo: ['staging', 'prod'], ssmPrefix: '/lambda/quote')
 //   buildLambda(name: 'quote', path: 'services/quote', repository: '…/team/quote',
 //               deployTo: ['dev', 'staging', 'prod'])   // [deploy.environments.*] of the policy
+//   buildLambda(name: 'quote', path: 'services/quote', repository: '…/team/quote',
+//               secrets: [[id: 'pip', file: 'pip-conf'], [id: 'token', string: 'artifactory-token']])
+//
+// `secrets` are Jenkins credentials handed to the build as BuildKit secrets, for
+// `RUN --mount=type=secret,id=pip ...`: a secret file credential (`file:`) or secret text
+// (`string:`), by credentials id. They are bound with `withCredentials` and passed as
+// `--secret id=...,src=$VAR` / `env=VAR`, so their values never appear in the command line, the
+// log or the image (a build argument would be echoed and stored in the image's history).
 //
 // Stages: Gate (SARIF -> Warnings, JUnit -> Tests), Build (every platform, binfmt set up for
 // arm64), Smoke (each platform's image, the project's events/*.json), Push (exactly the images
@@ -26,6 +34,12 @@ def call(Map config = [:]) {
     Map<String, String> buildArgs = config.buildArgs ?: [:]
     List<String> promoteTo = config.promoteTo ?: []
     List<String> deployTo = config.deployTo ?: []
+    List<Map> secrets = config.secrets ?: []
+    for (Map secret in secrets) {
+        if (!(secret.id ==~ /[A-Za-z0-9_.-]+/) || (secret.file ? 1 : 0) + (secret.string ? 1 : 0) != 1) {
+            error("buildLambda: each of `secrets` needs an `id` (letters, digits, `_.-`) and one of `file` or `string` (a credentials id): ${secret.keySet()}")
+        }
+    }
 
     stage("Gate: ${name}") {
         sh "mkdir -p '${reports}'"
@@ -52,8 +66,27 @@ def call(Map config = [:]) {
             sh 'test -e /proc/sys/fs/binfmt_misc/qemu-aarch64 || update-binfmts --enable qemu-aarch64'
         }
         String args = buildArgs.collect { k, v -> " --build-arg '${k}=${v}'" }.join('')
-        built = readJSON(text: sh(returnStdout: true,
-            script: "${gate} build '${path}' --platform ${platforms.join(',')} --no-smoke --format json --quiet${args}"))
+        // Each secret in a variable of its own; the shell (not Groovy) expands it, so the value
+        // is never part of the script Jenkins logs.
+        List bindings = []
+        for (Map secret in secrets) {
+            String variable = 'LAMBDA_GATE_SECRET_' + secret.id.toUpperCase().replaceAll(/[^A-Z0-9]/, '_')
+            if (secret.file) {
+                bindings << file(credentialsId: secret.file, variable: variable)
+                args += " --secret id=${secret.id},src=\"\$${variable}\""
+            } else {
+                bindings << string(credentialsId: secret.string, variable: variable)
+                args += " --secret id=${secret.id},env=${variable}"
+            }
+        }
+        String script = "${gate} build '${path}' --platform ${platforms.join(',')} --no-smoke --format json --quiet${args}"
+        if (bindings) {
+            withCredentials(bindings) {
+                built = readJSON(text: sh(returnStdout: true, script: script))
+            }
+        } else {
+            built = readJSON(text: sh(returnStdout: true, script: script))
+        }
     }
 
     stage("Smoke: ${name}") {

@@ -36,7 +36,13 @@ class FakeJenkins {
         b.setVariable('junit', { Map args -> record("junit:${args.testResults}") })
         b.setVariable('input', { Map args -> record("input:${args.message}") })
         b.setVariable('parallel', { Map branches -> branches.each { k, v -> record("branch:${k}"); v() } })
-        b.setVariable('withCredentials', { List bindings, Closure body -> record('withCredentials'); body() })
+        b.setVariable('withCredentials', { List bindings, Closure body ->
+            record("withCredentials:${bindings.collect { "${it.type}(${it.credentialsId}->${it.variable})" }.join(',')}")
+            body()
+            record('endCredentials')
+        })
+        b.setVariable('file', { Map args -> [type: 'file'] + args })
+        b.setVariable('string', { Map args -> [type: 'string'] + args })
         b.setVariable('readJSON', { Map args -> new JsonSlurper().parseText(args.text) })
         b.setVariable('sh', { Object arg ->
             Map args = arg instanceof Map ? arg : [script: arg.toString()]
@@ -145,6 +151,34 @@ int approval = ev.findIndexOf { it.startsWith('input:') }
 check(approval > ev.indexOf('stage:Promote: quote to prod') && approval < ev.findIndexOf { it.contains('--to prod') }, 'an input step before prod', ev)
 check(result.index_digest == 'sha256:1dx', 'returns what was pushed', ev)
 checks += 9
+
+// 4b. Build secrets: Jenkins credentials bound around the build only, passed as BuildKit
+// secrets by variable (expanded by the shell, never by Groovy, so no value is in the script).
+jenkins = new FakeJenkins()
+jenkins.answers["lambda-gate build"] = buildJson
+jenkins.answers["lambda-gate push"] = pushJson
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+library.call(name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote',
+    secrets: [[id: 'pip', file: 'pip-conf'], [id: 'artifactory.token', string: 'art-token']])
+ev = jenkins.events
+String bound = 'withCredentials:file(pip-conf->LAMBDA_GATE_SECRET_PIP),string(art-token->LAMBDA_GATE_SECRET_ARTIFACTORY_TOKEN)'
+String buildLine = "sh:lambda-gate build 'services/quote' --platform linux/amd64,linux/arm64 --no-smoke --format json --quiet --secret id=pip,src=\"\$LAMBDA_GATE_SECRET_PIP\" --secret id=artifactory.token,env=LAMBDA_GATE_SECRET_ARTIFACTORY_TOKEN"
+check(ev.contains(bound), 'the credentials are bound by id, each to its variable', ev)
+check(ev.indexOf(bound) < ev.indexOf(buildLine) && ev.indexOf(buildLine) < ev.indexOf('endCredentials'), 'the build runs inside withCredentials, with --secret by variable', ev)
+check(ev.indexOf('endCredentials') < ev.indexOf('stage:Smoke: quote'), 'the credentials are bound for the build only', ev)
+check(!ev.any { it.contains('--build-arg') }, 'no secret goes through a build argument', ev)
+jenkins = new FakeJenkins()
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+failed = false
+try {
+    library.call(name: 'quote', repository: 'r.example.com/team/quote', secrets: [[id: 'pip', file: 'a', string: 'b']])
+} catch (PipelineError e) {
+    failed = e.message.contains('one of `file` or `string`')
+}
+check(failed && !jenkins.events.any { it.startsWith('stage:') }, 'a secret with both kinds is refused before any stage', jenkins.events)
+checks += 5
 
 // 5. The Jenkinsfile: binfmt, the test bases, example-project through the local buildLambda,
 // then the bases promoted to latest by the digests just built.
