@@ -7,9 +7,15 @@ the tags starting with `dev-`; `dev` covers `dev` only), and refuses to move an 
 with `ImageTagAlreadyExistsException`. This launcher replaces moto's check with ECR's reading
 before it starts the server, so a test that passes here would pass against ECR on this point.
 
+moto also names an image by a digest of its own (the sha256 of its layer digests joined, or of
+a random number for an index), where ECR's image digest is the sha256 of the manifest bytes as
+pushed. The runner looks a missing image up with one BatchGetImage by that digest, as it does
+against ECR; here moto is given ECR's digest so that the lookup means what it means on AWS.
+
 Usage: python3 moto_strict.py [moto_server arguments]
 """
 
+import hashlib
 import re
 import sys
 
@@ -62,6 +68,14 @@ def resolve_image_tag_mutability(self, repository, proposed_image_tag):
 
 ECRBackend._resolve_image_tag_mutability = resolve_image_tag_mutability
 assert models.ECRBackend._resolve_image_tag_mutability is resolve_image_tag_mutability
+
+
+def create_digest(self) -> None:
+    """ECR's image digest: the sha256 of the manifest's bytes, exactly as they were pushed."""
+    self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode("utf-8")).hexdigest()
+
+
+models.Image._create_digest = create_digest
 
 if __name__ == "__main__":
     from moto.server import main

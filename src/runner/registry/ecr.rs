@@ -2,8 +2,8 @@
 //! type; PutImage with the original bytes and their media type), so a promotion never moves a
 //! layer. Blobs go through the registry endpoint with an ECR authorization token.
 //!
-//! Digests are computed here from the bytes, never taken from the API's word (emulators compute
-//! their own), and an immutable-tag refusal is recognised under both names it comes by.
+//! Digests are computed here from the bytes, never taken from the API's word, and an
+//! immutable-tag refusal is recognised under both names it comes by.
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::operation::put_image::PutImageError;
@@ -113,57 +113,6 @@ impl EcrRegistry {
             .await
     }
 
-    /// The image whose manifest bytes hash to `digest`, looked for among all the repository's
-    /// images (only when a lookup by digest found nothing).
-    async fn find_by_content(
-        &self,
-        repository: &str,
-        digest: &str,
-    ) -> Result<Option<Manifest>, RegistryError> {
-        let what = format!("ListImages {repository}");
-        let mut ids = Vec::new();
-        let mut pages = self
-            .client
-            .list_images()
-            .registry_id(&self.account)
-            .repository_name(repository)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.api_error(&what, e))?;
-            ids.extend(page.image_ids().iter().cloned());
-        }
-        for chunk in ids.chunks(100) {
-            let mut request = self
-                .client
-                .batch_get_image()
-                .registry_id(&self.account)
-                .repository_name(repository)
-                .set_image_ids(Some(chunk.to_vec()));
-            for media_type in ACCEPT_MANIFESTS {
-                request = request.accepted_media_types(media_type);
-            }
-            let answer = request
-                .send()
-                .await
-                .map_err(|e| self.api_error("BatchGetImage", e))?;
-            for image in answer.images() {
-                let Some(text) = image.image_manifest() else {
-                    continue;
-                };
-                if crate::runner::sha256_digest(text.as_bytes()) == digest {
-                    let manifest = Manifest::parse(
-                        Bytes::from(text.to_string()),
-                        image.image_manifest_media_type(),
-                    )
-                    .map_err(|e| RegistryError::Invalid(format!("{}: {e}", self.name)))?;
-                    return Ok(Some(manifest));
-                }
-            }
-        }
-        Ok(None)
-    }
-
     fn identifier(reference: &str) -> ImageIdentifier {
         if is_sha256_digest(reference) {
             ImageIdentifier::builder().image_digest(reference).build()
@@ -189,11 +138,9 @@ impl Registry for EcrRegistry {
         for media_type in ACCEPT_MANIFESTS {
             request = request.accepted_media_types(media_type);
         }
+        // One call, by digest or by tag: ECR's image digest is the sha256 of the manifest bytes,
+        // so a digest that is not found is not there.
         let answer = request.send().await.map_err(|e| self.api_error(&what, e))?;
-        if answer.images().is_empty() && is_sha256_digest(reference) {
-            // Some emulators name images by digests of their own: find it by its content.
-            return self.find_by_content(repository, reference).await;
-        }
         let Some(image) = answer.images().first() else {
             return match answer.failures().first() {
                 Some(failure)
