@@ -207,39 +207,84 @@ pub fn engine_error(error: &bollard::errors::Error) -> String {
     }
 }
 
-/// An image as `docker save` writes it: the config bytes and each layer's uncompressed tar.
+/// An image as `docker save` writes it, spooled to disk: the config bytes and each layer
+/// gzip-compressed into a file of its own, with the digest computed as it was written. A layer
+/// is never held whole in memory: a 500 MB image costs its compressed size in a temporary
+/// directory, and a few MiB of buffers.
 pub struct SavedImage {
     pub config: bytes::Bytes,
-    pub layers: Vec<bytes::Bytes>,
+    pub layers: Vec<SpooledLayer>,
+    /// Holds the files until the image is pushed.
+    _dir: tempfile::TempDir,
 }
 
-/// Reads an image back from the Engine (the `docker save` format).
+/// One compressed layer on disk.
+#[derive(Debug, Clone)]
+pub struct SpooledLayer {
+    pub path: std::path::PathBuf,
+    /// `sha256:…` of the compressed bytes.
+    pub digest: String,
+    pub size: u64,
+}
+
+/// Reads an image back from the Engine (the `docker save` format), streaming the archive to a
+/// temporary file and compressing each layer from there.
 pub async fn save(docker: &Docker, image: &str) -> anyhow::Result<SavedImage> {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::Builder::new()
+        .prefix("lambda-gate-save-")
+        .tempdir()
+        .context("creating a directory for the image's layers")?;
+    let archive = dir.path().join("image.tar");
+    let mut file = tokio::io::BufWriter::new(
+        tokio::fs::File::create(&archive)
+            .await
+            .with_context(|| format!("creating {}", archive.display()))?,
+    );
     let mut stream = docker.export_image(image);
-    let mut archive = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk
             .map_err(|e| anyhow::anyhow!(engine_error(&e)))
             .with_context(|| format!("exporting {image}"))?;
-        archive.extend_from_slice(&chunk);
+        file.write_all(&chunk)
+            .await
+            .with_context(|| format!("writing the export of {image}"))?;
     }
-    parse_saved(&archive).with_context(|| format!("reading the export of {image}"))
+    file.flush().await?;
+    drop(file);
+    tokio::task::spawn_blocking(move || spool_saved(&archive, dir))
+        .await?
+        .with_context(|| format!("reading the export of {image}"))
 }
 
-/// Parses a `docker save` archive holding one image.
-pub fn parse_saved(archive: &[u8]) -> anyhow::Result<SavedImage> {
-    use std::io::Read;
-    let mut files: HashMap<String, bytes::Bytes> = HashMap::new();
-    let mut reader = tar::Archive::new(archive);
-    for entry in reader.entries()? {
-        let mut entry = entry?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
-            continue;
+/// Splits a `docker save` archive holding one image (Docker's layout, `<id>/layer.tar`, or the
+/// OCI layout of newer Engines, `blobs/sha256/<hex>`) into its config and compressed layers.
+fn spool_saved(
+    archive_path: &std::path::Path,
+    dir: tempfile::TempDir,
+) -> anyhow::Result<SavedImage> {
+    use std::io::{Read, Seek};
+    /// Entries larger than this are never read into memory (manifest.json and configs are far
+    /// smaller).
+    const IN_MEMORY: u64 = 16 << 20;
+    let mut entries: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut manifest = None;
+    {
+        let mut reader = tar::Archive::new(std::fs::File::open(archive_path)?);
+        for entry in reader.entries_with_seek()? {
+            let mut entry = entry?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let name = entry.path()?.to_string_lossy().into_owned();
+            let (offset, size) = (entry.raw_file_position(), entry.size());
+            if name == "manifest.json" && size <= IN_MEMORY {
+                let mut text = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut text)?;
+                manifest = Some(text);
+            }
+            entries.insert(name, (offset, size));
         }
-        let name = entry.path()?.to_string_lossy().into_owned();
-        let mut data = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut data)?;
-        files.insert(name, data.into());
     }
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -247,25 +292,106 @@ pub fn parse_saved(archive: &[u8]) -> anyhow::Result<SavedImage> {
         config: String,
         layers: Vec<String>,
     }
-    let manifest = files.get("manifest.json").context("no manifest.json")?;
-    let entries: Vec<Entry> = serde_json::from_slice(manifest).context("invalid manifest.json")?;
-    let [entry] = entries.as_slice() else {
-        bail!("expected one image, found {}", entries.len());
+    let manifest = manifest.context("no manifest.json")?;
+    let images: Vec<Entry> = serde_json::from_slice(&manifest).context("invalid manifest.json")?;
+    let [image] = images.as_slice() else {
+        bail!("expected one image, found {}", images.len());
     };
-    let take = |name: &str| {
-        files
+    let archive = std::fs::File::open(archive_path)?;
+    let open = |name: &str| -> anyhow::Result<std::io::Take<&std::fs::File>> {
+        let (offset, size) = *entries
             .get(name)
-            .cloned()
-            .with_context(|| format!("`{name}` is missing"))
+            .with_context(|| format!("`{name}` is missing"))?;
+        (&archive).seek(std::io::SeekFrom::Start(offset))?;
+        Ok((&archive).take(size))
     };
-    Ok(SavedImage {
-        config: take(&entry.config)?,
-        layers: entry
-            .layers
+    let config = {
+        let (_, size) = entries.get(&image.config).copied().unwrap_or_default();
+        if size > IN_MEMORY {
+            bail!("the image config `{}` is {size} bytes", image.config);
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        open(&image.config)?.read_to_end(&mut bytes)?;
+        bytes::Bytes::from(bytes)
+    };
+    let mut layers: Vec<SpooledLayer> = Vec::new();
+    for (index, name) in image.layers.iter().enumerate() {
+        if let Some(done) = image.layers[..index]
             .iter()
-            .map(|l| take(l))
-            .collect::<anyhow::Result<_>>()?,
+            .position(|earlier| earlier == name)
+        {
+            layers.push(layers[done].clone());
+            continue;
+        }
+        let path = dir.path().join(format!("layer-{index}.tar.gz"));
+        let (digest, size) = compress_to(&mut open(name)?, &path)
+            .with_context(|| format!("compressing the layer `{name}`"))?;
+        layers.push(SpooledLayer { path, digest, size });
+    }
+    // The uncompressed archive is no longer needed: keep only the compressed layers.
+    let _ = std::fs::remove_file(archive_path);
+    Ok(SavedImage {
+        config,
+        layers,
+        _dir: dir,
     })
+}
+
+/// Gzips `layer` into `path`; the compressed bytes' digest and size. Gzip as registries store
+/// layers: fast level, no name or mtime in the header, so the same layer always compresses to
+/// the same blob (a replay pushes nothing new).
+fn compress_to(
+    layer: &mut impl std::io::Read,
+    path: &std::path::Path,
+) -> anyhow::Result<(String, u64)> {
+    use sha2::Digest as _;
+    use std::io::Write;
+    /// Hashes and counts what passes through to the file.
+    struct Hashing<W> {
+        inner: W,
+        hasher: sha2::Sha256,
+        size: u64,
+    }
+    impl<W: Write> Write for Hashing<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let written = self.inner.write(buf)?;
+            self.hasher.update(&buf[..written]);
+            self.size += written as u64;
+            Ok(written)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut encoder = flate2::write::GzEncoder::new(
+        Hashing {
+            inner: file,
+            hasher: sha2::Sha256::new(),
+            size: 0,
+        },
+        flate2::Compression::fast(),
+    );
+    // Fed in whole 1 MiB chunks, however the file's reads come back: the compressor's output
+    // depends on how its input is split, and the same layer must give the same blob.
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match layer.read(&mut chunk[filled..])? {
+                0 => break,
+                read => filled += read,
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        encoder.write_all(&chunk[..filled])?;
+    }
+    let mut hashing = encoder.finish()?;
+    hashing.flush()?;
+    let digest = format!("sha256:{:x}", hashing.hasher.finalize());
+    Ok((digest, hashing.size))
 }
 
 /// The registry login for pulling `image` (`None` for a name without a registry host, or a
@@ -378,4 +504,55 @@ pub fn lock_bases(bases: &[String]) -> anyhow::Result<BaseLock> {
         files.push(file);
     }
     Ok(BaseLock { _files: files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands its bytes back in pieces of varying size, as a pipe or a busy disk
+    /// may.
+    struct Ragged<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Ragged<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.step = self.step * 7 % 4093 + 1;
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_layer_compresses_to_the_same_blob_however_it_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // 3 MiB that compress, and do not compress to nothing.
+        let data: Vec<u8> = (0u32..3 << 20)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8 % 16 + b'a')
+            .collect();
+        let whole = compress_to(&mut data.as_slice(), &dir.path().join("a.gz")).expect("gzip");
+        let ragged = compress_to(
+            &mut Ragged {
+                data: &data,
+                step: 1,
+            },
+            &dir.path().join("b.gz"),
+        )
+        .expect("gzip");
+        assert_eq!(whole, ragged);
+        let written = std::fs::read(dir.path().join("a.gz")).expect("read");
+        assert_eq!(whole.1, written.len() as u64);
+        assert_eq!(whole.0, crate::runner::sha256_digest(&written));
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&written[..]),
+            &mut unpacked,
+        )
+        .expect("gunzip");
+        assert_eq!(unpacked, data);
+    }
 }

@@ -2,43 +2,29 @@
 //! A tag is only ever written once everything it references is in the registry, so an
 //! interrupted push leaves at most unreferenced blobs, never a tag pointing at a partial image.
 
-use bytes::Bytes;
-use flate2::write::GzEncoder;
 use serde_json::json;
 
 use super::engine::SavedImage;
 use super::reference::Reference;
 use super::registry::manifest::{OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
-use super::registry::{Descriptor, Manifest, Registry, RegistryError};
+use super::registry::{Blob, Descriptor, Manifest, Registry, RegistryError};
 use super::{sha256_digest, Platform};
 
-/// Uploads `data` unless the repository already has it.
+/// Uploads `blob` unless the repository already has it.
 async fn ensure_blob<R: Registry>(
     registry: &R,
     repository: &str,
-    data: Bytes,
-) -> Result<(String, u64), RegistryError> {
-    let digest = sha256_digest(&data);
-    let size = data.len() as u64;
-    if !registry.has_blob(repository, &digest).await? {
-        registry.put_blob(repository, &digest, data).await?;
+    digest: &str,
+    blob: Blob,
+) -> Result<(), RegistryError> {
+    if !registry.has_blob(repository, digest).await? {
+        registry.put_blob(repository, digest, blob).await?;
     }
-    Ok((digest, size))
-}
-
-/// Gzip as registries store layers: fast level, no name or mtime in the header, so the same
-/// layer always compresses to the same blob.
-fn compress(layer: &[u8]) -> std::io::Result<Bytes> {
-    use std::io::Write;
-    let mut encoder = GzEncoder::new(
-        Vec::with_capacity(layer.len() / 3),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(layer)?;
-    Ok(encoder.finish()?.into())
+    Ok(())
 }
 
 /// Pushes one platform's image and its manifest (by digest, untagged); returns the index entry.
+/// Its layers go up from the files [`super::engine::save`] spooled them to, a chunk at a time.
 pub async fn push_platform_image<R: Registry>(
     registry: &R,
     repository: &Reference,
@@ -53,15 +39,24 @@ pub async fn push_platform_image<R: Registry>(
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
         });
-    let (config_digest, config_size) = ensure_blob(registry, repo, image.config).await?;
+    let config_digest = sha256_digest(&image.config);
+    let config_size = image.config.len() as u64;
+    ensure_blob(
+        registry,
+        repo,
+        &config_digest,
+        Blob::Bytes(image.config.clone()),
+    )
+    .await?;
     let mut layers = Vec::new();
-    for layer in image.layers {
-        let compressed = tokio::task::spawn_blocking(move || compress(&layer))
-            .await
-            .map_err(|e| RegistryError::Invalid(format!("compressing a layer: {e}")))?
-            .map_err(|e| RegistryError::Invalid(format!("compressing a layer: {e}")))?;
-        let (digest, size) = ensure_blob(registry, repo, compressed).await?;
-        layers.push(json!({"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size}));
+    for layer in &image.layers {
+        let blob = Blob::File {
+            path: layer.path.clone(),
+            size: layer.size,
+        };
+        ensure_blob(registry, repo, &layer.digest, blob).await?;
+        layers
+            .push(json!({"mediaType": OCI_LAYER_GZIP, "digest": layer.digest, "size": layer.size}));
     }
     let manifest = Manifest::build(
         &json!({

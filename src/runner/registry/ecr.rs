@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::manifest::{Manifest, ACCEPT_MANIFESTS};
 use super::oci::{Credentials, OciRegistry};
-use super::{Connection, Registry, RegistryError};
+use super::{Blob, Connection, Registry, RegistryError};
 use crate::digest::is_sha256_digest;
 use crate::runner::reference::Reference;
 
@@ -242,8 +242,8 @@ impl Registry for EcrRegistry {
         &self,
         repository: &str,
         digest: &str,
-        data: Bytes,
+        blob: Blob,
     ) -> Result<(), RegistryError> {
-        self.blobs().await?.put_blob(repository, digest, data).await
+        self.blobs().await?.put_blob(repository, digest, blob).await
     }
 }

@@ -90,13 +90,34 @@ pub trait Registry: Send + Sync {
         digest: &str,
     ) -> impl Future<Output = Result<Bytes, RegistryError>> + Send;
 
-    /// Uploads `data`, whose digest is `digest`.
+    /// Uploads `blob`, whose digest is `digest`.
     fn put_blob(
         &self,
         repository: &str,
         digest: &str,
-        data: Bytes,
+        blob: Blob,
     ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+}
+
+/// A blob to upload: bytes in memory (a config, a manifest's worth), or a file streamed from
+/// disk (a layer: never held whole in memory).
+#[derive(Debug, Clone)]
+pub enum Blob {
+    Bytes(Bytes),
+    /// A file the runner wrote itself (a compressed layer), its digest computed as it was written.
+    File {
+        path: std::path::PathBuf,
+        size: u64,
+    },
+}
+
+impl Blob {
+    pub fn size(&self) -> u64 {
+        match self {
+            Blob::Bytes(bytes) => bytes.len() as u64,
+            Blob::File { size, .. } => *size,
+        }
+    }
 }
 
 impl Manifest {
@@ -187,9 +208,9 @@ impl Registry for AnyRegistry {
         &self,
         repository: &str,
         digest: &str,
-        data: Bytes,
+        blob: Blob,
     ) -> Result<(), RegistryError> {
-        on_backend!(self, r => r.put_blob(repository, digest, data).await)
+        on_backend!(self, r => r.put_blob(repository, digest, blob).await)
     }
 }
 

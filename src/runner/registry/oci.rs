@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 
 use super::manifest::{Manifest, ACCEPT_MANIFESTS};
 use super::retry::{is_retryable_status, RetryPolicy};
-use super::{Connection, Registry, RegistryError};
+use super::{Blob, Connection, Registry, RegistryError};
 use crate::runner::reference::Reference;
 use crate::runner::sha256_digest;
 
@@ -220,7 +220,7 @@ impl OciRegistry {
         url: &str,
         repository: &str,
         headers: HeaderMap,
-        body: Option<Bytes>,
+        body: Option<Blob>,
         what: &str,
     ) -> Result<Answer, RegistryError> {
         let mut authenticated_now = false;
@@ -235,7 +235,21 @@ impl OciRegistry {
                 request = request.header(AUTHORIZATION, value);
             }
             if let Some(body) = &body {
-                request = request.body(body.clone());
+                request = match body {
+                    Blob::Bytes(bytes) => request.body(bytes.clone()),
+                    // Read as it is sent, in chunks: a layer is never held whole in memory.
+                    Blob::File { path, size } => {
+                        let file = tokio::fs::File::open(path).await.map_err(|e| {
+                            RegistryError::Invalid(format!(
+                                "{what}: cannot read {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        request
+                            .header(reqwest::header::CONTENT_LENGTH, *size)
+                            .body(reqwest::Body::wrap_stream(file_chunks(file)))
+                    }
+                };
             }
             let outcome = match request.send().await {
                 Ok(response) => {
@@ -432,7 +446,7 @@ impl Registry for OciRegistry {
                 &url,
                 repository,
                 headers,
-                Some(manifest.bytes.clone()),
+                Some(Blob::Bytes(manifest.bytes.clone())),
                 &what,
             )
             .await?;
@@ -492,17 +506,19 @@ impl Registry for OciRegistry {
         &self,
         repository: &str,
         digest: &str,
-        data: Bytes,
+        blob: Blob,
     ) -> Result<(), RegistryError> {
-        if sha256_digest(&data) != digest {
-            return Err(RegistryError::Invalid(format!(
-                "blob {digest}: its content does not match its digest"
-            )));
+        if let Blob::Bytes(data) = &blob {
+            if sha256_digest(data) != digest {
+                return Err(RegistryError::Invalid(format!(
+                    "blob {digest}: its content does not match its digest"
+                )));
+            }
         }
         // An upload session may not survive a dropped connection: a failed upload starts over.
         let mut last_error = None;
         for _ in 0..2 {
-            match self.upload_once(repository, digest, data.clone()).await {
+            match self.upload_once(repository, digest, &blob).await {
                 Ok(()) => return Ok(()),
                 Err(error) => last_error = Some(error),
             }
@@ -516,7 +532,7 @@ impl OciRegistry {
         &self,
         repository: &str,
         digest: &str,
-        data: Bytes,
+        blob: &Blob,
     ) -> Result<(), RegistryError> {
         let what = format!("start upload of {digest}");
         let url = format!("{}/v2/{repository}/blobs/uploads/", self.base);
@@ -526,7 +542,7 @@ impl OciRegistry {
                 &url,
                 repository,
                 HeaderMap::new(),
-                Some(Bytes::new()),
+                Some(Blob::Bytes(Bytes::new())),
                 &what,
             )
             .await?;
@@ -552,13 +568,36 @@ impl OciRegistry {
         );
         let what = format!("upload {digest}");
         let answer = self
-            .send(Method::PUT, &url, repository, headers, Some(data), &what)
+            .send(
+                Method::PUT,
+                &url,
+                repository,
+                headers,
+                Some(blob.clone()),
+                &what,
+            )
             .await?;
         if answer.status != StatusCode::CREATED {
             return Err(self.status(&what, &answer));
         }
         Ok(())
     }
+}
+
+/// A file's bytes as a stream of 1 MiB chunks.
+fn file_chunks(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::try_unfold(file, |mut file| async move {
+        let mut chunk = bytes::BytesMut::with_capacity(1 << 20);
+        while chunk.len() < chunk.capacity() {
+            if file.read_buf(&mut chunk).await? == 0 {
+                break;
+            }
+        }
+        Ok((!chunk.is_empty()).then(|| (chunk.freeze(), file)))
+    })
 }
 
 /// A `WWW-Authenticate` challenge.
