@@ -281,6 +281,13 @@ pub struct DeployArgs {
     pub alarms: Vec<String>,
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
+    /// The external ID the role's trust policy requires (`sts:ExternalId`).
+    #[arg(long, value_name = "ID", env = "LAMBDA_GATE_EXTERNAL_ID")]
+    pub external_id: Option<String>,
+    /// The assumed role's session name, recorded by CloudTrail with each call (default:
+    /// Jenkins' `BUILD_TAG`, else `lambda-gate-deploy`).
+    #[arg(long, value_name = "NAME")]
+    pub session_name: Option<String>,
     #[arg(long)]
     pub region: Option<String>,
     /// Write `<PARAM>/<architecture>` = the deployed `host/path@digest` to SSM.

@@ -476,11 +476,17 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
+    let session_name = deploy::session_name(
+        args.session_name.as_deref(),
+        std::env::var("BUILD_TAG").ok().as_deref(),
+    );
     let target_of = |environment: &crate::policy::EnvironmentPolicy| Target {
         function: environment.function.clone(),
         alias: environment.alias.clone(),
         region: environment.region.clone(),
         role_arn: environment.role_arn.clone(),
+        external_id: args.external_id.clone(),
+        session_name: session_name.clone(),
     };
     let function = args
         .function
@@ -502,6 +508,8 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
             .role_arn
             .clone()
             .or_else(|| environment.and_then(|e| e.role_arn.clone())),
+        external_id: args.external_id.clone(),
+        session_name: session_name.clone(),
     };
     let percent = args.canary.or_else(|| environment.and_then(|e| e.canary));
     let bake: Option<String> = args

@@ -28,6 +28,40 @@ pub struct Target {
     pub region: Option<String>,
     /// Assumed (STS) for an environment in another account.
     pub role_arn: Option<String>,
+    /// The external ID the role's trust policy asks for (`sts:ExternalId`).
+    pub external_id: Option<String>,
+    /// The assumed role's session name: CloudTrail records it with every call, so it names the
+    /// build ([`session_name`]).
+    pub session_name: String,
+}
+
+/// The session name for an assumed role: the one given, else Jenkins' `BUILD_TAG`
+/// (`jenkins-team-quote-42`), else `lambda-gate-deploy`; made what STS accepts (2 to 64 of
+/// letters, digits and `+=,.@-`; anything else becomes `-`).
+pub fn session_name(given: Option<&str>, build_tag: Option<&str>) -> String {
+    let raw = given
+        .or(build_tag)
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .unwrap_or("lambda-gate-deploy");
+    let mut name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    // Keep the end: a build number is what tells two runs of a job apart.
+    if name.len() > 64 {
+        name = name[name.len() - 64..].to_string();
+    }
+    if name.len() < 2 {
+        name = format!("lambda-gate-{name}");
+    }
+    name
 }
 
 /// A canary: `percent` of the alias's traffic to the new version for `bake`, then all of it.
@@ -180,11 +214,13 @@ impl Clients {
         }
         let mut config = loader.load().await;
         if let Some(role) = &target.role_arn {
-            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-                .session_name("lambda-gate-deploy")
-                .configure(&config)
-                .build()
-                .await;
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name(&target.session_name)
+                .configure(&config);
+            if let Some(external_id) = &target.external_id {
+                provider = provider.external_id(external_id);
+            }
+            let provider = provider.build().await;
             config = config
                 .into_builder()
                 .credentials_provider(
@@ -1109,6 +1145,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_session_name_names_the_build_as_sts_accepts_it() {
+        assert_eq!(
+            session_name(None, Some("jenkins-team/quote-main-42")),
+            "jenkins-team-quote-main-42"
+        );
+        assert_eq!(session_name(Some("release 7"), Some("x")), "release-7");
+        assert_eq!(session_name(None, None), "lambda-gate-deploy");
+        assert_eq!(session_name(None, Some("  ")), "lambda-gate-deploy");
+        let long = format!("jenkins-{}-1234", "a".repeat(80));
+        let name = session_name(None, Some(&long));
+        assert_eq!(name.len(), 64);
+        assert!(name.ends_with("-1234"), "{name}");
+        assert_eq!(session_name(Some("x"), None), "lambda-gate-x");
+    }
     use super::*;
 
     #[test]

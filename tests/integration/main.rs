@@ -11,6 +11,7 @@ mod fixtures;
 mod jenkins;
 mod mypy_and_python;
 mod mypy_differential;
+mod permissions;
 mod precommit;
 mod realworld;
 mod robustness;

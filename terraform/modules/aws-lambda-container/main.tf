@@ -39,6 +39,43 @@ resource "aws_ecr_repository" "this" {
   tags = var.tags
 }
 
+# Cross-account deploys (Lambda's "Amazon ECR permissions" for functions in other accounts):
+# the consumer accounts may pull the images, and so may Lambda itself, but only for functions of
+# those accounts (`aws:sourceArn`). The deployer role in the consumer account needs ECR read on
+# this repository too (`lambda-publisher-role`'s `deploy_image_repository_arns`).
+data "aws_iam_policy_document" "consumers" {
+  count = length(var.consumer_account_ids) == 0 ? 0 : 1
+
+  statement {
+    sid     = "ConsumerAccountsPull"
+    actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    principals {
+      type        = "AWS"
+      identifiers = [for id in var.consumer_account_ids : "arn:${data.aws_partition.current.partition}:iam::${id}:root"]
+    }
+  }
+
+  statement {
+    sid     = "LambdaPullsForConsumerFunctions"
+    actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "aws:sourceArn"
+      values   = [for id in var.consumer_account_ids : "arn:${data.aws_partition.current.partition}:lambda:*:${id}:function:*"]
+    }
+  }
+}
+
+resource "aws_ecr_repository_policy" "consumers" {
+  count      = length(var.consumer_account_ids) == 0 ? 0 : 1
+  repository = aws_ecr_repository.this.name
+  policy     = data.aws_iam_policy_document.consumers[0].json
+}
+
 # ECR evaluates rules by priority; an image that matches the tag selection of a rule is never
 # expired by a rule of lower priority; the entries of one rule's `tagPatternList` are AND-ed
 # (an image must carry a tag for each), so every pattern has a rule of its own:

@@ -107,3 +107,14 @@ variable "alias_name" {
   default     = "live"
   description = "The alias callers invoke and `lambda-gate deploy --alias` moves."
 }
+
+variable "consumer_account_ids" {
+  type        = list(string)
+  default     = []
+  description = "Accounts whose Lambda functions run this repository's images (a prod account deploying what this account built). The repository policy lets those accounts and Lambda on their behalf pull the images; none by default."
+
+  validation {
+    condition     = alltrue([for id in var.consumer_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "consumer_account_ids must be 12-digit AWS account IDs."
+  }
+}

@@ -36,9 +36,6 @@ data "aws_iam_policy_document" "publish" {
       "ecr:PutImage",
       "ecr:BatchGetImage",
       "ecr:GetDownloadUrlForLayer",
-      "ecr:DescribeImages",
-      "ecr:DescribeRepositories",
-      "ecr:ListImages",
     ]
     resources = [local.repositories]
   }
@@ -68,6 +65,14 @@ data "aws_iam_policy_document" "deploy" {
       "lambda:CreateAlias",
     ]
     resources = concat(local.functions, [for arn in local.functions : "${arn}:*"])
+  }
+
+  # The image is read before it is deployed (the index, the platform manifest the function's
+  # architecture picks, its config), from this account's repositories or another's.
+  statement {
+    sid       = "ReadDeployedImages"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = concat([local.repositories], var.deploy_image_repository_arns)
   }
 
   # Canary bakes read alarm states; DescribeAlarms cannot be scoped to resources.

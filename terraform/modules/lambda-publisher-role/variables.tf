@@ -21,12 +21,12 @@ variable "repository_name_prefix" {
 
 variable "ssm_parameter_path" {
   type        = string
-  description = "Path under which the role records each environment's deployed digest (SSM parameters `<path>/<function>/<environment>`)."
-  default     = "/lambda-deploy"
+  description = "Path under which the role records each environment's deployed digest: `promote --record-ssm <path>/<name>/<environment>` and buildLambda's `ssmPrefix: '<path>/<name>'` write `<path>/<name>/<environment>/<architecture>`."
+  default     = "/lambda"
 
   validation {
     condition     = can(regex("^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", var.ssm_parameter_path))
-    error_message = "ssm_parameter_path must be an absolute SSM path without a trailing slash, e.g. /lambda-deploy."
+    error_message = "ssm_parameter_path must be an absolute SSM path without a trailing slash, e.g. /lambda."
   }
 }
 
@@ -52,4 +52,10 @@ variable "deployable_functions" {
   type        = list(string)
   default     = []
   description = "Names of the functions `lambda-gate deploy` may update, publish, invoke and move the alias of (none by default)."
+}
+
+variable "deploy_image_repository_arns" {
+  type        = list(string)
+  default     = []
+  description = "ECR repositories (ARNs) in other accounts whose images `lambda-gate deploy` deploys from this account: the role reads their manifests and config to pick each function's image (their repository policy must let this account pull: `aws-lambda-container`'s `consumer_account_ids`). This account's repositories under `repository_name_prefix` are always readable."
 }
