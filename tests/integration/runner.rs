@@ -564,8 +564,9 @@ fn push_images(repository: &str, tags: &[&str], built: &serde_json::Value) -> Ou
 }
 
 /// buildLambda's stages, as its Groovy runs them: build (no push), push the built images under
-/// the commit and `dev`, promote to staging and prod. Returns the pushed index digest.
-fn jenkins_flow(project: &Path, repository: &str, commit: &str) -> String {
+/// the commit and `dev`, promote to staging and prod, deploy to the function. Returns the
+/// pushed index digest.
+fn jenkins_flow(project: &Path, repository: &str, commit: &str, function: &str) -> String {
     let built = build_unpushed(project, "linux/amd64,linux/arm64");
     let pushed = push_images(repository, &[commit, "dev"], &built);
     assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
@@ -579,6 +580,21 @@ fn jenkins_flow(project: &Path, repository: &str, commit: &str) -> String {
             text(&promoted)
         );
     }
+    // Deploy (the function's architecture picks the platform image); a replay finds the alias
+    // already serving it.
+    let deployed = deploy(&[
+        function,
+        "--image",
+        &format!("{repository}@{digest}"),
+        "--project",
+        project.to_str().unwrap(),
+    ]);
+    assert_eq!(deployed.status.code(), Some(0), "{}", text(&deployed));
+    let status = json(&deployed)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(status == "deployed" || status == "unchanged", "{status}");
     digest
 }
 
@@ -593,14 +609,29 @@ fn the_jenkins_flow_runs_again_and_again_under_the_modules_repository_settings()
     let name = unique("team/flow");
     module_repository(&name);
     let repository = format!("{ECR_HOST}/{name}");
-    let first = jenkins_flow(&project, &repository, "0a1b2c3d4e5f");
+    let function_name = unique("flow");
+    function(
+        &function_name,
+        "arm64",
+        &format!("{repository}@sha256:{}", "0".repeat(64)),
+    );
+    let first = jenkins_flow(&project, &repository, "0a1b2c3d4e5f", &function_name);
     // Jenkins' Replay of the same commit.
-    let replay = jenkins_flow(&project, &repository, "0a1b2c3d4e5f");
+    let replay = jenkins_flow(&project, &repository, "0a1b2c3d4e5f", &function_name);
     assert_eq!(replay, first, "a replay reaches the same image");
     // The next commit.
     std::fs::write(project.join("app/extra.py"), "VALUE = 4\n").unwrap();
-    let next = jenkins_flow(&project, &repository, "1b2c3d4e5f60");
+    let next = jenkins_flow(&project, &repository, "1b2c3d4e5f60", &function_name);
     assert_ne!(next, first);
+    // The function runs the new commit's arm64 image.
+    assert!(
+        serving(&function_name)["image"]
+            .as_str()
+            .is_some_and(|image| image.starts_with(&format!("{repository}@sha256:"))
+                && !image.ends_with(&"0".repeat(64))),
+        "{}",
+        serving(&function_name)
+    );
     let tagged = |tag: &str| {
         boto3(&format!(
             "r = ecr.batch_get_image(repositoryName='{name}', imageIds=[{{'imageTag': '{tag}'}}], acceptedMediaTypes=['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json'])\nprint(r['images'][0]['imageManifest'], end='')"
