@@ -4,7 +4,9 @@
 //! `aws-lambda-container`. The operations are read from the runner's source (each SDK call, and
 //! the registry API's blob calls, which ECR authorises as its layer actions), the permissions
 //! from the modules' `aws_iam_policy_document`s as the gate's evaluator renders them: a new call
-//! cannot ship without its permission, and a permission nothing calls is refused.
+//! cannot ship without its permission, and a permission nothing calls is refused. The check is
+//! static: moto enforces neither IAM nor repository policies, so no runtime test can show a
+//! denial here.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
