@@ -162,6 +162,7 @@ fn options(args: &CheckArgs) -> CheckOptions {
 
 fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     use_threads(args.threads);
+    let format = Format::from(args.format);
     let options = options(&args);
     let mut result = check(&options)?;
     let mut fixes_pending = false;
@@ -171,7 +172,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             // The diff goes to standard output and what the fixes leave to standard error (or
             // `-o`), so the diff stays a clean patch; but a machine-readable report without
             // `-o` is what a tool reads from standard output, so then the diff goes to stderr.
-            let mut out: Box<dyn Write> = if args.output.is_none() && args.format != Format::Human {
+            let mut out: Box<dyn Write> = if args.output.is_none() && format != Format::Human {
                 Box::new(std::io::stderr().lock())
             } else {
                 Box::new(std::io::stdout().lock())
@@ -205,7 +206,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.output.is_none() && args.format == Format::Human && std::io::stdout().is_terminal()
+            args.output.is_none() && format == Format::Human && std::io::stdout().is_terminal()
         }
     };
     let render_options = RenderOptions {
@@ -218,17 +219,17 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 std::fs::File::create(path)
                     .with_context(|| format!("cannot write `{}`", path.display()))?,
             );
-            report::render(args.format, &result, render_options, &mut file)?;
+            report::render(format, &result, render_options, &mut file)?;
             file.flush()?;
         }
-        None if args.fix && args.diff && args.format == Format::Human => {
+        None if args.fix && args.diff && format == Format::Human => {
             let mut err = std::io::BufWriter::new(std::io::stderr().lock());
-            report::render(args.format, &result, render_options, &mut err)?;
+            report::render(format, &result, render_options, &mut err)?;
             err.flush()?;
         }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            report::render(args.format, &result, render_options, &mut out)?;
+            report::render(format, &result, render_options, &mut out)?;
             out.flush()?;
         }
     }

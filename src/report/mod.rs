@@ -15,7 +15,7 @@ use crate::diagnostic::Severity;
 
 pub use human::render_config_error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// rustc-style snippets and a summary line.
     Human,
