@@ -215,21 +215,15 @@ impl ImageFiles {
                 format!("{} --parents is not followed", instruction.keyword),
             );
         }
-        let raw: Vec<&str> = match &instruction.args {
-            Args::Exec(items) => items.iter().map(|w| w.text.as_str()).collect(),
-            Args::Shell(_) => instruction.words.iter().map(|w| w.text.as_str()).collect(),
+        let Targets {
+            sources,
+            dest,
+            dest_is_dir,
+        } = match Targets::of(instruction, scope, workdir) {
+            None => return,
+            Some(Err(why)) => return unknown(self, why),
+            Some(Ok(targets)) => targets,
         };
-        let Some((dest_raw, sources)) = raw.split_last() else {
-            return;
-        };
-        let Ok(dest) = expand(dest_raw, scope) else {
-            return unknown(
-                self,
-                format!("the destination `{dest_raw}` cannot be resolved statically"),
-            );
-        };
-        let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
-        let dest = join(workdir, &dest);
         let into_dir = |image: &ImageFiles, dir_expected: bool| {
             dir_expected || dest_is_dir || image.dirs.contains(&dest)
         };
@@ -340,13 +334,6 @@ impl ImageFiles {
             .into_iter()
             .flat_map(|index| build.dockerfile.body(&build.dockerfile.stages[index]))
             .find(|instruction| instruction.keyword == "RUN");
-        let words: Vec<&str> = match &instruction.args {
-            Args::Exec(items) => items.iter().map(|w| w.text.as_str()).collect(),
-            Args::Shell(_) => instruction.words.iter().map(|w| w.text.as_str()).collect(),
-        };
-        let Some((dest_raw, sources)) = words.split_last() else {
-            return;
-        };
         let unknown = |image: &mut ImageFiles, reason: String, into: Option<String>| {
             image.unknown.push(Unknown {
                 span: instruction.span.clone(),
@@ -354,15 +341,15 @@ impl ImageFiles {
                 into,
             });
         };
-        let Ok(dest) = expand(dest_raw, scope) else {
-            return unknown(
-                self,
-                format!("the destination `{dest_raw}` cannot be resolved statically"),
-                None,
-            );
+        let Targets {
+            sources,
+            dest,
+            dest_is_dir,
+        } = match Targets::of(instruction, scope, workdir) {
+            None => return,
+            Some(Err(why)) => return unknown(self, why, None),
+            Some(Ok(targets)) => targets,
         };
-        let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
-        let dest = join(workdir, &dest);
         self.missing_sources
             .extend(from.missing_sources.iter().cloned());
         for source in sources {
@@ -461,6 +448,40 @@ impl ImageFiles {
             });
         }
         self.files.insert(file);
+    }
+}
+
+/// A COPY or ADD's sources, and its destination resolved against WORKDIR, with whether it is a
+/// directory (a trailing `/`, or several sources).
+struct Targets<'a> {
+    sources: Vec<&'a str>,
+    dest: String,
+    dest_is_dir: bool,
+}
+
+impl<'a> Targets<'a> {
+    /// `None` for an instruction without arguments; why, when the destination cannot be
+    /// resolved statically.
+    fn of(
+        instruction: &'a Instruction,
+        scope: &Scope,
+        workdir: &str,
+    ) -> Option<Result<Self, String>> {
+        let mut words: Vec<&str> = match &instruction.args {
+            Args::Exec(items) => items.iter().map(|w| w.text.as_str()).collect(),
+            Args::Shell(_) => instruction.words.iter().map(|w| w.text.as_str()).collect(),
+        };
+        let dest_raw = words.pop()?;
+        let Ok(dest) = expand(dest_raw, scope) else {
+            return Some(Err(format!(
+                "the destination `{dest_raw}` cannot be resolved statically"
+            )));
+        };
+        Some(Ok(Targets {
+            dest_is_dir: dest.ends_with('/') || words.len() > 1,
+            dest: join(workdir, &dest),
+            sources: words,
+        }))
     }
 }
 
@@ -695,7 +716,13 @@ mod tests {
                 .map(String::as_str),
             Some("handler.py")
         );
-        // Another image's files are not followed, and do not land on the handler's path.
+        // Another image's files are not followed, and `/bin/uv` cannot land on the handler's
+        // path: nothing unknown is recorded for it.
         assert!(!image.files.contains("/bin/uv"));
+        assert!(
+            !image.unknown.iter().any(|u| u.reason.contains("astral-sh")),
+            "{:?}",
+            image.unknown
+        );
     }
 }
