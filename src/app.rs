@@ -1,7 +1,7 @@
 //! What each subcommand does; `main.rs` only parses and maps the result to an exit code.
 
 #[cfg(feature = "runner")]
-use crate::runner::commands;
+mod runner;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -57,23 +57,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => inspect_mypy(&dir, &modules, format),
         Command::Sweep(args) => run_sweep(*args),
         #[cfg(feature = "runner")]
-        Command::Build(args) => commands::run_build(*args),
+        Command::Build(args) => runner::run_build(*args),
         #[cfg(feature = "runner")]
-        Command::Smoke(args) => commands::run_smoke(args),
+        Command::Smoke(args) => runner::run_smoke(args),
         #[cfg(feature = "runner")]
-        Command::Push(args) => commands::run_push(args),
+        Command::Push(args) => runner::run_push(args),
         #[cfg(feature = "runner")]
         Command::DevImage {
             command: crate::cli::DevImageCommand::Pull(args),
-        } => commands::run_dev_image_pull(args),
+        } => runner::run_dev_image_pull(args),
         #[cfg(feature = "runner")]
-        Command::Promote(args) => commands::run_promote(args),
+        Command::Promote(args) => runner::run_promote(args),
         #[cfg(feature = "runner")]
-        Command::VerifyDeployable(args) => commands::run_verify(args),
+        Command::VerifyDeployable(args) => runner::run_verify(args),
         #[cfg(feature = "runner")]
-        Command::Pipeline(args) => commands::run_pipeline(args),
+        Command::Pipeline(args) => runner::run_pipeline(args),
         #[cfg(feature = "runner")]
-        Command::Deploy(args) => commands::run_deploy(*args),
+        Command::Deploy(args) => runner::run_deploy(*args),
         #[cfg(not(feature = "runner"))]
         Command::Build(_)
         | Command::Smoke(_)

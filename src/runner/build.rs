@@ -12,6 +12,7 @@ use serde_json::json;
 use super::buildkit::{self, BuildSecret};
 use super::context;
 use super::engine::{self, BuildSpec, Builder};
+use super::outcome::{Outcome, Refusal, Stop};
 use super::push;
 use super::reference::Reference;
 use super::registry::{config_of, AnyRegistry, Connection, Manifest, Registry};
@@ -20,30 +21,6 @@ use super::{sha256_digest, Platform};
 
 use crate::policy::BuilderChoice;
 use crate::rules::dockerfile::parser::{self as dockerfile, Base};
-
-/// Why a build or pipeline stopped on its own verdict rather than on a failure of the machinery
-/// (exit 1, not 2). Callers decide exit codes from this type, never from error text.
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    #[error("the gate failed on {0}: nothing is promoted")]
-    GateFailed(PathBuf),
-    #[error("smoke test of {platform} with {event} failed: {outcome}\n{logs}")]
-    SmokeFailed {
-        platform: Platform,
-        event: String,
-        outcome: String,
-        logs: String,
-    },
-}
-
-impl Refusal {
-    /// The refusal behind `error`, whatever context was added on the way up.
-    pub fn of(error: &anyhow::Error) -> Option<&Refusal> {
-        error
-            .chain()
-            .find_map(|cause| cause.downcast_ref::<Refusal>())
-    }
-}
 
 /// The label that records what an image was built from.
 pub const INPUTS_LABEL: &str = "dev.lambda-gate.inputs";
@@ -111,13 +88,13 @@ pub struct BuildResult {
 /// Progress lines for a person; the caller decides where they go.
 pub type Log<'a> = &'a mut (dyn FnMut(&str) + Send);
 
-pub async fn build(request: &BuildRequest, log: Log<'_>) -> anyhow::Result<BuildResult> {
+pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult> {
     let started = Instant::now();
     let project = &request.project;
     let dockerfile_path = project.join(&request.dockerfile);
     let dockerfile_text = std::fs::read_to_string(&dockerfile_path)
         .with_context(|| format!("reading {}", dockerfile_path.display()))?;
-    let context = context::archive(project, &request.dockerfile)?;
+    let context = context::archive(project, &request.dockerfile).map_err(Stop::failed)?;
     log(&format!(
         "context: {} files, {} KiB, {}",
         context.files,
@@ -325,7 +302,7 @@ pub async fn push_built<R: Registry>(
     built: Vec<Built>,
     tags: &[String],
     log: Log<'_>,
-) -> anyhow::Result<BuildResult> {
+) -> Outcome<BuildResult> {
     let started = Instant::now();
     let inputs: Vec<(Platform, String)> = built
         .iter()
@@ -390,8 +367,8 @@ pub async fn push_built<R: Registry>(
     let index = push::index(&descriptors);
     push::tag_all(registry, repository, &index, &children, tags)
         .await
-        .with_context(|| {
-            format!(
+        .map_err(|stop| {
+            stop.context(format!(
                 "tagging {repository}@{} (platform images {}) as {}",
                 index.digest,
                 children
@@ -400,7 +377,7 @@ pub async fn push_built<R: Registry>(
                     .collect::<Vec<_>>()
                     .join(", "),
                 tags.join(", ")
-            )
+            ))
         })?;
     log(&format!(
         "pushed {repository}@{} as {}",
@@ -427,7 +404,7 @@ pub async fn push_images(
     tags: &[String],
     connection: &Connection,
     log: Log<'_>,
-) -> anyhow::Result<BuildResult> {
+) -> Outcome<BuildResult> {
     let docker = engine::connect().await?;
     let registry = AnyRegistry::connect(repository, connection).await?;
     let mut built = Vec::new();
@@ -656,7 +633,7 @@ async fn retag_if_pushed<R: Registry>(
     repository: &Reference,
     tags: &[String],
     inputs: &[(Platform, String)],
-) -> anyhow::Result<Option<(Manifest, Vec<(Platform, Manifest)>)>> {
+) -> Outcome<Option<(Manifest, Vec<(Platform, Manifest)>)>> {
     if inputs.is_empty() || inputs.iter().any(|(_, wanted)| wanted.is_empty()) {
         return Ok(None);
     }

@@ -14,7 +14,8 @@ use aws_sdk_lambda::types::{
 use serde::Serialize;
 use thiserror::Error;
 
-use super::promote::{self, ArchitectureDigest, NotDeployable};
+use super::outcome::{Outcome, Refusal, Stop};
+use super::promote::{self, ArchitectureDigest};
 use super::reference::Reference;
 use super::registry::{require_manifest, AnyRegistry, Connection};
 
@@ -111,8 +112,6 @@ pub enum DeployRefusal {
         holds: String,
         platform: String,
     },
-    #[error("{0}")]
-    NotDeployable(NotDeployable),
     #[error("{function} changed while this deploy ran ({what}): someone else is deploying it; nothing was overwritten. Run again once they are done")]
     ConcurrentChange { function: String, what: String },
     #[error("{environment} only takes what {below} runs: {below}'s {function}:{alias} serves {serving}, not {wanted}. Deploy {wanted} to {below} first")]
@@ -162,12 +161,33 @@ pub struct CanaryReport {
     pub alarms: Vec<String>,
 }
 
+/// What a deploy did to the alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployStatus {
+    /// The alias serves the new version.
+    Deployed,
+    /// The alias already served this image: nothing was changed.
+    Unchanged,
+    /// A smoke test or an alarm failed: traffic is back where it was (a refusal, exit 1).
+    RolledBack,
+}
+
+impl std::fmt::Display for DeployStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeployStatus::Deployed => "deployed",
+            DeployStatus::Unchanged => "unchanged",
+            DeployStatus::RolledBack => "rolled-back",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployResult {
     pub function: String,
     pub alias: String,
-    /// `deployed`, `unchanged`, or `rolled-back` (exit 1).
-    pub status: &'static str,
+    pub status: DeployStatus,
     /// Lambda's name for it: `x86_64` or `arm64`.
     pub architecture: String,
     /// The single-platform manifest deployed.
@@ -322,15 +342,16 @@ fn digest_of(image_uri: &str) -> Option<&str> {
     image_uri.rsplit_once('@').map(|(_, digest)| digest)
 }
 
-pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<DeployResult> {
+pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> Outcome<DeployResult> {
     let mut clock = Clock::default();
     let target = &request.target;
     let function = target.function.as_str();
     let Some(wanted) = request.image.digest.clone() else {
-        anyhow::bail!(
+        return Err(anyhow::anyhow!(
             "--image {}: deploy takes an image by digest (`host/path@sha256:…`), never a tag",
             request.image
-        );
+        )
+        .into());
     };
     let clients = Clients::connect(target).await?;
 
@@ -405,7 +426,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
     let alias = match alias {
         Ok(alias) => Some(alias),
         Err(error) if error.code() == Some("ResourceNotFoundException") => None,
-        Err(error) => return Err(explain("GetAlias", function, error)),
+        Err(error) => return Err(explain("GetAlias", function, error).into()),
     };
     let previous_version = alias
         .as_ref()
@@ -446,7 +467,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
             return Ok(DeployResult {
                 function: function.to_string(),
                 alias: target.alias.clone(),
-                status: "unchanged",
+                status: DeployStatus::Unchanged,
                 architecture,
                 digest: child,
                 image_uri,
@@ -513,7 +534,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
             }
             .into())
         }
-        Err(error) => return Err(explain("UpdateFunctionCode", function, error)),
+        Err(error) => return Err(explain("UpdateFunctionCode", function, error).into()),
     }
     let updated = wait_for_update(&clients, function, &mut clock).await?;
     if updated.image_uri.as_deref().and_then(digest_of) != Some(child.as_str()) {
@@ -546,7 +567,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
     let mut result = DeployResult {
         function: function.to_string(),
         alias: target.alias.clone(),
-        status: "deployed",
+        status: DeployStatus::Deployed,
         architecture,
         digest: child,
         image_uri,
@@ -586,7 +607,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
             )
             .await?;
             result.timings = clock.timings;
-            return Ok(result);
+            return Err(Refusal::RolledBack(Box::new(result)).into());
         }
     }
 
@@ -640,7 +661,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> anyhow::Result<Dep
                     )
                     .await?;
                     result.timings = clock.timings;
-                    return Ok(result);
+                    return Err(Refusal::RolledBack(Box::new(result)).into());
                 }
                 let elapsed = baking.elapsed();
                 if elapsed >= canary.bake {
@@ -718,7 +739,7 @@ async fn child_for(
     digest: &str,
     function: &str,
     architecture: &str,
-) -> anyhow::Result<String> {
+) -> Outcome<String> {
     let manifest = require_manifest(registry, image, digest).await?;
     let platform = if architecture == "arm64" {
         "arm64"
@@ -742,11 +763,10 @@ async fn child_for(
     } else {
         digest.to_string()
     };
-    let child_ref = Reference::parse(&format!("{}/{}@{child}", image.registry, image.repository))?;
-    match promote::verify_deployable(registry, &child_ref, architecture).await? {
-        Ok(_) => Ok(child),
-        Err(not) => Err(DeployRefusal::NotDeployable(not).into()),
-    }
+    let child_ref = Reference::parse(&format!("{}/{}@{child}", image.registry, image.repository))
+        .map_err(Stop::failed)?;
+    promote::verify_deployable(registry, &child_ref, architecture).await?;
+    Ok(child)
 }
 
 fn manifest_platforms(manifest: &super::registry::Manifest) -> String {
@@ -1097,7 +1117,7 @@ async fn roll_back(
         },
         result.version.as_deref().unwrap_or("?")
     ));
-    result.status = "rolled-back";
+    result.status = DeployStatus::RolledBack;
     result.failure = Some(failure);
     Ok(())
 }

@@ -5,10 +5,10 @@
 pub mod aws_error;
 pub mod build;
 pub mod buildkit;
-pub mod commands;
 pub mod context;
 pub mod deploy;
 pub mod engine;
+pub mod outcome;
 pub mod pipeline;
 pub mod promote;
 pub mod push;

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::build::{self, BuildRequest, BuildResult, Log};
+use super::outcome::{Outcome, Refusal};
 use super::promote::{self, PromoteRequest, PromoteResult, Source};
 use super::reference::Reference;
 use super::registry::{AnyRegistry, Connection};
@@ -45,7 +46,7 @@ pub async fn run(
     request: &PipelineRequest,
     gate: &(dyn Fn(&Path) -> anyhow::Result<bool> + Sync),
     log: Log<'_>,
-) -> anyhow::Result<PipelineResult> {
+) -> Outcome<PipelineResult> {
     let repository = |name: &str| -> anyhow::Result<Reference> {
         Reference::parse(&format!(
             "{}/{name}",
@@ -91,7 +92,7 @@ pub async fn run(
         &mut *log,
     )
     .await
-    .with_context(|| format!("building {RELEASE_BASE}"))?;
+    .map_err(|stop| stop.context(format!("building {RELEASE_BASE}")))?;
     let release_ref = format!(
         "{}@{}",
         release_repo.without_tag(),
@@ -111,12 +112,12 @@ pub async fn run(
         &mut *log,
     )
     .await
-    .with_context(|| format!("building {DEV_BASE}"))?;
+    .map_err(|stop| stop.context(format!("building {DEV_BASE}")))?;
 
     log(&format!("pipeline: {EXAMPLE} against the `test` bases"));
     let example_dir = request.root.join(EXAMPLE);
     if !gate(&example_dir)? {
-        return Err(build::Refusal::GateFailed(example_dir).into());
+        return Err(Refusal::GateFailed(example_dir).into());
     }
     let example = build::build(
         &step(
@@ -129,7 +130,7 @@ pub async fn run(
         &mut *log,
     )
     .await
-    .with_context(|| format!("building {EXAMPLE}: nothing is promoted"))?;
+    .map_err(|stop| stop.context(format!("building {EXAMPLE}: nothing is promoted")))?;
 
     let mut promotions = Vec::new();
     for (repo, built) in [(&release_repo, &release), (&dev_repo, &dev)] {
@@ -150,8 +151,7 @@ pub async fn run(
                 record_ssm: None,
             },
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .await?;
         promotions.push(result);
     }
     Ok(PipelineResult {

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use thiserror::Error;
 
+use super::outcome::{Outcome, Refusal, Stop};
 use super::push::arch_tag;
 use super::reference::{Backend, Reference};
 use super::registry::{
@@ -34,17 +35,11 @@ pub struct PromoteRequest {
     pub record_ssm: Option<String>,
 }
 
-/// Why a promotion was refused (exit 1), as opposed to failing (exit 2).
+/// Why a promotion up a ladder was refused: the rung below must carry the very digest.
 #[derive(Debug, Error)]
-pub enum Refusal {
-    #[error("tag `{tag}` already points at {current} and is immutable (in the registry, or not one of the policy's moving tags): it cannot be moved to {wanted}")]
-    ImmutableTag {
-        tag: String,
-        current: String,
-        wanted: String,
-    },
+pub enum LadderRefusal {
     #[error("`{to}` only accepts the digest `{below}` currently carries: `{below}` is at {current}, not {wanted}")]
-    Ladder {
+    Moved {
         to: String,
         below: String,
         current: String,
@@ -53,9 +48,7 @@ pub enum Refusal {
     #[error(
         "`{to}` only accepts the digest `{below}` currently carries, and `{below}` names no image"
     )]
-    LadderEmpty { to: String, below: String },
-    #[error("{0}")]
-    Registry(RegistryError),
+    Empty { to: String, below: String },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,89 +71,52 @@ pub struct PromoteResult {
     pub ssm_parameters: Vec<String>,
 }
 
-#[derive(Debug, Error)]
-pub enum PromoteError {
-    #[error("refused: {0}")]
-    Refused(Refusal),
-    #[error(transparent)]
-    Failed(#[from] anyhow::Error),
-}
-
-impl PromoteError {
-    /// A registry's failure while a tag is moved to `wanted`: a tag the registry will not move
-    /// is a refusal naming that tag (an index's or a platform image's) and both digests;
-    /// anything else is a failure.
-    fn from_registry(error: RegistryError, wanted: &str) -> Self {
-        match error {
-            RegistryError::ImmutableTag { tag, digest, .. } => {
-                PromoteError::Refused(Refusal::ImmutableTag {
-                    tag,
-                    current: digest,
-                    wanted: wanted.to_string(),
-                })
-            }
-            other => PromoteError::Failed(other.into()),
-        }
-    }
-}
-
-/// A registry's failure while reading: never a refusal.
-fn read_failed(error: RegistryError) -> PromoteError {
-    PromoteError::Failed(error.into())
-}
-
 pub async fn promote<R: Registry>(
     registry: &R,
     request: &PromoteRequest,
-) -> Result<PromoteResult, PromoteError> {
+) -> Outcome<PromoteResult> {
     let image = &request.repository;
     let repo = image.repository.as_str();
     let source = match &request.source {
-        Source::Tag(tag) => require_manifest(registry, image, tag)
-            .await
-            .map_err(read_failed)?,
-        Source::Digest(digest) => require_manifest(registry, image, digest)
-            .await
-            .map_err(read_failed)?,
+        Source::Tag(tag) => require_manifest(registry, image, tag).await?,
+        Source::Digest(digest) => require_manifest(registry, image, digest).await?,
     };
     // The ladder: the rung below must carry this very digest now.
     if let Some(below) = rung_below(&request.ladders, &request.to) {
-        match registry.manifest(repo, below).await.map_err(read_failed)? {
+        match registry.manifest(repo, below).await? {
             Some(current) if current.digest == source.digest => {}
             Some(current) => {
-                return Err(PromoteError::Refused(Refusal::Ladder {
+                return Err(LadderRefusal::Moved {
                     to: request.to.clone(),
                     below: below.to_string(),
                     current: current.digest,
                     wanted: source.digest,
-                }))
+                }
+                .into())
             }
             None => {
-                return Err(PromoteError::Refused(Refusal::LadderEmpty {
+                return Err(LadderRefusal::Empty {
                     to: request.to.clone(),
                     below: below.to_string(),
-                }))
+                }
+                .into())
             }
         }
     }
-    let current = registry
-        .manifest(repo, &request.to)
-        .await
-        .map_err(read_failed)?;
+    let current = registry.manifest(repo, &request.to).await?;
     let status = match &current {
         Some(current) if current.digest == source.digest => "unchanged",
         Some(current) if !is_moving(&request.moving_tags, &request.to) => {
-            return Err(PromoteError::Refused(Refusal::ImmutableTag {
+            return Err(Refusal::ImmutableTag {
                 tag: request.to.clone(),
                 current: current.digest.clone(),
                 wanted: source.digest.clone(),
-            }))
+            }
+            .into())
         }
         _ => "promoted",
     };
-    let platforms = platform_manifests(registry, image, &source)
-        .await
-        .map_err(read_failed)?;
+    let platforms = platform_manifests(registry, image, &source).await?;
     if status == "promoted" {
         // Per-architecture tags first, so `<to>` never names an index whose children lack them.
         for (platform, manifest) in &platforms {
@@ -168,27 +124,23 @@ pub async fn promote<R: Registry>(
                 registry
                     .put_manifest(repo, &arch_tag(&request.to, platform), manifest)
                     .await
-                    .map_err(|e| PromoteError::from_registry(e, &manifest.digest))?;
+                    .map_err(|e| Stop::from_registry(e, &manifest.digest))?;
             }
         }
         registry
             .put_manifest(repo, &request.to, &source)
             .await
-            .map_err(|e| PromoteError::from_registry(e, &source.digest))?;
+            .map_err(|e| Stop::from_registry(e, &source.digest))?;
     }
-    let stored = require_manifest(registry, image, &request.to)
-        .await
-        .map_err(read_failed)?;
+    let stored = require_manifest(registry, image, &request.to).await?;
     if stored.digest != source.digest {
-        return Err(PromoteError::Failed(
-            RegistryError::DigestMismatch {
-                registry: image.registry.clone(),
-                what: format!("`{}` after the promotion", request.to),
-                expected: source.digest.clone(),
-                actual: stored.digest,
-            }
-            .into(),
-        ));
+        return Err(RegistryError::DigestMismatch {
+            registry: image.registry.clone(),
+            what: format!("`{}` after the promotion", request.to),
+            expected: source.digest.clone(),
+            actual: stored.digest,
+        }
+        .into());
     }
     let platforms: Vec<ArchitectureDigest> = platforms
         .iter()
@@ -334,11 +286,16 @@ pub async fn verify_deployable<R: Registry>(
     registry: &R,
     image: &Reference,
     architecture: &str,
-) -> anyhow::Result<Result<Deployable, NotDeployable>> {
+) -> Outcome<Deployable> {
     let wanted = match architecture {
         "x86_64" | "amd64" => "amd64",
         "arm64" | "aarch64" => "arm64",
-        other => anyhow::bail!("unknown architecture `{other}`: Lambda runs `x86_64` and `arm64`"),
+        other => {
+            return Err(anyhow::anyhow!(
+                "unknown architecture `{other}`: Lambda runs `x86_64` and `arm64`"
+            )
+            .into())
+        }
     };
     let reference = image
         .digest
@@ -354,10 +311,11 @@ pub async fn verify_deployable<R: Registry>(
             ),
             None => format!("a single-platform image: the index has no linux/{wanted} entry"),
         };
-        return Ok(Err(NotDeployable::Index {
+        return Err(NotDeployable::Index {
             image: image.to_string(),
             suggestion,
-        }));
+        }
+        .into());
     }
     let config = config_of(registry, image, &manifest).await?;
     let actual = config
@@ -367,13 +325,14 @@ pub async fn verify_deployable<R: Registry>(
         .to_string();
     let os = config.get("os").and_then(|a| a.as_str()).unwrap_or("linux");
     if actual != wanted || os != "linux" {
-        return Ok(Err(NotDeployable::Architecture {
+        return Err(NotDeployable::Architecture {
             image: image.to_string(),
             actual: format!("{os}/{actual}"),
             wanted: format!("linux/{wanted} ({architecture})"),
-        }));
+        }
+        .into());
     }
-    Ok(Ok(Deployable {
+    Ok(Deployable {
         image: image.to_string(),
         digest: manifest.digest.clone(),
         architecture: wanted.to_string(),
@@ -381,7 +340,7 @@ pub async fn verify_deployable<R: Registry>(
             "{}/{}@{}",
             image.registry, image.repository, manifest.digest
         ),
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::engine::SavedImage;
+use super::outcome::{Outcome, Stop};
 use super::reference::Reference;
 use super::registry::manifest::{OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
 use super::registry::{Blob, Descriptor, Manifest, Registry, RegistryError};
@@ -93,18 +94,29 @@ pub async fn tag_all<R: Registry>(
     index: &Manifest,
     children: &[(Platform, Manifest)],
     tags: &[String],
-) -> Result<(), RegistryError> {
+) -> Outcome<()> {
     let repo = repository.repository.as_str();
-    registry.put_manifest(repo, &index.digest, index).await?;
+    put(registry, repo, &index.digest, index).await?;
     for tag in tags {
         for (platform, manifest) in children {
-            registry
-                .put_manifest(repo, &arch_tag(tag, platform), manifest)
-                .await?;
+            put(registry, repo, &arch_tag(tag, platform), manifest).await?;
         }
-        registry.put_manifest(repo, tag, index).await?;
+        put(registry, repo, tag, index).await?;
     }
     Ok(())
+}
+
+/// Writes one tag; a tag the registry will not move is a refusal naming both digests.
+async fn put<R: Registry>(
+    registry: &R,
+    repository: &str,
+    reference: &str,
+    manifest: &Manifest,
+) -> Outcome<()> {
+    registry
+        .put_manifest(repository, reference, manifest)
+        .await
+        .map_err(|error| Stop::from_registry(error, &manifest.digest))
 }
 
 /// The per-platform tag: `<tag>-<arch>`, so tag-based lifecycle rules see every image (the

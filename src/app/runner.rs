@@ -1,5 +1,7 @@
-//! The runner's commands: arguments in, the gate first where it applies, one tokio runtime,
-//! progress on stderr, the result on stdout (human or JSON), and the documented exit code.
+//! The runner's commands: the command line's arguments turned into the runner's requests, the
+//! gate first where it applies, one tokio runtime, progress on stderr, the result on stdout
+//! (human or JSON), and the documented exit code, decided in one place ([`finish`]) from the
+//! worker's typed outcome.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -8,14 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 
-use super::build::{self, BuildRequest, BuildResult};
-use super::buildkit::BuildSecret;
-use super::pipeline::{self, PipelineRequest};
-use super::promote::{self, PromoteError, PromoteRequest, Source};
-use super::reference::Reference;
-use super::registry::{AnyRegistry, Connection};
-use super::{engine, parse_platforms, runtime, smoke, Platform};
-use crate::app::{EXIT_CLEAN, EXIT_VIOLATIONS};
+use super::{EXIT_CLEAN, EXIT_VIOLATIONS};
 use crate::check::{check, CheckOptions};
 use crate::cli::{
     BuildArgs, BuilderArg, DeployArgs, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs,
@@ -23,6 +18,15 @@ use crate::cli::{
 };
 use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
+use crate::runner::build::{self, BuildRequest, BuildResult};
+use crate::runner::buildkit::BuildSecret;
+use crate::runner::deploy::{self, Canary, DeployRequest, DeployResult, Target};
+use crate::runner::outcome::{Outcome, Refusal, Stop};
+use crate::runner::pipeline::{self, PipelineRequest};
+use crate::runner::promote::{self, PromoteRequest, Source};
+use crate::runner::reference::{Backend, Reference};
+use crate::runner::registry::{self, AnyRegistry, Connection};
+use crate::runner::{engine, parse_platforms, runtime, smoke, Platform};
 
 /// Runs the gate on `project`, printing its findings to stderr; true when it passed.
 pub fn gate(project: &Path) -> anyhow::Result<bool> {
@@ -93,15 +97,17 @@ fn build_settings(
     })
 }
 
-/// The exit code of a runner command that stopped: 1 for a refusal (the gate, a smoke test),
-/// else the error goes up (exit 2).
-fn refused(error: anyhow::Error) -> anyhow::Result<ExitCode> {
-    match build::Refusal::of(&error) {
-        Some(_) => {
-            eprintln!("lambda-gate: {error:#}");
+/// The one place a runner worker's end becomes an exit code: done 0; refused 1, the refusal
+/// said on stderr; failed 2, the error going up to `main`, which prints it. Each command prints
+/// its result (and a rolled-back deploy's) before.
+fn finish<T>(outcome: Outcome<T>) -> anyhow::Result<ExitCode> {
+    match outcome {
+        Ok(_) => Ok(ExitCode::from(EXIT_CLEAN)),
+        Err(Stop::Refused(refusal)) => {
+            eprintln!("lambda-gate: {refusal}");
             Ok(ExitCode::from(EXIT_VIOLATIONS))
         }
-        None => Err(error),
+        Err(Stop::Failed(error)) => Err(error),
     }
 }
 
@@ -165,8 +171,7 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if !gate(&project)? {
-        eprintln!("lambda-gate: the gate failed; nothing was built");
-        return Ok(ExitCode::from(EXIT_VIOLATIONS));
+        return finish::<()>(Err(Refusal::GateFailed(project).into()));
     }
     let push = args
         .push
@@ -207,16 +212,19 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let mut log = progress(args.output.quiet);
-    let result = runtime()?.block_on(build::build(&request, &mut log));
-    let result = match result {
-        Ok(result) => result,
-        Err(error) => return refused(error),
-    };
-    match args.output.format {
-        RunnerFormat::Json => print_json(&result)?,
-        RunnerFormat::Human => print_build(&result),
+    let outcome = runtime()?.block_on(build::build(&request, &mut log));
+    if let Ok(result) = &outcome {
+        print_built(result, args.output.format)?;
     }
-    Ok(ExitCode::from(EXIT_CLEAN))
+    finish(outcome)
+}
+
+fn print_built(result: &BuildResult, format: RunnerFormat) -> anyhow::Result<()> {
+    match format {
+        RunnerFormat::Json => print_json(result)?,
+        RunnerFormat::Human => print_build(result),
+    }
+    Ok(())
 }
 
 pub fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
@@ -236,18 +244,17 @@ pub fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
         insecure_registries: args.registry.insecure_registries.clone(),
     };
     let mut log = progress(args.output.quiet);
-    let result = runtime()?.block_on(build::push_images(
+    let outcome = runtime()?.block_on(build::push_images(
         &images,
         &repository,
         &args.tags,
         &connection,
         &mut log,
-    ))?;
-    match args.output.format {
-        RunnerFormat::Json => print_json(&result)?,
-        RunnerFormat::Human => print_build(&result),
+    ));
+    if let Ok(result) = &outcome {
+        print_built(result, args.output.format)?;
     }
-    Ok(ExitCode::from(EXIT_CLEAN))
+    finish(outcome)
 }
 
 pub fn run_smoke(args: SmokeArgs) -> anyhow::Result<ExitCode> {
@@ -269,7 +276,7 @@ pub fn run_smoke(args: SmokeArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::Ok(results)
     })?;
-    let passed = results.iter().all(|r| r.passed);
+    let failed = results.iter().filter(|r| !r.passed).count();
     match args.format {
         RunnerFormat::Json => print_json(&results)?,
         RunnerFormat::Human => {
@@ -289,11 +296,14 @@ pub fn run_smoke(args: SmokeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::from(if passed {
-        EXIT_CLEAN
-    } else {
-        EXIT_VIOLATIONS
-    }))
+    finish(match failed {
+        0 => Ok(()),
+        failed => Err(Refusal::SmokeInvocations {
+            failed,
+            run: results.len(),
+        }
+        .into()),
+    })
 }
 
 pub fn run_promote(args: PromoteArgs) -> anyhow::Result<ExitCode> {
@@ -331,10 +341,10 @@ pub fn run_promote(args: PromoteArgs) -> anyhow::Result<ExitCode> {
     };
     let outcome = runtime()?.block_on(async {
         let registry = AnyRegistry::connect(&repository, &connection).await?;
-        anyhow::Ok(promote::promote(&registry, &request).await)
-    })?;
-    match outcome {
-        Ok(result) => {
+        promote::promote(&registry, &request).await
+    });
+    if let Ok(result) = &outcome {
+        {
             match args.format {
                 RunnerFormat::Json => print_json(&result)?,
                 RunnerFormat::Human => {
@@ -350,14 +360,9 @@ pub fn run_promote(args: PromoteArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(ExitCode::from(EXIT_CLEAN))
         }
-        Err(PromoteError::Refused(refusal)) => {
-            eprintln!("lambda-gate: promotion refused: {refusal}");
-            Ok(ExitCode::from(EXIT_VIOLATIONS))
-        }
-        Err(PromoteError::Failed(error)) => Err(error),
     }
+    finish(outcome)
 }
 
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -368,28 +373,19 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let outcome = runtime()?.block_on(async {
         let registry = AnyRegistry::connect(&image, &connection).await?;
         promote::verify_deployable(&registry, &image, &args.architecture).await
-    })?;
-    match outcome {
-        Ok(deployable) => {
-            match args.format {
-                RunnerFormat::Json => print_json(&deployable)?,
-                RunnerFormat::Human => println!(
-                    "deployable: {} is a single-platform linux/{} image ({})",
-                    deployable.image, deployable.architecture, deployable.image_uri
-                ),
-            }
-            Ok(ExitCode::from(EXIT_CLEAN))
+    });
+    match (&outcome, args.format) {
+        (Ok(deployable), RunnerFormat::Json) => print_json(deployable)?,
+        (Ok(deployable), RunnerFormat::Human) => println!(
+            "deployable: {} is a single-platform linux/{} image ({})",
+            deployable.image, deployable.architecture, deployable.image_uri
+        ),
+        (Err(Stop::Refused(Refusal::NotDeployable(problem))), RunnerFormat::Json) => {
+            print_json(&serde_json::json!({"deployable": false, "reason": problem.to_string()}))?
         }
-        Err(problem) => {
-            if args.format == RunnerFormat::Json {
-                print_json(
-                    &serde_json::json!({"deployable": false, "reason": problem.to_string()}),
-                )?;
-            }
-            eprintln!("lambda-gate: not deployable: {problem}");
-            Ok(ExitCode::from(EXIT_VIOLATIONS))
-        }
+        _ => {}
     }
+    finish(outcome)
 }
 
 pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
@@ -411,10 +407,9 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
         moving_tags: policy.policy.terraform.moving_tags.clone(),
     };
     let mut log = progress(args.output.quiet);
-    let result = runtime()?.block_on(pipeline::run(&request, &gate, &mut log));
-    let result = match result {
-        Ok(result) => result,
-        Err(error) => return refused(error),
+    let outcome = runtime()?.block_on(pipeline::run(&request, &gate, &mut log));
+    let Ok(result) = &outcome else {
+        return finish(outcome);
     };
     match args.output.format {
         RunnerFormat::Json => print_json(&result)?,
@@ -430,7 +425,7 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::from(EXIT_CLEAN))
+    finish(outcome)
 }
 
 pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
@@ -441,7 +436,7 @@ pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
     };
     let reference = image.to_string();
     if args.print {
-        if let super::reference::Backend::Ecr { region, .. } = image.backend() {
+        if let Backend::Ecr { region, .. } = image.backend() {
             println!(
                 "aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {}",
                 image.registry
@@ -451,7 +446,7 @@ pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_CLEAN));
     }
     runtime()?.block_on(async {
-        let credentials = super::registry::login(&image).await?;
+        let credentials = registry::login(&image).await?;
         let docker = engine::connect().await?;
         engine::pull(&docker, &reference, &platform, credentials).await?;
         let found = engine::inspect(&docker, &reference).await?;
@@ -462,7 +457,6 @@ pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
-    use super::deploy::{self, Canary, DeployRefusal, DeployRequest, Target};
     let image = Reference::parse(&args.image).context("--image")?;
     let loaded = crate::policy::load(&args.project, None, false)?;
     let file = std::fs::canonicalize(&args.project).unwrap_or_else(|_| args.project.clone());
@@ -574,26 +568,27 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let mut log = progress(args.output.quiet);
-    let result = match runtime()?.block_on(deploy::deploy(&request, &mut log)) {
-        Ok(result) => result,
-        Err(error) => match error
-            .chain()
-            .find_map(|e| e.downcast_ref::<DeployRefusal>())
-        {
-            Some(refusal) => {
-                if args.output.format == RunnerFormat::Json {
-                    print_json(
-                        &serde_json::json!({"status": "refused", "reason": refusal.to_string()}),
-                    )?;
-                }
-                eprintln!("lambda-gate: refused: {refusal}");
-                return Ok(ExitCode::from(EXIT_VIOLATIONS));
-            }
-            None => return Err(error),
-        },
-    };
-    match args.output.format {
-        RunnerFormat::Json => print_json(&result)?,
+    let outcome = runtime()?.block_on(deploy::deploy(&request, &mut log));
+    match &outcome {
+        Ok(result) => print_deployed(result, args.output.format)?,
+        Err(Stop::Refused(Refusal::RolledBack(result))) => {
+            print_deployed(result, args.output.format)?
+        }
+        Err(Stop::Refused(refusal)) if args.output.format == RunnerFormat::Json => {
+            let reason = match refusal {
+                Refusal::Deploy(why) => why.to_string(),
+                other => other.to_string(),
+            };
+            print_json(&serde_json::json!({"status": "refused", "reason": reason}))?
+        }
+        Err(_) => {}
+    }
+    finish(outcome)
+}
+
+fn print_deployed(result: &DeployResult, format: RunnerFormat) -> anyhow::Result<()> {
+    match format {
+        RunnerFormat::Json => print_json(result)?,
         RunnerFormat::Human => {
             println!(
                 "{} {}:{} -> version {} ({} {})",
@@ -613,9 +608,5 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::from(if result.status == "rolled-back" {
-        EXIT_VIOLATIONS
-    } else {
-        EXIT_CLEAN
-    }))
+    Ok(())
 }
