@@ -276,15 +276,26 @@ pub struct PromoteArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes: 0 deployed (or already serving that image), 1 refused before any change (architecture, ladder, a concurrent change) or rolled back (smoke test, alarm), 2 usage, AWS or registry error."
+    after_help = "Exit codes: 0 deployed (or already serving that image), 1 refused before any change (architecture, ladder, a concurrent change, a deploy in flight, an unknown or firing alarm) or rolled back (smoke test, the new version's errors, an alarm, SIGINT/SIGTERM), 2 usage, AWS or registry error.\n\nSIGINT or SIGTERM during a deploy puts traffic back before the process exits (a few API calls); if the process is killed outright, `deploy --abort` finishes the job."
 )]
 pub struct DeployArgs {
     /// The function's name or ARN (default: the environment's `function`).
     pub function: Option<String>,
     /// `host/path@sha256:…`: an image index (the function's architecture picks the child) or a
-    /// single-platform manifest.
-    #[arg(long, value_name = "REPOSITORY@DIGEST")]
-    pub image: String,
+    /// single-platform manifest. Required unless `--status` or `--abort`.
+    #[arg(long, value_name = "REPOSITORY@DIGEST", required_unless_present_any = ["status", "abort"])]
+    pub image: Option<String>,
+    /// Show what the alias serves, its traffic split and any deploy in flight; change nothing.
+    #[arg(long, conflicts_with_all = ["abort", "image"])]
+    pub status: bool,
+    /// Put all of the alias's traffic back on its main version and clear the in-flight record
+    /// of a deploy whose process is gone.
+    #[arg(long, conflicts_with = "image")]
+    pub abort: bool,
+    /// Deploy all at once past alarms in ALARM, during an incident; the reason is recorded with
+    /// who and which build on the version, in SSM and in the result.
+    #[arg(long, value_name = "REASON")]
+    pub emergency: Option<String>,
     /// `[deploy.environments.<NAME>]` of the policy: function, alias, region, role, canary,
     /// alarms; on a promotion ladder, only what the rung below serves is taken.
     #[arg(long, value_name = "NAME")]
@@ -298,15 +309,23 @@ pub struct DeployArgs {
     /// Where `events/` is when no `--event` is given.
     #[arg(long, default_value = ".")]
     pub project: PathBuf,
-    /// Shift this percent of the alias's traffic first, for `--bake`.
-    #[arg(long, value_name = "PERCENT")]
+    /// Shift this percent of the alias's traffic first, for `--bake` (a canary).
+    #[arg(long, value_name = "PERCENT", conflicts_with = "steps")]
     pub canary: Option<f64>,
-    /// How long the canary bakes: `10m`, `90s`.
+    /// Shift in these steps, each for `--bake` (a linear shift): `10,25,50,100`.
+    #[arg(long, value_name = "PERCENTS", value_delimiter = ',')]
+    pub steps: Vec<f64>,
+    /// How long each step bakes: `10m`, `90s`.
     #[arg(long, value_name = "DURATION")]
     pub bake: Option<String>,
-    /// Alarms to watch during the bake (default: the function's, by `FunctionName` dimension).
+    /// Alarms (metric or composite) that judge the shift besides the new version's own errors;
+    /// each must exist.
     #[arg(long = "alarm", value_name = "NAME")]
     pub alarms: Vec<String>,
+    /// Invocations the new version must serve through the alias during the steps, else it is
+    /// rolled back (default: the environment's `min-invocations`, else 0).
+    #[arg(long, value_name = "N")]
+    pub min_invocations: Option<u64>,
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
     /// The external ID the role's trust policy requires (`sts:ExternalId`).

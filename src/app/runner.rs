@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
@@ -20,7 +20,9 @@ use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
 use crate::runner::build::{self, BuildRequest, BuildResult};
 use crate::runner::buildkit::BuildSecret;
-use crate::runner::deploy::{self, Canary, DeployRequest, DeployResult, Target};
+use crate::runner::deploy::{
+    self, AliasStatus, DeployRequest, DeployResult, Emergency, Shift, Target, TargetChoice,
+};
 use crate::runner::outcome::{Outcome, Refusal, Stop};
 use crate::runner::pipeline::{self, PipelineRequest};
 use crate::runner::promote::{self, PromoteRequest, Source};
@@ -457,7 +459,6 @@ pub fn run_dev_image_pull(args: DevImagePullArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
-    let image = Reference::parse(&args.image).context("--image")?;
     let loaded = crate::policy::load(&args.project, None, false)?;
     let file = std::fs::canonicalize(&args.project).unwrap_or_else(|_| args.project.clone());
     let policy = &loaded.policy_for(&file).policy;
@@ -470,64 +471,76 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
-    let session_name = deploy::session_name(
-        args.session_name.as_deref(),
-        std::env::var("BUILD_TAG").ok().as_deref(),
-    );
-    let target_of = |environment: &crate::policy::EnvironmentPolicy| Target {
-        function: environment.function.clone(),
-        alias: environment.alias.clone(),
-        region: environment.region.clone(),
-        role_arn: environment.role_arn.clone(),
+    let choice = TargetChoice {
+        function: args.function.clone(),
+        alias: args.alias.clone(),
+        region: args.region.clone(),
+        role_arn: args.role_arn.clone(),
         external_id: args.external_id.clone(),
-        session_name: session_name.clone(),
+        session_name: deploy::session_name(
+            args.session_name.as_deref(),
+            std::env::var("BUILD_TAG").ok().as_deref(),
+        ),
     };
-    let function = args
-        .function
-        .clone()
-        .or_else(|| environment.map(|e| e.function.clone()))
-        .context("name the FUNCTION, or an --environment whose policy names it")?;
-    let target = Target {
-        function,
-        alias: args
-            .alias
-            .clone()
-            .or_else(|| environment.map(|e| e.alias.clone()))
-            .unwrap_or_else(|| "live".into()),
-        region: args
-            .region
-            .clone()
-            .or_else(|| environment.and_then(|e| e.region.clone())),
-        role_arn: args
-            .role_arn
-            .clone()
-            .or_else(|| environment.and_then(|e| e.role_arn.clone())),
-        external_id: args.external_id.clone(),
-        session_name: session_name.clone(),
-    };
-    let percent = args.canary.or_else(|| environment.and_then(|e| e.canary));
-    let bake: Option<String> = args
+    let target = Target::resolve(&choice, environment).map_err(anyhow::Error::msg)?;
+    if args.status {
+        let status = runtime()?.block_on(deploy::status(&target))?;
+        print_status(&status, args.output.format)?;
+        return finish(Ok(()));
+    }
+    if args.abort {
+        let mut log = progress(args.output.quiet);
+        let outcome = runtime()?.block_on(deploy::abort(&target, &mut log));
+        if let Ok(status) = &outcome {
+            print_status(status, args.output.format)?;
+        }
+        return finish(outcome);
+    }
+    let image = args
+        .image
+        .as_deref()
+        .context("--image REPOSITORY@DIGEST: what to deploy")?;
+    let image = Reference::parse(image).context("--image")?;
+    let bake = args
         .bake
         .clone()
         .or_else(|| environment.and_then(|e| e.bake.clone()));
-    let canary = match (percent, bake) {
-        (None, None) => None,
-        (Some(percent), Some(bake)) => {
-            if !(percent > 0.0 && percent < 100.0) {
-                bail!("--canary {percent}: a canary takes more than 0 and less than 100 percent");
-            }
-            Some(Canary {
-                percent,
-                bake: deploy::parse_duration(&bake).map_err(anyhow::Error::msg).context("--bake")?,
-            })
-        }
-        (Some(_), None) => bail!("--canary needs --bake: how long the canary runs before the rest of the traffic follows"),
-        (None, Some(_)) => bail!("--bake needs --canary: the percent of traffic that bakes"),
+    let percents: Vec<f64> = match (args.canary, args.steps.is_empty()) {
+        (Some(percent), _) => vec![percent],
+        (None, false) => args.steps.clone(),
+        (None, true) => environment
+            .and_then(|e| e.canary.map(|p| vec![p]).or_else(|| e.steps.clone()))
+            .unwrap_or_default(),
     };
-    let alarms = if args.alarms.is_empty() {
-        environment.and_then(|e| e.alarms.clone())
-    } else {
-        Some(args.alarms.clone())
+    let shift = match (percents.is_empty(), bake) {
+        (true, None) => Shift::AllAtOnce,
+        (false, Some(bake)) => Shift::steps(
+            &percents,
+            deploy::parse_duration(&bake)
+                .map_err(anyhow::Error::msg)
+                .context("--bake")?,
+        )
+        .map_err(anyhow::Error::msg)?,
+        (false, None) => {
+            bail!("--canary and --steps need --bake: how long each step runs before the next")
+        }
+        (true, Some(_)) => bail!("--bake needs --canary or --steps: the traffic that bakes"),
+    };
+    let emergency = match &args.emergency {
+        Some(reason) if reason.trim().is_empty() => {
+            bail!("--emergency needs a reason: it is recorded with who deployed and which build")
+        }
+        Some(reason) => Some(Emergency {
+            reason: reason.trim().to_string(),
+            by: ["BUILD_USER_ID", "BUILD_USER", "USER", "LOGNAME"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| "unknown".into()),
+            build: std::env::var("BUILD_URL")
+                .or_else(|_| std::env::var("BUILD_TAG"))
+                .ok(),
+        }),
+        None => None,
     };
     // On a ladder, the rung below is an environment too: its function must serve this image.
     let below = match &args.environment {
@@ -546,23 +559,36 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
                 anyhow::Ok(deploy::Below {
                     environment: name.clone(),
                     name: below.clone(),
-                    target: target_of(environment),
+                    target: Target::of_environment(environment, &choice),
                 })
             })
             .transpose()?,
         None => None,
     };
+    let side_effects = environment.is_some_and(|e| e.side_effects);
     let request = DeployRequest {
         target,
         image,
-        events: smoke::events(&args.project, &args.events)?,
-        canary,
-        alarms,
+        events: deploy_events(&args, side_effects)?,
+        side_effects,
+        shift,
+        alarms: if args.alarms.is_empty() {
+            environment
+                .and_then(|e| e.alarms.clone())
+                .unwrap_or_default()
+        } else {
+            args.alarms.clone()
+        },
+        min_invocations: args
+            .min_invocations
+            .or_else(|| environment.and_then(|e| e.min_invocations))
+            .unwrap_or(0),
         record_ssm: args
             .record_ssm
             .clone()
             .or_else(|| environment.and_then(|e| e.record_ssm.clone())),
         below,
+        emergency,
         connection: Connection {
             insecure_registries: args.registry.insecure_registries.clone(),
         },
@@ -584,6 +610,54 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         Err(_) => {}
     }
     finish(outcome)
+}
+
+/// The smoke events of a deploy: those given, else the environment's own
+/// (`events/<environment>/*.json`), else the project's `events/*.json` unless the environment's
+/// calls have side effects.
+fn deploy_events(args: &DeployArgs, side_effects: bool) -> anyhow::Result<Vec<PathBuf>> {
+    if !args.events.is_empty() {
+        return Ok(args.events.clone());
+    }
+    if let Some(name) = &args.environment {
+        let own = smoke::events_in(&args.project.join("events").join(name));
+        if !own.is_empty() {
+            return Ok(own);
+        }
+    }
+    if side_effects {
+        return Ok(Vec::new());
+    }
+    smoke::events(&args.project, &[])
+}
+
+fn print_status(status: &AliasStatus, format: RunnerFormat) -> anyhow::Result<()> {
+    match format {
+        RunnerFormat::Json => print_json(status)?,
+        RunnerFormat::Human => {
+            match &status.version {
+                Some(version) => println!(
+                    "{}:{} serves version {version}{}",
+                    status.function,
+                    status.alias,
+                    status
+                        .image_uri
+                        .as_deref()
+                        .map(|uri| format!(" ({uri})"))
+                        .unwrap_or_default()
+                ),
+                None => println!("{}:{} does not exist", status.function, status.alias),
+            }
+            for (version, percent) in &status.split {
+                println!("  {percent}% of its traffic goes to version {version}");
+            }
+            match &status.in_flight {
+                Some(record) => println!("  a deploy is in flight: {record}"),
+                None => println!("  no deploy in flight"),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn print_deployed(result: &DeployResult, format: RunnerFormat) -> anyhow::Result<()> {

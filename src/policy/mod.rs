@@ -196,15 +196,25 @@ pub struct EnvironmentPolicy {
     /// Assumed for an environment in another account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
-    /// Percent of the alias's traffic the new version takes during the bake.
+    /// Percent of the alias's traffic the new version takes during the bake (a canary).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<f64>,
-    /// How long a canary bakes: `10m`, `90s`.
+    /// Percents the traffic moves in, each for `bake` (a linear shift): `[10, 25, 50, 100]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<f64>>,
+    /// How long each step bakes: `10m`, `90s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake: Option<String>,
-    /// Alarms watched during the bake (default: the function's, by `FunctionName` dimension).
+    /// Alarms (metric or composite) that judge the shift besides the new version's own errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<Vec<String>>,
+    /// Invocations the new version must serve through the alias during the steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_invocations: Option<u64>,
+    /// Calls to this environment have side effects: no smoke events unless given by `--event`
+    /// (or in `events/<environment>/`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub side_effects: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_ssm: Option<String>,
 }

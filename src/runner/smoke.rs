@@ -54,17 +54,21 @@ pub fn events(project: &Path, given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>>
     if !given.is_empty() {
         return Ok(given.to_vec());
     }
-    let dir = project.join("events");
-    let mut found: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+    Ok(events_in(&project.join("events")))
+}
+
+/// The `*.json` files of `dir`, sorted (none when it does not exist).
+pub fn events_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
             .collect(),
         Err(_) => Vec::new(),
     };
     found.sort();
-    Ok(found)
+    found
 }
 
 /// Invokes `image` (built for `platform`) with the event in `event`.

@@ -12,6 +12,10 @@ a random number for an index), where ECR's image digest is the sha256 of the man
 pushed. The runner looks a missing image up with one BatchGetImage by that digest, as it does
 against ECR; here moto is given ECR's digest so that the lookup means what it means on AWS.
 
+A published Lambda version keeps the image it was published with (moto's versions follow
+$LATEST's image otherwise). CloudWatch's composite alarms, which deploys accept as judges, are stored by moto but cannot
+be created through its API: the PutCompositeAlarm action is added below.
+
 Usage: python3 moto_strict.py [moto_server arguments]
 """
 
@@ -76,6 +80,27 @@ def create_digest(self) -> None:
 
 
 models.Image._create_digest = create_digest
+
+# Lambda: moto 5.2 publishes a version as a shallow copy of $LATEST that shares its `code`
+# dict, so a later UpdateFunctionCode changes the image every published version reports. On
+# AWS a version is immutable: a deploy that reads what an alias's version runs must see that.
+from moto.awslambda.models import LambdaFunction
+
+_update_function_code = LambdaFunction.update_function_code
+
+
+def update_function_code(self, updated_spec):
+    self.code = dict(self.code)
+    return _update_function_code(self, updated_spec)
+
+
+LambdaFunction.update_function_code = update_function_code
+
+# CloudWatch: moto 5.2 stores composite alarms (an `AlarmRule`, listed under CompositeAlarms)
+# but has no PutCompositeAlarm action; its PutMetricAlarm reads the same parameters.
+from moto.cloudwatch.responses import CloudWatchResponse
+
+CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm
 
 if __name__ == "__main__":
     from moto.server import main

@@ -75,10 +75,11 @@ data "aws_iam_policy_document" "deploy" {
     resources = concat([local.repositories], var.deploy_image_repository_arns)
   }
 
-  # Canary bakes read alarm states; DescribeAlarms cannot be scoped to resources.
+  # Shifts are judged by the new version's own metrics under the alias and by the alarms the
+  # team names; neither call can be scoped to resources.
   statement {
     sid       = "WatchAlarms"
-    actions   = ["cloudwatch:DescribeAlarms"]
+    actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricStatistics"]
     resources = ["*"]
   }
 }

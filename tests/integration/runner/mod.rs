@@ -15,6 +15,8 @@ use assert_cmd::Command;
 
 use serde_json::Value;
 
+mod deploy_safety;
+
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
 fn registry() -> String {
@@ -1416,7 +1418,7 @@ fn serving(name: &str) -> Value {
         "a = lam.get_alias(FunctionName='{name}', Name='live')\n\
          f = lam.get_function(FunctionName='{name}', Qualifier=a['FunctionVersion'])\n\
          latest = lam.get_function(FunctionName='{name}')\n\
-         print(json.dumps({{'version': a['FunctionVersion'], 'weights': a.get('RoutingConfig', {{}}).get('AdditionalVersionWeights', {{}}), 'image': f['Code']['ImageUri'], 'latest': latest['Code']['ImageUri']}}))"
+         print(json.dumps({{'version': a['FunctionVersion'], 'weights': a.get('RoutingConfig', {{}}).get('AdditionalVersionWeights', {{}}), 'description': a.get('Description', ''), 'image': f['Code']['ImageUri'], 'latest': latest['Code']['ImageUri']}}))"
     )))
     .unwrap()
 }
@@ -1427,6 +1429,42 @@ fn deploy(args: &[&str]) -> Output {
         .args(args)
         .args(["--format", "json"])
         .env("AWS_SECRET_ACCESS_KEY", "deploy-secret-never-printed"))
+}
+
+/// `lambda-gate deploy ARGS --format json` as a child process, to be watched or signalled.
+fn spawn_deploy(args: &[&str]) -> std::process::Child {
+    Process::new(assert_cmd::cargo::cargo_bin("lambda-gate"))
+        .envs(aws_env())
+        .env("DOCKER_CONFIG", "/nonexistent")
+        .arg("deploy")
+        .args(args)
+        .args(["--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lambda-gate")
+}
+
+/// Waits until `name`'s alias splits its traffic: the shift has begun.
+fn wait_for_split(name: &str, process: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if serving(name)["weights"]
+            .as_object()
+            .is_some_and(|w| !w.is_empty())
+        {
+            return;
+        }
+        if process.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            let _ = process.kill();
+            let mut stderr = String::new();
+            if let Some(mut err) = process.stderr.take() {
+                let _ = err.read_to_string(&mut stderr);
+            }
+            panic!("the shift never started: {stderr}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// An index pushed for `platforms` (the example project built once per call).
@@ -1552,46 +1590,25 @@ fn a_failing_smoke_test_or_a_firing_alarm_rolls_back_and_an_index_without_the_ar
     aws(&format!(
         "cw.put_metric_alarm(AlarmName='{canary}-errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold', Dimensions=[{{'Name': 'FunctionName', 'Value': '{canary}'}}])"
     ));
-    let mut process = Process::new(assert_cmd::cargo::cargo_bin("lambda-gate"));
-    process
-        .envs(aws_env())
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .args([
-            "deploy",
-            &canary,
-            "--image",
-            &index,
-            "--project",
-            events,
-            "--canary",
-            "10",
-            "--bake",
-            "30s",
-            "--format",
-            "json",
-        ]);
-    let mut process = process
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let now = serving(&canary);
-        if now["weights"].as_object().is_some_and(|w| !w.is_empty()) {
-            assert_eq!(
-                now["version"], "1",
-                "the canary leaves the alias on the old version"
-            );
-            break;
-        }
-        if process.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
-            let _ = process.kill();
-            let output = process.wait_with_output().unwrap();
-            panic!("the canary never started: {}", text(&output));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    let mut process = spawn_deploy(&[
+        &canary,
+        "--image",
+        &index,
+        "--project",
+        events,
+        "--canary",
+        "10",
+        "--bake",
+        "30s",
+        "--alarm",
+        &format!("{canary}-errors"),
+    ]);
+    wait_for_split(&canary, &mut process);
+    assert_eq!(
+        serving(&canary)["version"],
+        "1",
+        "the canary leaves the alias on the old version"
+    );
     aws(&format!(
         "cw.set_alarm_state(AlarmName='{canary}-errors', StateValue='ALARM', StateReason='test')"
     ));
