@@ -100,4 +100,39 @@ mod tests {
         assert_eq!(InFlight::parse("the team's own words"), None);
         assert_eq!(InFlight::parse(""), None);
     }
+
+    /// An alias description is anyone's text: reading it never panics, and every record written
+    /// (whatever the earlier description held) reads back with its who, when and version.
+    #[test]
+    fn any_description_is_read_without_panicking_and_records_round_trip() {
+        let mut rng = fastrand::Rng::with_seed(25);
+        let pieces = [
+            PREFIX,
+            " since ",
+            ", version ",
+            "; was: ",
+            "é",
+            ";",
+            " ",
+            "x",
+            "7",
+        ];
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..12))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let _ = InFlight::parse(&text);
+            let record = InFlight {
+                by: format!("build-{}", rng.u32(..)),
+                since: "2026-12-03T02:40:00Z".into(),
+                version: rng.bool().then(|| rng.u32(1..999).to_string()),
+                was: text,
+            };
+            let read = InFlight::parse(&record.description()).expect("a record reads back");
+            assert_eq!(
+                (read.by, read.since, read.version),
+                (record.by, record.since, record.version)
+            );
+        }
+    }
 }
