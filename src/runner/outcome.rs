@@ -35,16 +35,8 @@ pub enum Refusal {
     Ladder(#[from] LadderRefusal),
     #[error("refused: {0}")]
     Deploy(#[from] DeployRefusal),
-    #[error("{}:{} rolled back to {}: {}", .0.function, .0.alias, serving(.0), .0.failure.as_deref().unwrap_or("a check failed"))]
+    #[error("{}:{} rolled back to {}: {}", .0.function, .0.alias, .0.describe_serving(), .0.failure.as_deref().unwrap_or("a check failed"))]
     RolledBack(Box<DeployResult>),
-}
-
-fn serving(result: &DeployResult) -> String {
-    if result.serving.is_empty() {
-        "nothing (it had no version before)".into()
-    } else {
-        format!("version {}", result.serving)
-    }
 }
 
 /// A worker's end other than success.
@@ -71,6 +63,15 @@ impl Stop {
         match self {
             Stop::Failed(error) => Stop::Failed(error.context(context)),
             refused => refused,
+        }
+    }
+
+    /// The stop as an error, where a refusal can no longer be acted on as one (the failure of a
+    /// rollback, which is reported whatever stopped it).
+    pub fn into_error(self) -> anyhow::Error {
+        match self {
+            Stop::Failed(error) => error,
+            Stop::Refused(refusal) => anyhow::Error::new(refusal),
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{AlarmType, Dimension, StateValue, Statistic};
 
-use super::lambda::Session;
+use super::lambda::{explain, Session};
 use super::DeployRefusal;
 use crate::runner::outcome::Outcome;
 
@@ -17,14 +17,6 @@ use crate::runner::outcome::Outcome;
 pub(super) struct Health {
     pub invocations: f64,
     pub errors: f64,
-}
-
-fn explain<E, R>(operation: &str, error: aws_sdk_cloudwatch::error::SdkError<E, R>) -> anyhow::Error
-where
-    E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    anyhow::Error::new(crate::runner::aws_error::explain(operation, error))
 }
 
 /// Every named alarm must exist (as a metric or a composite alarm): a misspelt name would
@@ -52,7 +44,7 @@ pub(super) async fn check_named(
             .clock
             .api("DescribeAlarms", call)
             .await
-            .map_err(|e| explain("DescribeAlarms", e))?;
+            .map_err(|e| explain("DescribeAlarms", session.target.function_name(), e))?;
         let states = answer
             .metric_alarms()
             .iter()
@@ -129,7 +121,7 @@ pub(super) async fn health(
             .clock
             .api("GetMetricStatistics", call.send())
             .await
-            .map_err(|e| explain("GetMetricStatistics", e))?;
+            .map_err(|e| explain("GetMetricStatistics", &name, e))?;
         *into = answer.datapoints().iter().filter_map(|d| d.sum()).sum();
     }
     Ok(health)

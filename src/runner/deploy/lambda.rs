@@ -126,6 +126,8 @@ pub(super) enum Routing<'v> {
     Share { version: &'v str, percent: f64 },
 }
 
+/// An AWS call's failure as a person can act on it, naming the function it was about (the
+/// Lambda calls and the CloudWatch calls that judge it share one `SdkError` type).
 pub(super) fn explain<E, R>(
     operation: &str,
     function: &str,

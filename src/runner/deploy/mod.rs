@@ -260,6 +260,17 @@ pub struct DeployResult {
     pub timings: Timings,
 }
 
+impl DeployResult {
+    /// What the alias serves now, in words.
+    pub fn describe_serving(&self) -> String {
+        if self.serving.is_empty() {
+            "nothing (it had no version before)".into()
+        } else {
+            format!("version {}", self.serving)
+        }
+    }
+}
+
 pub type Log<'a> = &'a mut (dyn FnMut(&str) + Send);
 
 /// Everything read before the first change, and every refusal decided.
@@ -391,7 +402,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> Outcome<DeployResu
             "the deploy stopped after its first change; {}:{} serves {} again",
             result.function,
             result.alias,
-            describe_serving(&result.serving)
+            result.describe_serving()
         )))),
         (Ok(()), _) => Err(Refusal::RolledBack(Box::new(result)).into()),
         (Err(rollback), _) => Err(Stop::Failed(anyhow::anyhow!(
@@ -408,14 +419,6 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> Outcome<DeployResu
                 .map(|r| format!(" --region {r}"))
                 .unwrap_or_default()
         ))),
-    }
-}
-
-fn describe_serving(version: &str) -> String {
-    if version.is_empty() {
-        "nothing (it had no version before)".into()
-    } else {
-        format!("version {version}")
     }
 }
 
@@ -686,24 +689,14 @@ async fn change(
     record.version = Some(version.clone());
 
     // The version, where it runs, before any traffic.
-    for (path, payload) in &plan.events {
-        let invocation = session.invoke(&version, path, payload).await?;
-        session.say(&format!(
-            "smoke {function}:{version} with {}: {}",
-            invocation.event, invocation.outcome
-        ));
-        let failed = (!invocation.passed).then(|| {
-            format!(
-                "smoke test with {} failed: {}",
-                path.display(),
-                invocation.outcome
-            )
-        });
-        result.smoke.push(invocation);
-        if let Some(failure) = failed {
-            return Err(Halt::Check(failure));
-        }
-    }
+    invoke_each(
+        session,
+        &version,
+        &plan.events,
+        &mut result.smoke,
+        |path, outcome| format!("smoke test with {} failed: {outcome}", path.display()),
+    )
+    .await?;
 
     // The traffic: in steps watched by the version's metrics and the named alarms, then all.
     let shift = match (&request.emergency, &request.shift, &plan.alias) {
@@ -721,22 +714,14 @@ async fn change(
         (_, shift, _) => shift,
     };
     if let (Shift::Steps { percents, bake }, Some(alias)) = (shift, &plan.alias) {
-        let report = step_through(
-            session,
-            request,
-            &alias.version,
-            &version,
+        let steps = Steps {
+            previous: &alias.version,
+            version: &version,
             percents,
-            *bake,
-            &record,
-            changed,
-        )
-        .await?;
-        let failure = report.1;
-        result.shift = Some(report.0);
-        if let Some(failure) = failure {
-            return Err(Halt::Check(failure));
-        }
+            bake: *bake,
+            record: &record,
+        };
+        step_through(session, request, &steps, result, changed).await?;
     }
     match &plan.alias {
         Some(alias) => {
@@ -759,21 +744,20 @@ async fn change(
 
     // After the last step: the alias itself answers. Only when there is a version to go back to.
     if plan.alias.is_some() {
-        let alias_name = session.target.alias.clone();
-        for (path, payload) in &plan.events {
-            let invocation = session.invoke(&alias_name, path, payload).await?;
-            let failed = (!invocation.passed).then(|| {
+        let alias = &session.target.alias;
+        invoke_each(
+            session,
+            alias,
+            &plan.events,
+            &mut result.after_shift,
+            |path, outcome| {
                 format!(
-                    "the check of {function}:{alias_name} after the shift with {} failed: {}",
-                    path.display(),
-                    invocation.outcome
+                    "the check of {function}:{alias} after the shift with {} failed: {outcome}",
+                    path.display()
                 )
-            });
-            result.after_shift.push(invocation);
-            if let Some(failure) = failed {
-                return Err(Halt::Check(failure));
-            }
-        }
+            },
+        )
+        .await?;
     }
 
     if let Some(parameter) = &request.record_ssm {
@@ -792,6 +776,32 @@ async fn change(
     Ok(())
 }
 
+/// Invokes `qualifier` (a version, or the alias) with each event, keeping every invocation in
+/// `into`; the first that fails ends it, in the words `failure` gives it.
+async fn invoke_each(
+    session: &mut Session<'_>,
+    qualifier: &str,
+    events: &[(PathBuf, Vec<u8>)],
+    into: &mut Vec<Invocation>,
+    failure: impl Fn(&std::path::Path, &str) -> String,
+) -> Result<(), Halt> {
+    for (path, payload) in events {
+        let invocation = session.invoke(qualifier, path, payload).await?;
+        session.say(&format!(
+            "smoke {}:{qualifier} with {}: {}",
+            session.function(),
+            invocation.event,
+            invocation.outcome
+        ));
+        let failed = (!invocation.passed).then(|| failure(path, &invocation.outcome));
+        into.push(invocation);
+        if let Some(failure) = failed {
+            return Err(Halt::Check(failure));
+        }
+    }
+    Ok(())
+}
+
 fn truncate(text: &str, limit: usize) -> String {
     let mut end = text.len().min(limit);
     while !text.is_char_boundary(end) {
@@ -800,35 +810,41 @@ fn truncate(text: &str, limit: usize) -> String {
     text[..end].to_string()
 }
 
+/// A shift in steps, from the version the alias serves to the one just published.
+struct Steps<'a> {
+    previous: &'a str,
+    version: &'a str,
+    percents: &'a [f64],
+    bake: Duration,
+    record: &'a InFlight,
+}
+
 /// The steps of a shift: each percent for `bake`, polling the named alarms and the new
-/// version's metrics. Returns the report and the failure, if one.
-#[allow(clippy::too_many_arguments)]
+/// version's metrics; the report goes into `result` as it grows, a failed judge ends it.
 async fn step_through(
     session: &mut Session<'_>,
     request: &DeployRequest,
-    previous: &str,
-    version: &str,
-    percents: &[f64],
-    bake: Duration,
-    record: &InFlight,
+    steps: &Steps<'_>,
+    result: &mut DeployResult,
     changed: &mut Changed,
-) -> Result<(ShiftReport, Option<String>), Halt> {
+) -> Result<(), Halt> {
     let function = session.function();
-    let mut report = ShiftReport {
+    let version = steps.version;
+    let report = result.shift.insert(ShiftReport {
         steps: Vec::new(),
-        bake_seconds: bake.as_secs_f64(),
+        bake_seconds: steps.bake.as_secs_f64(),
         alarms: request.alarms.clone(),
         invocations: 0.0,
         errors: 0.0,
         note: None,
-    };
+    });
     let since = SystemTime::now();
-    let poll = (bake / 10).clamp(Duration::from_secs(1), Duration::from_secs(15));
-    for percent in percents {
+    let poll = (steps.bake / 10).clamp(Duration::from_secs(1), Duration::from_secs(15));
+    for percent in steps.percents {
         session.say(&format!(
             "{percent}% of {function}:{} to version {version} for {}s, judged by its own errors{}",
             session.target.alias,
-            bake.as_secs(),
+            steps.bake.as_secs(),
             if request.alarms.is_empty() {
                 String::new()
             } else {
@@ -837,12 +853,12 @@ async fn step_through(
         ));
         changed.alias_revision = session
             .set_alias(
-                previous,
+                steps.previous,
                 Routing::Share {
                     version,
                     percent: *percent,
                 },
-                &record.description(),
+                &steps.record.description(),
                 changed.alias_revision.as_deref(),
             )
             .await?;
@@ -851,39 +867,35 @@ async fn step_through(
         loop {
             let firing = judge::check_named(session, &request.alarms).await?;
             if let Some(alarm) = firing.first() {
-                return Ok((
-                    report,
-                    Some(format!("alarm {alarm} went into ALARM during the shift")),
-                ));
+                return Err(Halt::Check(format!(
+                    "alarm {alarm} went into ALARM during the shift"
+                )));
             }
             let health = judge::health(session, version, since).await?;
             report.invocations = health.invocations;
             report.errors = health.errors;
             if health.errors > 0.0 {
-                return Ok((
-                    report,
-                    Some(format!(
-                        "version {version} had {} errors in {} invocations through {function}:{} during the shift",
-                        health.errors, health.invocations, session.target.alias
-                    )),
-                ));
+                return Err(Halt::Check(format!(
+                    "version {version} had {} errors in {} invocations through {function}:{} during the shift",
+                    health.errors, health.invocations, session.target.alias
+                )));
             }
             let elapsed = baking.elapsed();
-            if elapsed >= bake {
+            if elapsed >= steps.bake {
                 break;
             }
-            session.clock.wait("bake", poll.min(bake - elapsed)).await;
+            session
+                .clock
+                .wait("bake", poll.min(steps.bake - elapsed))
+                .await;
         }
     }
     let served = report.invocations as u64;
     if served < request.min_invocations {
-        return Ok((
-            report,
-            Some(format!(
-                "only {served} invocations reached version {version} through the alias during the shift; the policy asks for {}",
-                request.min_invocations
-            )),
-        ));
+        return Err(Halt::Check(format!(
+            "only {served} invocations reached version {version} through the alias during the shift; the policy asks for {}",
+            request.min_invocations
+        )));
     }
     if served == 0 {
         let note = format!(
@@ -892,7 +904,7 @@ async fn step_through(
         session.say(&note);
         report.note = Some(note);
     }
-    Ok((report, None))
+    Ok(())
 }
 
 /// Puts traffic back on what served before, restores `$LATEST`'s image, and clears the
@@ -918,10 +930,7 @@ async fn roll_back(
                     changed.alias_revision.as_deref(),
                 )
                 .await
-                .map_err(|stop| match stop {
-                    Stop::Failed(error) => error,
-                    Stop::Refused(refusal) => anyhow::anyhow!("{refusal}"),
-                })?;
+                .map_err(Stop::into_error)?;
         }
         result.serving = alias.version.clone();
     }
@@ -930,17 +939,14 @@ async fn roll_back(
             session
                 .update_code(image, None)
                 .await
-                .map_err(|stop| match stop {
-                    Stop::Failed(error) => error,
-                    Stop::Refused(refusal) => anyhow::anyhow!("{refusal}"),
-                })?;
+                .map_err(Stop::into_error)?;
             session.wait_for_update().await?;
         }
     }
     session.say(&format!(
         "{function}:{} serves {}; version {} is left for inspection",
         result.alias,
-        describe_serving(&result.serving),
+        result.describe_serving(),
         result.version.as_deref().unwrap_or("(none published)")
     ));
     Ok(())

@@ -42,7 +42,15 @@ impl Target {
             .clone()
             .or_else(|| environment.map(|e| e.function.clone()))
             .ok_or("name the FUNCTION, or an --environment whose policy names it")?;
-        Ok(Target {
+        Ok(Target::of(function, choice, environment))
+    }
+
+    fn of(
+        function: String,
+        choice: &TargetChoice,
+        environment: Option<&EnvironmentPolicy>,
+    ) -> Target {
+        Target {
             function,
             alias: choice
                 .alias
@@ -59,20 +67,23 @@ impl Target {
                 .or_else(|| environment.and_then(|e| e.role_arn.clone())),
             external_id: choice.external_id.clone(),
             session_name: choice.session_name.clone(),
-        })
+        }
     }
 
     /// Another environment's target reached with the same credentials choices (the rung below on
-    /// a ladder): only its own settings, none of the command line's function or alias.
+    /// a ladder): only its own settings, none of the command line's function, alias, region or
+    /// role.
     pub fn of_environment(environment: &EnvironmentPolicy, choice: &TargetChoice) -> Target {
-        Target {
-            function: environment.function.clone(),
-            alias: environment.alias.clone(),
-            region: environment.region.clone(),
-            role_arn: environment.role_arn.clone(),
+        let credentials_only = TargetChoice {
             external_id: choice.external_id.clone(),
             session_name: choice.session_name.clone(),
-        }
+            ..TargetChoice::default()
+        };
+        Target::of(
+            environment.function.clone(),
+            &credentials_only,
+            Some(environment),
+        )
     }
 
     /// The function's name, also when it is given as an ARN
@@ -197,6 +208,10 @@ mod tests {
         assert_eq!(target.region.as_deref(), Some("eu-west-1"));
         assert_eq!(target.function_name(), "quote");
         assert_eq!(target.session_name, "build-7");
+        // The rung below is reached as its own environment says, with the same credentials.
+        let below = Target::of_environment(&environment, &choice);
+        assert_eq!(below.alias, "prod");
+        assert_eq!(below.session_name, "build-7");
         assert!(Target::resolve(&TargetChoice::default(), None).is_err());
         assert_eq!(
             Target::resolve(

@@ -417,24 +417,11 @@ fn promotion_copies_the_manifest_checks_the_digest_and_climbs_the_ladder() {
     assert_eq!(invalid.status.code(), Some(2), "{}", text(&invalid));
 }
 
-fn boto3(script: &str) -> String {
-    let output = Process::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import boto3, json\necr = boto3.client('ecr', endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nssm = boto3.client('ssm', endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}",
-            moto()
-        ))
-        .output()
-        .expect("python3 with boto3 (moto[server] brings it)");
-    assert!(output.status.success(), "boto3: {}", text(&output));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
     let (_dir, project) = example_project();
     let name = unique("team/ecr");
-    boto3(&format!(
+    aws(&format!(
         "ecr.create_repository(repositoryName='{name}', imageTagMutability='IMMUTABLE')"
     ));
     let repository = format!("{ECR_HOST}/{name}");
@@ -444,7 +431,7 @@ fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
     let digest = built["index_digest"].as_str().unwrap().to_string();
 
     // ECR (here: moto) holds the index under `dev` with the original bytes.
-    let stored = boto3(&format!(
+    let stored = aws(&format!(
         "r = ecr.batch_get_image(repositoryName='{name}', imageIds=[{{'imageTag': 'dev'}}], acceptedMediaTypes=['application/vnd.oci.image.index.v1+json'])\nprint(r['images'][0]['imageManifest'], end='')"
     ));
     assert_eq!(sha256(stored.as_bytes()), digest);
@@ -465,7 +452,7 @@ fn ecr_backend_pushes_promotes_records_ssm_and_respects_immutable_tags() {
     assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
     let promoted = json(&promoted);
     assert_eq!(promoted["digest"], digest.as_str());
-    let parameters: Value = serde_json::from_str(&boto3(
+    let parameters: Value = serde_json::from_str(&aws(
         "print(json.dumps({p['Name']: p['Value'] for p in ssm.get_parameters_by_path(Path='/lambda/quote/staging')['Parameters']}))",
     ))
     .unwrap();
@@ -519,7 +506,7 @@ fn module_repository(name: &str) {
         .iter()
         .map(|f| format!("{{'filter': '{f}', 'filterType': 'WILDCARD'}}"))
         .collect();
-    boto3(&format!(
+    aws(&format!(
         "ecr.create_repository(repositoryName='{name}', imageTagMutability='{}', imageTagMutabilityExclusionFilters=[{}])",
         settings[0].mutability,
         filters.join(", ")
@@ -635,7 +622,7 @@ fn the_jenkins_flow_runs_again_and_again_under_the_modules_repository_settings()
         serving(&function_name)
     );
     let tagged = |tag: &str| {
-        boto3(&format!(
+        aws(&format!(
             "r = ecr.batch_get_image(repositoryName='{name}', imageIds=[{{'imageTag': '{tag}'}}], acceptedMediaTypes=['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json'])\nprint(r['images'][0]['imageManifest'], end='')"
         ))
     };
@@ -1010,9 +997,9 @@ fn registry_and_ecr_credentials_never_appear_in_output() {
     );
 
     // ECR: the authorization token GetAuthorizationToken hands out never shows.
-    let token = boto3("print(ecr.get_authorization_token()['authorizationData'][0]['authorizationToken'], end='')");
+    let token = aws("print(ecr.get_authorization_token()['authorizationData'][0]['authorizationToken'], end='')");
     let name = unique("team/ecrleak");
-    boto3(&format!("ecr.create_repository(repositoryName='{name}')"));
+    aws(&format!("ecr.create_repository(repositoryName='{name}')"));
     let output = run(gate()
         .env(
             "LAMBDA_GATE_ECR_REGISTRY_URL",
@@ -1388,12 +1375,12 @@ fn syntax_the_chosen_builder_cannot_build_is_refused_before_building_with_its_li
 // echoes the event. So the smoke invocations exercise lambda-gate's call and its reading of the
 // answer; the image itself is exercised by `build`'s own smoke test.
 
-/// Runs `script` with boto3 clients `lam`, `cw`, `ssm` and `iam` on moto (us-east-1).
+/// Runs `script` with boto3 clients `ecr`, `lam`, `cw`, `ssm` and `iam` on moto (us-east-1).
 fn aws(script: &str) -> String {
     let output = Process::new("python3")
         .arg("-c")
         .arg(format!(
-            "import boto3, json, urllib.request\nkw = dict(endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nlam = boto3.client('lambda', **kw)\ncw = boto3.client('cloudwatch', **kw)\nssm = boto3.client('ssm', **kw)\niam = boto3.client('iam', **kw)\ndef moto_api(path, body):\n    urllib.request.urlopen(urllib.request.Request('{0}' + path, data=json.dumps(body).encode(), method='POST', headers={{'Content-Type': 'application/json'}}))\nmoto_api('/moto-api/config', {{'lambda': {{'use_docker': False}}}})\n{script}",
+            "import boto3, json, urllib.request\nkw = dict(endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr = boto3.client('ecr', **kw)\nlam = boto3.client('lambda', **kw)\ncw = boto3.client('cloudwatch', **kw)\nssm = boto3.client('ssm', **kw)\niam = boto3.client('iam', **kw)\ndef moto_api(path, body):\n    urllib.request.urlopen(urllib.request.Request('{0}' + path, data=json.dumps(body).encode(), method='POST', headers={{'Content-Type': 'application/json'}}))\nmoto_api('/moto-api/config', {{'lambda': {{'use_docker': False}}}})\n{script}",
             moto()
         ))
         .output()
