@@ -13,7 +13,8 @@ pushed. The runner looks a missing image up with one BatchGetImage by that diges
 against ECR; here moto is given ECR's digest so that the lookup means what it means on AWS.
 
 A published Lambda version keeps the image it was published with (moto's versions follow
-$LATEST's image otherwise). CloudWatch's composite alarms, which deploys accept as judges, are stored by moto but cannot
+$LATEST's image otherwise), and an image update is in progress for a moment, refusing another
+meanwhile, as on AWS (moto reports it done at once). CloudWatch's composite alarms, which deploys accept as judges, are stored by moto but cannot
 be created through its API: the PutCompositeAlarm action is added below.
 
 Usage: python3 moto_strict.py [moto_server arguments]
@@ -95,6 +96,60 @@ def update_function_code(self, updated_spec):
 
 
 LambdaFunction.update_function_code = update_function_code
+
+# Lambda: moto 5.2 reports an image update `Successful` at once and takes the next update at
+# any time. On AWS an update is `InProgress` for a while (seconds for an image), and another
+# UpdateFunctionCode meanwhile is refused with ResourceConflictException ("An update is in
+# progress"). Here every code update is in progress for UPDATE_SECONDS.
+import time
+
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import LambdaBackend
+
+UPDATE_SECONDS = 1.5
+
+
+class UpdateInProgress(LambdaClientError):
+    code = 409
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(
+            "ResourceConflictException",
+            f"The operation cannot be performed at this time. An update is in progress for resource: {arn}",
+        )
+
+
+def updating(function) -> bool:
+    return time.monotonic() < getattr(function, "_updating_until", 0.0)
+
+
+_backend_update_function_code = LambdaBackend.update_function_code
+
+
+def backend_update_function_code(self, function_name, qualifier, body):
+    function = self.get_function(function_name, qualifier)
+    if updating(function):
+        raise UpdateInProgress(function.function_arn)
+    result = _backend_update_function_code(self, function_name, qualifier, body)
+    function._updating_until = time.monotonic() + UPDATE_SECONDS
+    if isinstance(result, dict) and "LastUpdateStatus" in result:
+        result["LastUpdateStatus"] = "InProgress"
+    return result
+
+
+LambdaBackend.update_function_code = backend_update_function_code
+
+_get_configuration = LambdaFunction.get_configuration
+
+
+def get_configuration(self, on_create: bool = False):
+    config = _get_configuration(self, on_create)
+    if "LastUpdateStatus" in config and updating(self):
+        config["LastUpdateStatus"] = "InProgress"
+    return config
+
+
+LambdaFunction.get_configuration = get_configuration
 
 # CloudWatch: moto 5.2 stores composite alarms (an `AlarmRule`, listed under CompositeAlarms)
 # but has no PutCompositeAlarm action; its PutMetricAlarm reads the same parameters.

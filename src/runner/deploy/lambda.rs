@@ -241,34 +241,44 @@ impl<'a> Session<'a> {
     /// reason.
     pub async fn wait_for_update(&mut self) -> anyhow::Result<Code> {
         let function = self.function();
+        let read = self.settle().await?;
+        let configuration = read
+            .configuration()
+            .context("GetFunction returned no configuration")?;
+        if configuration.last_update_status() == Some(&LastUpdateStatus::Failed) {
+            anyhow::bail!(
+                "{function}: the update failed: {} ({})",
+                configuration
+                    .last_update_status_reason()
+                    .unwrap_or("no reason given"),
+                configuration
+                    .last_update_status_reason_code()
+                    .map_or("no code", |c| c.as_str())
+            );
+        }
+        Ok(Code::read(&read))
+    }
+
+    /// Waits while an update of `$LATEST` is in progress (Lambda refuses another update then,
+    /// with `ResourceConflictException`), whatever it ends in; at most 10 minutes.
+    pub async fn settle(&mut self) -> anyhow::Result<GetFunctionOutput> {
+        let function = self.function();
         let deadline = Instant::now() + Duration::from_secs(600);
         loop {
             let read = self
                 .get_function(None, "GetFunction (update status)")
                 .await?;
-            let configuration = read
-                .configuration()
-                .context("GetFunction returned no configuration")?;
-            match configuration.last_update_status() {
-                Some(LastUpdateStatus::Failed) => anyhow::bail!(
-                    "{function}: the update failed: {} ({})",
-                    configuration
-                        .last_update_status_reason()
-                        .unwrap_or("no reason given"),
-                    configuration
-                        .last_update_status_reason_code()
-                        .map_or("no code", |c| c.as_str())
-                ),
-                Some(LastUpdateStatus::InProgress) if Instant::now() < deadline => {
-                    self.clock
-                        .wait("update in progress", Duration::from_secs(1))
-                        .await;
-                }
-                Some(LastUpdateStatus::InProgress) => {
-                    anyhow::bail!("{function}: the update is still in progress after 10 minutes")
-                }
-                _ => return Ok(Code::read(&read)),
+            let in_progress = read.configuration().and_then(|c| c.last_update_status())
+                == Some(&LastUpdateStatus::InProgress);
+            if !in_progress {
+                return Ok(read);
             }
+            if Instant::now() >= deadline {
+                anyhow::bail!("{function}: the update is still in progress after 10 minutes");
+            }
+            self.clock
+                .wait("update in progress", Duration::from_secs(1))
+                .await;
         }
     }
 

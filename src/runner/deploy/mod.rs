@@ -936,6 +936,8 @@ async fn roll_back(
     }
     if changed.code {
         if let Some(image) = &plan.before.image_uri {
+            // Interrupted while its own update was landing: Lambda takes no other until it has.
+            session.settle().await?;
             session
                 .update_code(image, None)
                 .await

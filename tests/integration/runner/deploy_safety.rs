@@ -118,6 +118,45 @@ fn sigterm_mid_canary_puts_the_alias_back_whole_before_the_process_exits() {
 }
 
 #[test]
+fn sigterm_while_the_update_lands_waits_for_it_then_puts_the_old_image_back() {
+    // The strict moto keeps an image update in progress for a moment and refuses another
+    // meanwhile, as Lambda does: the rollback must wait for its own update before restoring.
+    let (_dir, name, index, events) = ready("landing");
+    let old = serving(&name)["latest"].clone();
+    let mut process = spawn_deploy(&[&name, "--image", &index, "--project", &events]);
+    let stderr = process.stderr.take().unwrap();
+    let mut progress = BufReader::new(stderr).lines();
+    let updating = format!("updating {name} to ");
+    loop {
+        let line = progress
+            .next()
+            .expect("the deploy says when it updates the function")
+            .unwrap();
+        if line.starts_with(&updating) {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(Process::new("kill")
+        .args(["-TERM", &process.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let output = process.wait_with_output().unwrap();
+    let rest: Vec<String> = progress.map_while(Result::ok).collect();
+    assert_eq!(output.status.code(), Some(1), "{}", rest.join("\n"));
+    let result = json(&output);
+    assert_eq!(result["status"], "rolled-back");
+    assert_eq!(result["failure"], "interrupted by SIGTERM");
+    whole_on(&name, "1");
+    assert_eq!(
+        serving(&name)["latest"],
+        old,
+        "$LATEST runs the old image again"
+    );
+}
+
+#[test]
 fn a_killed_deploy_is_finished_by_abort() {
     let (_dir, name, index, events) = ready("killed");
     let mut process = spawn_deploy(&[
