@@ -132,6 +132,32 @@ def main() -> None:
     print(f"|   of which waits | {spread(gate_wait)} |")
     print(f"| boto3 by hand (5 calls + waiter, no checks, in-process) | {spread(hand_wall)} |")
 
+    # SIGTERM mid-canary: from the signal to the exit, with the alias whole again.
+    signal_to_exit = []
+    for n in range(min(runs, 5)):
+        name = f"bench-term-{uuid.uuid4().hex[:6]}"
+        fresh(name)
+        child = subprocess.Popen(
+            [GATE, "deploy", name, "--image", images[0], "--event", event, "--canary", "10",
+             "--bake", "5m", "--format", "json", "-q"],
+            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.time() + 30
+        while not lam.get_alias(FunctionName=name, Name="live").get("RoutingConfig", {}).get(
+            "AdditionalVersionWeights"
+        ):
+            if time.time() > deadline or child.poll() is not None:
+                raise SystemExit(f"the canary never started: {child.communicate()[1]}")
+            time.sleep(0.1)
+        started = time.perf_counter()
+        child.terminate()
+        child.communicate()
+        signal_to_exit.append(time.perf_counter() - started)
+        alias = lam.get_alias(FunctionName=name, Name="live")
+        if alias.get("RoutingConfig", {}).get("AdditionalVersionWeights") or alias["FunctionVersion"] != "1":
+            raise SystemExit(f"SIGTERM left the alias split: {alias}")
+    print(f"| SIGTERM mid-canary to exit, alias whole ({len(signal_to_exit)} runs) | {spread(signal_to_exit)} |")
+
 
 if __name__ == "__main__":
     main()
