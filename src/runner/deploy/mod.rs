@@ -405,8 +405,8 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> Outcome<DeployResu
             result.describe_serving()
         )))),
         (Ok(()), _) => Err(Refusal::RolledBack(Box::new(result)).into()),
-        (Err(rollback), _) => Err(Stop::Failed(anyhow::anyhow!(
-            "{reason}; and putting traffic back failed: {rollback:#}. Now {}:{} may still split traffic to version {}: finish with `lambda-gate deploy --abort {} --alias {}{}`",
+        (Err(RollbackFailure::Alias(error)), _) => Err(Stop::Failed(anyhow::anyhow!(
+            "{reason}; and putting traffic back failed: {error:#}. Now {}:{} may still split traffic to version {}: finish with `lambda-gate deploy --abort {} --alias {}{}`",
             result.function,
             result.alias,
             result.version.as_deref().unwrap_or("?"),
@@ -419,7 +419,20 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> Outcome<DeployResu
                 .map(|r| format!(" --region {r}"))
                 .unwrap_or_default()
         ))),
+        (Err(RollbackFailure::Latest(error)), _) => Err(Stop::Failed(anyhow::anyhow!(
+            "{reason}; traffic is back: {}:{} serves {}; restoring $LATEST's previous image {} failed: {error:#}. $LATEST serves no alias traffic; the next deploy updates it",
+            result.function,
+            result.alias,
+            result.describe_serving(),
+            plan.before.image_uri.as_deref().unwrap_or("(none)")
+        ))),
     }
+}
+
+/// Which part of a rollback failed: the traffic, or only `$LATEST`'s image.
+enum RollbackFailure {
+    Alias(anyhow::Error),
+    Latest(anyhow::Error),
 }
 
 /// The first SIGINT or SIGTERM.
@@ -915,11 +928,12 @@ async fn roll_back(
     result: &mut DeployResult,
     changed: &Changed,
     failure: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), RollbackFailure> {
     session.say(&format!("rolling back: {failure}"));
     let function = session.function();
     result.status = DeployStatus::RolledBack;
     result.failure = Some(failure.to_string());
+    // Traffic first: one call, after which nothing serves the new version.
     if let Some(alias) = &plan.alias {
         if changed.alias {
             session
@@ -930,19 +944,23 @@ async fn roll_back(
                     changed.alias_revision.as_deref(),
                 )
                 .await
-                .map_err(Stop::into_error)?;
+                .map_err(|stop| RollbackFailure::Alias(stop.into_error()))?;
         }
         result.serving = alias.version.clone();
     }
     if changed.code {
         if let Some(image) = &plan.before.image_uri {
             // Interrupted while its own update was landing: Lambda takes no other until it has.
-            session.settle().await?;
-            session
-                .update_code(image, None)
-                .await
-                .map_err(Stop::into_error)?;
-            session.wait_for_update().await?;
+            async {
+                session.settle().await?;
+                session
+                    .update_code(image, None)
+                    .await
+                    .map_err(Stop::into_error)?;
+                session.wait_for_update().await
+            }
+            .await
+            .map_err(RollbackFailure::Latest)?;
         }
     }
     session.say(&format!(
