@@ -157,6 +157,280 @@ from moto.cloudwatch.responses import CloudWatchResponse
 
 CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm
 
+# Lambda: revisions. moto 5.2 gives a function no RevisionId, never moves an alias's, and checks
+# neither. On AWS every change of $LATEST (code or configuration) and every alias update moves
+# the revision, and UpdateFunctionCode, UpdateFunctionConfiguration, PublishVersion and
+# UpdateAlias given a RevisionId that is no longer current are refused with
+# PreconditionFailedException: the compare-and-set a deploy relies on. Here they are.
+import json
+import uuid
+
+from moto.awslambda.exceptions import PreconditionFailedException
+from moto.awslambda.models import LambdaAlias
+from moto.awslambda.responses import LambdaResponse
+
+STALE = (
+    "The Revision Id provided does not match the latest Revision Id. "
+    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+)
+
+
+def revision(function) -> str:
+    if not getattr(function, "_revision", None):
+        function._revision = str(uuid.uuid4())
+    return function._revision
+
+
+def move_revision(function) -> None:
+    function._revision = str(uuid.uuid4())
+
+
+def check_revision(current: str, given) -> None:
+    if given and given != current:
+        raise PreconditionFailedException(STALE)
+
+
+_get_configuration_revised = LambdaFunction.get_configuration
+
+
+def get_configuration_with_revision(self, on_create: bool = False):
+    config = _get_configuration_revised(self, on_create)
+    config["RevisionId"] = revision(self)
+    return config
+
+
+LambdaFunction.get_configuration = get_configuration_with_revision
+
+_update_configuration = LambdaFunction.update_configuration
+
+
+def update_configuration(self, config_updates):
+    check_revision(revision(self), config_updates.get("RevisionId"))
+    move_revision(self)
+    return _update_configuration(self, config_updates)
+
+
+LambdaFunction.update_configuration = update_configuration
+
+# Faults a test asks for through a tag on the function (`standin-fault`), each taken once:
+#   update-fails            the next image update ends `Failed` (Lambda could not use the image)
+#   refuse-update-after-1   the next image update goes through, the one after it is refused
+#   provisioned-fails       the next provisioned-concurrency allocation ends `FAILED`
+#   provisioned-slow        the next provisioned-concurrency allocation takes ten minutes
+FAULT_TAG = "standin-fault"
+
+
+class AccessDenied(LambdaClientError):
+    code = 403
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(
+            "AccessDeniedException",
+            f"User is not authorized to perform: lambda:UpdateFunctionCode on resource: {arn}",
+        )
+
+
+def take_fault(function, fault: str) -> bool:
+    if function.tags.get(FAULT_TAG) == fault:
+        del function.tags[FAULT_TAG]
+        return True
+    return False
+
+
+_update_code_checked = LambdaBackend.update_function_code
+
+
+def update_function_code_checked(self, function_name, qualifier, body):
+    function = self.get_function(function_name, qualifier)
+    check_revision(revision(function), body.get("RevisionId"))
+    if getattr(function, "_refuse_next_update", False):
+        function._refuse_next_update = False
+        raise AccessDenied(function.function_arn)
+    if take_fault(function, "refuse-update-after-1"):
+        function._refuse_next_update = True
+    result = _update_code_checked(self, function_name, qualifier, body)
+    function._update_failed = take_fault(function, "update-fails")
+    move_revision(function)
+    if isinstance(result, dict):
+        result["RevisionId"] = revision(function)
+    return result
+
+
+LambdaBackend.update_function_code = update_function_code_checked
+
+_get_configuration_failing = LambdaFunction.get_configuration
+
+
+def get_configuration_failing(self, on_create: bool = False):
+    config = _get_configuration_failing(self, on_create)
+    if getattr(self, "_update_failed", False) and not updating(self):
+        config["LastUpdateStatus"] = "Failed"
+        config["LastUpdateStatusReason"] = "The image manifest or layer media type is not supported."
+        config["LastUpdateStatusReasonCode"] = "InvalidImage"
+    return config
+
+
+LambdaFunction.get_configuration = get_configuration_failing
+
+_publish_version = LambdaResponse.publish_version
+
+
+def publish_version(self):
+    from urllib.parse import unquote
+
+    function = self.backend.get_function(unquote(self.path.split("/")[-2]), None)
+    check_revision(revision(function), self._get_param("RevisionId"))
+    sha = self._get_param("CodeSha256")
+    if sha and sha != function.code_sha_256:
+        raise PreconditionFailedException(
+            "CodeSHA256 does not match the latest code's CodeSHA256"
+        )
+    return _publish_version(self)
+
+
+LambdaResponse.publish_version = publish_version
+
+_alias_update = LambdaAlias.update
+
+
+def alias_update(self, description, function_version, routing_config):
+    weights = lambda routing: (routing or {}).get("AdditionalVersionWeights") or {}
+    moved = (function_version is not None and function_version != self.function_version) or (
+        routing_config is not None and weights(routing_config) != weights(self.routing_config)
+    )
+    _alias_update(self, description, function_version, routing_config)
+    self.revision_id = str(uuid.uuid4())
+    if moved:
+        # Lambda moves an alias's provisioned concurrency with it (to the new version, or shared
+        # by the weights): allocated again, in progress meanwhile.
+        provisioned = PROVISIONED.get(self.arn)
+        if provisioned:
+            provisioned.allocate()
+
+
+LambdaAlias.update = alias_update
+
+_update_alias_response = LambdaResponse.update_alias
+
+
+def update_alias_checked(self):
+    from urllib.parse import unquote
+
+    function_name = unquote(self.path.rsplit("/")[-3])
+    alias_name = unquote(self.path.rsplit("/", 2)[-1])
+    alias = self.backend.get_alias(name=alias_name, function_name=function_name)
+    check_revision(alias.revision_id, json.loads(self.body or "{}").get("RevisionId"))
+    return _update_alias_response(self)
+
+
+LambdaResponse.update_alias = update_alias_checked
+
+# Lambda: provisioned concurrency, which moto 5.2 does not have. As documented: configured on a
+# version or an alias (never $LATEST), refused on an alias that splits traffic ("Alias with
+# weights can not be used with Provisioned Concurrency"), IN_PROGRESS while allocated (here for
+# PROVISIONED_SECONDS) then READY, or FAILED with a reason; an alias that moves takes it along.
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.exceptions import InvalidParameterValueException
+
+PROVISIONED_SECONDS = 1.0
+PROVISIONED: dict = {}
+
+
+class ProvisionedNotFound(LambdaClientError):
+    code = 404
+
+    def __init__(self) -> None:
+        super().__init__(
+            "ProvisionedConcurrencyConfigNotFoundException",
+            "No Provisioned Concurrency Config found for this function",
+        )
+
+
+class Provisioned:
+    def __init__(self, function, requested: int) -> None:
+        self.function = function
+        self.requested = requested
+        self.allocate()
+
+    def allocate(self) -> None:
+        slow = take_fault(self.function, "provisioned-slow")
+        self.ready_at = time.monotonic() + (600 if slow else PROVISIONED_SECONDS)
+        self.fails = take_fault(self.function, "provisioned-fails")
+        self.last_modified = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
+
+    def to_json(self) -> dict:
+        ready = time.monotonic() >= self.ready_at
+        status = "IN_PROGRESS" if not ready else ("FAILED" if self.fails else "READY")
+        answer = {
+            "RequestedProvisionedConcurrentExecutions": self.requested,
+            "AvailableProvisionedConcurrentExecutions": self.requested if status == "READY" else 0,
+            "AllocatedProvisionedConcurrentExecutions": self.requested if status == "READY" else 0,
+            "Status": status,
+            "LastModified": self.last_modified,
+        }
+        if status == "FAILED":
+            answer["StatusReason"] = "FUNCTION_ERROR_INIT_FAILURE: the function failed to initialize"
+        return answer
+
+
+def provisioned_key(response) -> tuple:
+    from urllib.parse import unquote
+
+    function_name = unquote(self_path_function(response.path))
+    qualifier = response._get_param("Qualifier") or response.querystring.get("Qualifier", [None])[0]
+    function = response.backend.get_function(function_name, None)
+    return function, qualifier
+
+
+def self_path_function(path: str) -> str:
+    return path.rstrip("/").split("/")[-2]
+
+
+def put_provisioned_concurrency_config(self):
+    function, qualifier = provisioned_key(self)
+    if not qualifier or qualifier == "$LATEST":
+        raise InvalidParameterValueException(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+        )
+    arn = f"{function.function_arn}:{qualifier}"
+    if not qualifier.isdigit():
+        alias = self.backend.get_alias(name=qualifier, function_name=function.function_name)
+        weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+        if weights:
+            raise InvalidParameterValueException(
+                "Alias with weights can not be used with Provisioned Concurrency"
+            )
+        arn = alias.arn
+    requested = int(json.loads(self.body or "{}")["ProvisionedConcurrentExecutions"])
+    PROVISIONED[arn] = Provisioned(function, requested)
+    return 202, {"status": 202}, json.dumps(PROVISIONED[arn].to_json())
+
+
+def provisioned_arn(response) -> str:
+    function, qualifier = provisioned_key(response)
+    return f"{function.function_arn}:{qualifier}"
+
+
+def get_provisioned_concurrency_config(self):
+    provisioned = PROVISIONED.get(provisioned_arn(self))
+    if provisioned is None:
+        raise ProvisionedNotFound()
+    return 200, {}, json.dumps(provisioned.to_json())
+
+
+def delete_provisioned_concurrency_config(self):
+    if PROVISIONED.pop(provisioned_arn(self), None) is None:
+        raise ProvisionedNotFound()
+    return 204, {"status": 204}, ""
+
+
+LambdaResponse.put_provisioned_concurrency_config = put_provisioned_concurrency_config
+LambdaResponse.get_provisioned_concurrency_config = get_provisioned_concurrency_config
+LambdaResponse.delete_provisioned_concurrency_config = delete_provisioned_concurrency_config
+lambda_urls.url_paths[
+    r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+] = LambdaResponse.dispatch
+
 if __name__ == "__main__":
     from moto.server import main
 

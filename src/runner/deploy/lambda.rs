@@ -74,6 +74,12 @@ impl Code {
         }
     }
 
+    /// The same image and code hash: what a deploy compares between its reads (a revision also
+    /// moves with configuration changes, which the version then publishes, as intended).
+    pub fn same_code(&self, other: &Code) -> bool {
+        self.image_uri == other.image_uri && self.code_sha256 == other.code_sha256
+    }
+
     /// The digest it runs (`host/path@sha256:…`).
     pub fn digest(&self) -> Option<&str> {
         self.image_uri.as_deref().and_then(digest_of)
@@ -120,6 +126,15 @@ impl AliasState {
     }
 }
 
+/// Provisioned concurrency on the alias, as Lambda reports it.
+#[derive(Debug, Clone)]
+pub(super) struct Provisioned {
+    pub requested: i32,
+    /// `IN_PROGRESS`, `READY` or `FAILED`.
+    pub status: String,
+    pub reason: Option<String>,
+}
+
 /// How the alias routes traffic: all to its version, or a share to another.
 pub(super) enum Routing<'v> {
     All,
@@ -138,7 +153,7 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     anyhow::Error::new(crate::runner::aws_error::explain(operation, error))
-        .context(format!("{function}: {operation}"))
+        .context(function.to_string())
 }
 
 /// One deploy's access to AWS.
@@ -283,7 +298,7 @@ impl<'a> Session<'a> {
     }
 
     /// Publishes what `$LATEST` runs (`code`, compare-and-set on its hash and revision).
-    pub async fn publish(&mut self, code: &Code, description: &str) -> anyhow::Result<String> {
+    pub async fn publish(&mut self, code: &Code, description: &str) -> Outcome<String> {
         let function = self.function();
         let call = self
             .clients
@@ -294,15 +309,83 @@ impl<'a> Session<'a> {
             .set_code_sha256(code.code_sha256.clone())
             .set_revision_id(code.revision_id.clone())
             .send();
-        let published = self
-            .clock
-            .api("PublishVersion", call)
-            .await
-            .map_err(|e| explain("PublishVersion", function, e))?;
+        let published = match self.clock.api("PublishVersion", call).await {
+            Ok(published) => published,
+            Err(error) if error.code() == Some("PreconditionFailedException") => {
+                return Err(DeployRefusal::ConcurrentChange {
+                    function: function.to_string(),
+                    what: "$LATEST changed between the read and the publish".into(),
+                }
+                .into())
+            }
+            Err(error) => return Err(explain("PublishVersion", function, error).into()),
+        };
         Ok(published
             .version()
             .context("PublishVersion returned no version")?
             .to_string())
+    }
+
+    /// The provisioned concurrency configured on `qualifier` (the alias), if any.
+    pub async fn provisioned(
+        &mut self,
+        qualifier: &str,
+        step: &str,
+    ) -> anyhow::Result<Option<Provisioned>> {
+        let function = self.function();
+        let call = self
+            .clients
+            .lambda
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send();
+        match self.clock.api(step, call).await {
+            Ok(config) => Ok(Some(Provisioned {
+                requested: config
+                    .requested_provisioned_concurrent_executions()
+                    .unwrap_or_default(),
+                status: config
+                    .status()
+                    .map_or("UNKNOWN", |s| s.as_str())
+                    .to_string(),
+                reason: config.status_reason().map(str::to_string),
+            })),
+            Err(error) if error.code() == Some("ProvisionedConcurrencyConfigNotFoundException") => {
+                Ok(None)
+            }
+            Err(error) => Err(explain("GetProvisionedConcurrencyConfig", function, error)),
+        }
+    }
+
+    /// Waits until the alias's provisioned concurrency is allocated again after the alias
+    /// moved (Lambda moves it with the alias, `IN_PROGRESS` meanwhile); at most 15 minutes.
+    /// Returns the allocation's state when it is not `READY`: `FAILED` and Lambda's reason.
+    pub async fn wait_provisioned(&mut self) -> anyhow::Result<Option<Provisioned>> {
+        let function = self.function();
+        let alias = self.target.alias.clone();
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            let Some(now) = self
+                .provisioned(&alias, "GetProvisionedConcurrencyConfig (allocation)")
+                .await?
+            else {
+                // Removed meanwhile (by Terraform, by hand): nothing left to wait for.
+                return Ok(None);
+            };
+            match now.status.as_str() {
+                "READY" => return Ok(None),
+                "IN_PROGRESS" if Instant::now() < deadline => {}
+                "IN_PROGRESS" => anyhow::bail!(
+                    "{function}:{alias}: provisioned concurrency ({}) still IN_PROGRESS after 15 minutes",
+                    now.requested
+                ),
+                _ => return Ok(Some(now)),
+            }
+            self.clock
+                .wait("provisioned concurrency allocating", Duration::from_secs(1))
+                .await;
+        }
     }
 
     /// Points the alias at `version` with `routing`, compare-and-set on the alias's revision;

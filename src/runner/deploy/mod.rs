@@ -7,6 +7,7 @@
 //! traffic back before the process ends, and the alias carries an in-flight record that the
 //! next deploy, `--status` and `--abort` read.
 
+mod configuration;
 mod image;
 mod inflight;
 mod judge;
@@ -25,6 +26,7 @@ use super::outcome::{Outcome, Refusal, Stop};
 use super::promote::{self, ArchitectureDigest};
 use super::reference::Reference;
 use super::registry::{AnyRegistry, Connection};
+use configuration::Configuration;
 pub use inflight::InFlight;
 use lambda::{AliasState, Code, Routing, Session};
 pub use target::{session_name, Target, TargetChoice};
@@ -157,6 +159,14 @@ pub enum DeployRefusal {
         missing: Vec<String>,
         region: String,
     },
+    #[error("{function}:{alias}'s provisioned concurrency ({requested}) is {status}{}: a shift now would judge a version that is not warm. Deploy once it is READY (`aws lambda get-provisioned-concurrency-config --function-name {function} --qualifier {alias}`)", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    ProvisionedNotReady {
+        function: String,
+        alias: String,
+        requested: i32,
+        status: String,
+        reason: Option<String>,
+    },
     #[error("alarm {} already in ALARM: the new version could not be judged by it. Deploy once it is OK again, or during an incident `--emergency \"REASON\"` deploys all at once past it (recorded)", .0.join(", "))]
     AlarmBeforeStart(Vec<String>),
 }
@@ -243,6 +253,13 @@ pub struct DeployResult {
     pub previous_version: Option<String>,
     /// What the alias serves now.
     pub serving: String,
+    /// The configuration changes (of `$LATEST` since the alias's version) this deploy
+    /// publishes; the whole change when the image is the same.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<String>,
+    /// The provisioned concurrency on the alias, moved with it and waited for after each move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioned_concurrency: Option<i32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub smoke: Vec<Invocation>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -282,6 +299,12 @@ struct Plan {
     /// The alias as it was (`None`: the first deploy creates it).
     alias: Option<AliasState>,
     events: Vec<(PathBuf, Vec<u8>)>,
+    /// `$LATEST` runs another image: update it (else only its configuration is published).
+    update_code: bool,
+    /// The configuration changes published with it.
+    configuration: Vec<String>,
+    /// The provisioned concurrency on the alias.
+    provisioned: Option<i32>,
 }
 
 /// What has been changed so far: what a rollback must undo.
@@ -344,6 +367,8 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> Outcome<DeployResu
             .as_ref()
             .map(|a| a.version.clone())
             .unwrap_or_default(),
+        configuration: plan.configuration.clone(),
+        provisioned_concurrency: plan.provisioned,
         smoke: Vec::new(),
         shift: None,
         after_shift: Vec::new(),
@@ -486,6 +511,7 @@ async fn plan(
         .as_str()
         .to_string();
     let before = Code::read(&read);
+    let latest_configuration = Configuration::read(configuration);
 
     let registry = AnyRegistry::connect(&request.image, &request.connection).await?;
     let child =
@@ -516,6 +542,8 @@ async fn plan(
     }
 
     let alias = session.alias("GetAlias").await?;
+    let mut configuration_changes = Vec::new();
+    let mut provisioned = None;
     if let Some(alias) = &alias {
         if let Some(record) = InFlight::parse(&alias.description) {
             return Err(DeployRefusal::InFlight {
@@ -526,11 +554,42 @@ async fn plan(
             }
             .into());
         }
+        if let Some(config) = session
+            .provisioned(
+                &session.target.alias.clone(),
+                "GetProvisionedConcurrencyConfig",
+            )
+            .await?
+        {
+            if config.status != "READY" {
+                return Err(DeployRefusal::ProvisionedNotReady {
+                    function: function.to_string(),
+                    alias: session.target.alias.clone(),
+                    requested: config.requested,
+                    status: config.status,
+                    reason: config.reason,
+                }
+                .into());
+            }
+            provisioned = Some(config.requested);
+        }
         if !alias.is_split() {
             let served = session
                 .get_function(Some(&alias.version), "GetFunction (alias version)")
                 .await?;
-            if Code::read(&served).digest() == Some(child.as_str()) {
+            configuration_changes = served
+                .configuration()
+                .map(|c| latest_configuration.changes_since(&Configuration::read(c)))
+                .unwrap_or_default();
+            if !configuration_changes.is_empty() {
+                session.say(&format!(
+                    "{function}'s configuration changed since version {}: {}; the deploy publishes it",
+                    alias.version,
+                    configuration_changes.join(", ")
+                ));
+            }
+            let same_image = Code::read(&served).digest() == Some(child.as_str());
+            if same_image && configuration_changes.is_empty() {
                 session.say(&format!(
                     "{function}:{} already serves {child}: nothing to do",
                     session.target.alias
@@ -545,6 +604,8 @@ async fn plan(
                     version: None,
                     serving: alias.version.clone(),
                     previous_version: Some(alias.version.clone()),
+                    configuration: Vec::new(),
+                    provisioned_concurrency: provisioned,
                     smoke: Vec::new(),
                     shift: None,
                     after_shift: Vec::new(),
@@ -572,6 +633,7 @@ async fn plan(
         write_emergency(session, &parameter, emergency, &image_uri).await?;
         session.say(&format!("{emergency}: recorded in SSM {parameter}"));
     }
+    let update_code = before.digest() != Some(child.as_str());
     Ok(Planned::Change(Box::new(Plan {
         architecture,
         before,
@@ -579,6 +641,9 @@ async fn plan(
         image_uri,
         alias,
         events,
+        update_code,
+        configuration: configuration_changes,
+        provisioned,
     })))
 }
 
@@ -663,24 +728,34 @@ async fn change(
         changed.alias = true;
     }
 
-    // $LATEST by digest, compare-and-set on what was read.
+    // $LATEST by digest, compare-and-set on what was read: its code must be as planned; the
+    // update and the publish then go by the revision read now (a configuration change since
+    // the plan is published with it, as it would be a moment later).
     let now = session
         .get_function(None, "GetFunction (before update)")
         .await?;
     let current = Code::read(&now);
-    if current != plan.before {
+    if !current.same_code(&plan.before) {
         return Err(Stop::from(DeployRefusal::ConcurrentChange {
             function: function.to_string(),
             what: plan.before.describe_change(&current),
         })
         .into());
     }
-    session.say(&format!("updating {function} to {}", plan.child));
-    changed.code = true;
-    session
-        .update_code(&plan.image_uri, plan.before.revision_id.as_deref())
-        .await?;
-    let updated = session.wait_for_update().await?;
+    let updated = if plan.update_code {
+        session.say(&format!("updating {function} to {}", plan.child));
+        changed.code = true;
+        session
+            .update_code(&plan.image_uri, current.revision_id.as_deref())
+            .await?;
+        session.wait_for_update().await?
+    } else {
+        session.say(&format!(
+            "{function}'s $LATEST already runs {}: publishing it as it is",
+            plan.child
+        ));
+        current
+    };
     if updated.digest() != Some(plan.child.as_str()) {
         return Err(Stop::from(DeployRefusal::ConcurrentChange {
             function: function.to_string(),
@@ -693,9 +768,17 @@ async fn change(
         .into());
     }
     let description = match &request.emergency {
-        Some(emergency) => truncate(&emergency.to_string(), 256),
-        None => format!("lambda-gate deploy by {}", session.target.session_name),
+        Some(emergency) => emergency.to_string(),
+        None if plan.configuration.is_empty() => {
+            format!("lambda-gate deploy by {}", session.target.session_name)
+        }
+        None => format!(
+            "lambda-gate deploy by {} (configuration: {})",
+            session.target.session_name,
+            plan.configuration.join(", ")
+        ),
     };
+    let description = truncate(&description, 256);
     let version = session.publish(&updated, &description).await?;
     session.say(&format!("published {function}:{version}"));
     result.version = Some(version.clone());
@@ -717,6 +800,13 @@ async fn change(
             session.say("emergency: all traffic at once, no steps");
             &Shift::AllAtOnce
         }
+        (_, Shift::Steps { .. }, Some(alias)) if alias.version == version => {
+            session.say(&format!(
+                "{function}:{} already has version {version} as its main version: no steps",
+                session.target.alias
+            ));
+            &Shift::AllAtOnce
+        }
         (None, Shift::Steps { .. }, None) => {
             session.say(&format!(
                 "{function}:{} serves no version yet: the first deploy moves it at once",
@@ -733,6 +823,7 @@ async fn change(
             percents,
             bake: *bake,
             record: &record,
+            provisioned: plan.provisioned,
         };
         step_through(session, request, &steps, result, changed).await?;
     }
@@ -746,6 +837,7 @@ async fn change(
                     changed.alias_revision.as_deref(),
                 )
                 .await?;
+            provisioned_follows(session, plan.provisioned, &version).await?;
         }
         None => session.create_alias(&version).await?,
     }
@@ -830,6 +922,38 @@ struct Steps<'a> {
     percents: &'a [f64],
     bake: Duration,
     record: &'a InFlight,
+    provisioned: Option<i32>,
+}
+
+/// After the alias moved: Lambda moves its provisioned concurrency with it (to the new version,
+/// or shared by the weights). The version is judged once it is allocated; an allocation that
+/// fails (the version cannot initialise) is a failed check.
+async fn provisioned_follows(
+    session: &mut Session<'_>,
+    provisioned: Option<i32>,
+    version: &str,
+) -> Result<(), Halt> {
+    let Some(requested) = provisioned else {
+        return Ok(());
+    };
+    session.say(&format!(
+        "waiting for {}:{}'s provisioned concurrency ({requested}) to follow",
+        session.function(),
+        session.target.alias
+    ));
+    match session.wait_provisioned().await? {
+        None => Ok(()),
+        Some(failed) => Err(Halt::Check(format!(
+            "provisioned concurrency ({requested}) on {}:{} could not be allocated with version {version}: {}{}",
+            session.function(),
+            session.target.alias,
+            failed.status,
+            failed
+                .reason
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ))),
+    }
 }
 
 /// The steps of a shift: each percent for `bake`, polling the named alarms and the new
@@ -876,6 +1000,7 @@ async fn step_through(
             )
             .await?;
         report.steps.push(*percent);
+        provisioned_follows(session, steps.provisioned, version).await?;
         let baking = Instant::now();
         loop {
             let firing = judge::check_named(session, &request.alarms).await?;

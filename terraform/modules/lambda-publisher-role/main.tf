@@ -63,6 +63,7 @@ data "aws_iam_policy_document" "deploy" {
       "lambda:InvokeFunction",
       "lambda:UpdateAlias",
       "lambda:CreateAlias",
+      "lambda:GetProvisionedConcurrencyConfig",
     ]
     resources = concat(local.functions, [for arn in local.functions : "${arn}:*"])
   }

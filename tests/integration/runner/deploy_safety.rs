@@ -10,7 +10,7 @@ use super::*;
 
 /// A function with version 1 behind `live`, the example project's index pushed for amd64, and
 /// the directory holding its `events/`.
-fn ready(prefix: &str) -> (tempfile::TempDir, String, String, String) {
+pub(super) fn ready(prefix: &str) -> (tempfile::TempDir, String, String, String) {
     let repository = format!("{}/{}", registry(), unique(&format!("team/{prefix}")));
     let (dir, built) = pushed_index(&repository, "linux/amd64");
     let index = format!("{repository}@{}", built["index_digest"].as_str().unwrap());
@@ -25,7 +25,7 @@ fn ready(prefix: &str) -> (tempfile::TempDir, String, String, String) {
 }
 
 /// A 10 % canary of a fresh function for `bake`, started and split.
-fn canary(
+pub(super) fn canary(
     prefix: &str,
     bake: &str,
 ) -> (
@@ -36,19 +36,33 @@ fn canary(
     std::process::Child,
 ) {
     let (dir, name, index, events) = ready(prefix);
-    let mut process = spawn_deploy(&[
-        &name,
+    let process = start_canary(&name, &index, &events, bake, &[]);
+    (dir, name, index, events, process)
+}
+
+/// A 10 % canary of `index` into `name` for `bake` (with `extra` arguments), started and split.
+pub(super) fn start_canary(
+    name: &str,
+    index: &str,
+    events: &str,
+    bake: &str,
+    extra: &[&str],
+) -> std::process::Child {
+    let mut args = vec![
+        name,
         "--image",
-        &index,
+        index,
         "--project",
-        &events,
+        events,
         "--canary",
         "10",
         "--bake",
         bake,
-    ]);
-    wait_for_split(&name, &mut process);
-    (dir, name, index, events, process)
+    ];
+    args.extend_from_slice(extra);
+    let mut process = spawn_deploy(&args);
+    wait_for_split(name, &mut process);
+    process
 }
 
 /// The datapoint Lambda publishes for `version` invoked through `name:live`.
@@ -58,7 +72,7 @@ fn metric(name: &str, version: &str, metric: &str, value: f64) {
     ));
 }
 
-fn whole_on(name: &str, version: &str) {
+pub(super) fn whole_on(name: &str, version: &str) {
     let now = serving(name);
     assert_eq!(now["version"], version, "{now}");
     assert!(
@@ -183,10 +197,22 @@ fn a_killed_deploy_is_finished_by_abort() {
     assert_eq!(abort.status.code(), Some(0), "{}", text(&abort));
     whole_on(&name, "1");
     assert!(json(&abort)["in_flight"].is_null());
-    // Once aborted, the next deploy goes ahead.
+    // Once aborted, the next deploy goes ahead. The killed process left $LATEST on the new
+    // image, published as version 2: nothing is updated, Lambda publishes nothing new (its
+    // code and configuration are version 2's) and version 2 is what the alias takes.
     let again = deploy(&[&name, "--image", &index, "--project", &events]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    whole_on(&name, "3");
+    let again = json(&again);
+    assert_eq!(again["version"], "2", "{again}");
+    assert!(
+        !again["timings"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "UpdateFunctionCode"),
+        "{again}"
+    );
+    whole_on(&name, "2");
 }
 
 #[test]
@@ -298,20 +324,8 @@ fn a_misspelt_alarm_is_refused_before_any_change_and_a_composite_alarm_judges() 
         "cw.put_metric_alarm(AlarmName='{name}-errors', MetricName='Errors', Namespace='AWS/Lambda', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanOrEqualToThreshold', Dimensions=[{{'Name': 'FunctionName', 'Value': '{name}'}}])\n\
          cw.put_composite_alarm(AlarmName='{name}-health', AlarmRule='ALARM(\"{name}-errors\")')"
     ));
-    let mut process = spawn_deploy(&[
-        &name,
-        "--image",
-        &index,
-        "--project",
-        &events,
-        "--canary",
-        "10",
-        "--bake",
-        "60s",
-        "--alarm",
-        &format!("{name}-health"),
-    ]);
-    wait_for_split(&name, &mut process);
+    let alarm = format!("{name}-health");
+    let process = start_canary(&name, &index, &events, "60s", &["--alarm", &alarm]);
     aws(&format!(
         "cw.set_alarm_state(AlarmName='{name}-health', StateValue='ALARM', StateReason='test')"
     ));

@@ -15,6 +15,7 @@ use assert_cmd::Command;
 
 use serde_json::Value;
 
+mod deploy_faults;
 mod deploy_safety;
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
