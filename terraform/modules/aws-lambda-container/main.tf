@@ -234,7 +234,8 @@ resource "aws_lambda_function" "this" {
   # `lambda-gate deploy` owns the code after creation (it updates the function by digest and
   # moves the alias): Terraform keeps the configuration, and a later `apply` never reverts a
   # deploy. Trade-off: var.image_uri only sets the first image; a configuration change applied
-  # here reaches the alias with the next deploy, which publishes a version with it.
+  # here reaches the alias with the next deploy (of a new image or the same one), which
+  # publishes a version with it.
   lifecycle {
     ignore_changes = [image_uri, publish]
   }

@@ -34,6 +34,6 @@ output "alias_arn" {
 }
 
 output "alarm_names" {
-  description = "The function's CloudWatch alarms, which `lambda-gate deploy --canary` watches."
+  description = "The function's CloudWatch alarms, over every version, for operations. A deploy judges its new version by that version's own metrics; pass an alarm with --alarm only if it should also stop a shift."
   value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
 }
