@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => inspect_mypy(&dir, &modules, format),
         Command::Sweep(args) => run_sweep(*args),
+        Command::Cache { command } => run_cache(command),
         #[cfg(feature = "runner")]
         Command::Build(args) => runner::run_build(*args),
         #[cfg(feature = "runner")]
@@ -242,6 +243,21 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `sweep` and `sweep merge`.
+fn run_cache(command: crate::cli::CacheCommand) -> anyhow::Result<ExitCode> {
+    let Some(dir) = crate::cache::default_dir() else {
+        anyhow::bail!("no cache directory: set LAMBDA_GATE_CACHE_DIR, XDG_CACHE_HOME or HOME");
+    };
+    match command {
+        crate::cli::CacheCommand::Dir => println!("{}", dir.display()),
+        crate::cli::CacheCommand::Clean => {
+            let freed = crate::cache::clean(&dir)
+                .with_context(|| format!("cannot remove the cache `{}`", dir.display()))?;
+            println!("removed `{}` ({freed} bytes)", dir.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     use crate::sweep::{
         self,
@@ -287,6 +303,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             (true, None) => sweep::FixMode::DryRun,
             (true, Some(branch)) => sweep::FixMode::Branch(branch.clone()),
         },
+        cache: crate::cache::Cache::user(args.no_cache),
     };
     let progress: Box<dyn sweep::Progress> = if args.output.quiet {
         Box::new(sweep::Silent)
@@ -296,6 +313,13 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         Box::new(sweep::progress::Lines::new())
     };
     let mut report = sweep::sweep(&options, progress.as_ref())?;
+    if report.kept > 0 && !args.output.quiet {
+        eprintln!(
+            "sweep: {} of {} repositories unchanged since an earlier sweep (same commit, policy and lambda-gate): their records were used again; --no-cache checks them again",
+            report.kept,
+            report.repositories.len()
+        );
+    }
     if let Some(path) = &args.write_baseline {
         let recorded = Baseline::of(&report);
         recorded.write(path)?;

@@ -52,6 +52,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The results cache: where it is, and emptying it.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Check every Lambda of many repositories: the git checkouts below --root, or the git URLs
     /// of --repos (cloned shallow into a cache). Reports like a dashboard.
     Sweep(Box<SweepArgs>),
@@ -439,8 +444,21 @@ pub struct SweepArgs {
     /// With --fix: commit the fixes of each repository on a new local branch NAME (never pushed).
     #[arg(long, value_name = "NAME", requires = "fix")]
     pub branch: Option<String>,
+    /// Check every repository again, even one whose commit, policy and lambda-gate binary are
+    /// those of an earlier sweep (whose record is otherwise used again; see `lambda-gate cache`).
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub output: SweepOutput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print the cache directory (LAMBDA_GATE_CACHE_DIR, else $XDG_CACHE_HOME/lambda-gate/results,
+    /// else ~/.cache/lambda-gate/results).
+    Dir,
+    /// Remove the cache directory and everything in it.
+    Clean,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod build_context;
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod corpus;

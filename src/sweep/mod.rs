@@ -20,6 +20,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use rayon::prelude::*;
 
+use crate::cache::{Cache, Key};
 use crate::check::{check, check_workspace, CheckOptions, CheckResult};
 use crate::discover::{discover, WalkOptions, Workspace};
 use report::{RepositoryRecord, SweepReport};
@@ -143,6 +144,8 @@ pub struct SweepOptions {
     /// Parallel clones and fetches.
     pub clone_jobs: usize,
     pub fix: FixMode,
+    /// Where the records of repositories swept before are kept (see [`repository_key`]).
+    pub cache: Cache,
 }
 
 /// Progress events, for a bar on a terminal or lines in CI.
@@ -186,8 +189,34 @@ pub fn sweep(options: &SweepOptions, progress: &dyn Progress) -> anyhow::Result<
     };
     let clone_errors = clone_all(&targets, options.clone_jobs.max(1), progress);
     progress.start("checking", targets.len());
-    let work: Vec<(&Target, Option<String>)> = targets.iter().zip(clone_errors).collect();
-    let records: Vec<(RepositoryRecord, Option<fix::FixRecord>)> = work
+    // A repository at a commit swept before, under the same policy and binary: its record is
+    // the one that sweep made.
+    let keys: Vec<Option<Key>> = targets
+        .iter()
+        .zip(&clone_errors)
+        .map(|(target, error)| match error {
+            None => repository_key(&options.cache, target, org_config.as_deref(), options),
+            Some(_) => None,
+        })
+        .collect();
+    let mut kept: Vec<Option<RepositoryRecord>> = keys
+        .par_iter()
+        .map(|key| key.as_ref().and_then(|key| options.cache.get(key)))
+        .collect();
+    for (target, record) in targets.iter().zip(&kept) {
+        if record.is_some() {
+            progress.advance(&target.name);
+        }
+    }
+    let kept_count = kept.iter().flatten().count();
+    let work: Vec<(&Target, Option<String>)> = targets
+        .iter()
+        .zip(clone_errors)
+        .zip(&kept)
+        .filter(|(_, record)| record.is_none())
+        .map(|(pair, _)| pair)
+        .collect();
+    let checked: Vec<(RepositoryRecord, Option<fix::FixRecord>)> = work
         .par_chunks(BATCH)
         .flat_map_iter(|batch| {
             let outcomes = sweep_batch(batch, org_config.as_deref(), options);
@@ -201,10 +230,62 @@ pub fn sweep(options: &SweepOptions, progress: &dyn Progress) -> anyhow::Result<
         })
         .collect();
     progress.finish();
+    let mut checked = checked.into_iter();
+    let mut records = Vec::with_capacity(targets.len());
+    for (slot, key) in kept.iter_mut().zip(&keys) {
+        match slot.take() {
+            Some(record) => records.push((record, None)),
+            None => {
+                let Some((record, fix)) = checked.next() else {
+                    break;
+                };
+                if let (Some(key), None) = (key, &record.error) {
+                    options.cache.put(key, &record);
+                }
+                records.push((record, fix));
+            }
+        }
+    }
     let (repositories, fixes): (Vec<_>, Vec<_>) = records.into_iter().unzip();
     let mut report = SweepReport::new(repositories, options.shard.map(|s| s.to_string()));
     report.fixes = fixes.into_iter().flatten().collect();
+    report.kept = kept_count;
     Ok(report)
+}
+
+/// The cache key of a repository's record, when its record can be kept: a clone the sweep
+/// owns (`--repos`: fetched and checked out by the sweep, so its files are its commit's, and
+/// reads stay inside the repository), at a known commit, with no fixes asked for. The key holds
+/// the binary, the repository's name, source, clone directory and commit, whether links are
+/// followed, and the contents of the sweep's `--config` (a repository's own policy is part of
+/// its commit). A checkout below `--root` is someone's working tree, which may differ from its
+/// commit: never kept.
+fn repository_key(
+    cache: &Cache,
+    target: &Target,
+    org_config: Option<&Path>,
+    options: &SweepOptions,
+) -> Option<Key> {
+    if !cache.is_on() || target.url.is_none() || !matches!(options.fix, FixMode::None) {
+        return None;
+    }
+    let commit = repos::head_commit(&target.dir)?;
+    let key = cache
+        .key("sweep-repository")
+        .text(&target.name)
+        .text(&target.source)
+        .path(&target.dir)
+        .text(&commit)
+        .text(if options.follow_links {
+            "follow"
+        } else {
+            "no-follow"
+        });
+    let key = match org_config {
+        Some(path) => key.text("config").file_contents(path)?,
+        None => key.text("own policy"),
+    };
+    Some(key.build())
 }
 
 /// Repositories checked together as one workspace. Enough Lambdas for the gate's own

@@ -43,6 +43,10 @@ pub struct SweepReport {
     /// Set with `--fix`: what changed where.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fixes: Vec<super::fix::FixRecord>,
+    /// How many records an earlier sweep of the same commits made (the results cache). Said on
+    /// standard error, never part of the report, which is the same either way.
+    #[serde(skip)]
+    pub kept: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -332,6 +336,7 @@ impl SweepReport {
             repositories,
             trend: None,
             fixes: Vec::new(),
+            kept: 0,
         }
     }
 

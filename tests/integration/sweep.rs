@@ -13,6 +13,11 @@ use predicates::str::contains;
 fn gate() -> Command {
     let mut cmd = Command::cargo_bin("lambda-gate").expect("binary");
     cmd.env_remove("RUST_LOG");
+    // The results cache of these sweeps stays out of the user's.
+    cmd.env(
+        "LAMBDA_GATE_CACHE_DIR",
+        std::env::temp_dir().join("lambda-gate-tests-results"),
+    );
     cmd
 }
 
@@ -612,4 +617,165 @@ fn bad_input_is_reported_and_the_sweep_goes_on() {
         .assert()
         .code(2)
         .stderr(contains("cannot sweep `/nonexistent`"));
+}
+
+/// `lambda-gate sweep --repos` of `dir`'s organisation into the clone cache `clones`, with the
+/// results cache in `results` and `extra` arguments: its report and what it said on stderr.
+fn sweep_cached(dir: &Path, results: &Path, extra: &[&str], name: &str) -> (SweepReport, String) {
+    let json = dir.join(name);
+    let output = gate()
+        .env("LAMBDA_GATE_CACHE_DIR", results)
+        .args(["sweep", "--repos"])
+        .arg(dir.join("repos.txt"))
+        .arg("--cache")
+        .arg(dir.join("clones"))
+        .args(extra)
+        .args(["--format", "json", "-o"])
+        .arg(&json)
+        .output()
+        .expect("lambda-gate");
+    assert_eq!(output.status.code(), Some(1), "violations in the mix");
+    (
+        read_report(&json),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_resweep_keeps_the_records_of_unchanged_repositories_and_only_those() {
+    let (dir, _) = org(30);
+    let results = dir.path().join("results");
+    let (first, said) = sweep_cached(dir.path(), &results, &[], "first.json");
+    assert!(!said.contains("unchanged since an earlier sweep"), "{said}");
+
+    // Nothing changed: every repository that could be cloned is kept, and the report is the
+    // report of a sweep without the cache.
+    let (second, said) = sweep_cached(dir.path(), &results, &[], "second.json");
+    let cloned = first
+        .repositories
+        .iter()
+        .filter(|r| r.error.is_none())
+        .count();
+    assert!(
+        said.contains(&format!(
+            "sweep: {cloned} of {} repositories unchanged since an earlier sweep",
+            first.repositories.len()
+        )),
+        "{said}"
+    );
+    assert_eq!(second.repositories, first.repositories);
+    assert_eq!(second.summary, first.summary);
+
+    // One repository gains a commit with a syntax error in a Lambda: it alone is checked again.
+    // (A handler the gate reads: one it has a PY diagnostic for.)
+    let (changed, handler) = first
+        .repositories
+        .iter()
+        .filter(|r| r.error.is_none())
+        .find_map(|r| {
+            let lambda = r.lambdas.first()?;
+            let read = lambda.diagnostics.iter().find(|d| d.rule == "PY004")?;
+            Some((r, read.file.clone()))
+        })
+        .expect("a repository whose first Lambda's handler has a PY004");
+    let origin = dir.path().join(&changed.name);
+    let code = origin.join(&handler);
+    let mut text = std::fs::read_to_string(&code).unwrap();
+    text.push_str("\ndef broken(:\n");
+    std::fs::write(&code, text).unwrap();
+    let code_name = handler.clone();
+    git(&origin, &["add", "-A"]);
+    git(
+        &origin,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "a syntax error",
+        ],
+    );
+    let (third, said) = sweep_cached(dir.path(), &results, &[], "third.json");
+    assert!(
+        said.contains(&format!("sweep: {} of", cloned - 1)),
+        "one repository checked again: {said}"
+    );
+    let (fresh, said) = sweep_cached(dir.path(), &results, &["--no-cache"], "fresh.json");
+    assert!(!said.contains("unchanged since"), "{said}");
+    assert_eq!(third.repositories, fresh.repositories);
+    let record = |report: &SweepReport| {
+        report
+            .repositories
+            .iter()
+            .find(|r| r.name == changed.name)
+            .cloned()
+            .unwrap()
+    };
+    assert_ne!(record(&third), record(&first));
+    assert!(
+        record(&third).lambdas[0]
+            .diagnostics
+            .iter()
+            .any(|d| d.rule == "PY001" && d.file.ends_with(&code_name)),
+        "{:?}",
+        record(&third)
+    );
+
+    // Every entry damaged (truncated by half): none is trusted, each is rewritten.
+    let entries: Vec<PathBuf> = walk_files(&results);
+    assert!(entries.len() >= cloned, "{entries:?}");
+    for entry in &entries {
+        let bytes = std::fs::read(entry).unwrap();
+        std::fs::write(entry, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let (damaged, said) = sweep_cached(dir.path(), &results, &[], "damaged.json");
+    assert!(!said.contains("unchanged since"), "{said}");
+    assert_eq!(damaged.repositories, fresh.repositories);
+    let (rewritten, said) = sweep_cached(dir.path(), &results, &[], "rewritten.json");
+    assert!(said.contains(&format!("sweep: {cloned} of")), "{said}");
+    assert_eq!(rewritten.repositories, fresh.repositories);
+
+    // A policy for the whole sweep is part of the key: another one checks everything again.
+    let policy = dir.path().join("org-policy.toml");
+    std::fs::write(&policy, "[coverage]\nfail-under = 10\n").unwrap();
+    let (_, said) = sweep_cached(
+        dir.path(),
+        &results,
+        &["--config", policy.to_str().unwrap()],
+        "policy.json",
+    );
+    assert!(!said.contains("unchanged since"), "{said}");
+
+    // `cache dir` names it, `cache clean` empties it.
+    gate()
+        .env("LAMBDA_GATE_CACHE_DIR", &results)
+        .args(["cache", "dir"])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", results.display()));
+    gate()
+        .env("LAMBDA_GATE_CACHE_DIR", &results)
+        .args(["cache", "clean"])
+        .assert()
+        .success()
+        .stdout(contains("removed"));
+    assert!(!results.exists());
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
