@@ -65,9 +65,7 @@ impl Cache {
 
     /// The value stored under `key`, when there is a whole, uncorrupted entry for it.
     pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
-        let bytes = std::fs::read(self.path(key)?).ok()?;
-        let payload = verified_payload(&bytes, key)?;
-        serde_json::from_slice(payload).ok()
+        read_entry(&std::fs::read(self.path(key)?).ok()?, key)
     }
 
     /// Stores `value` under `key`; a failure to write is not an error (the cache is optional).
@@ -76,7 +74,7 @@ impl Cache {
         let Ok(payload) = serde_json::to_vec(value) else {
             return;
         };
-        let _ = write_entry(&path, key, &payload);
+        let _ = write_entry(&path, &entry(key, &payload));
     }
 
     fn path(&self, key: &Key) -> Option<PathBuf> {
@@ -196,22 +194,32 @@ fn binary_identity() -> &'static str {
 }
 
 /// An entry: a header line `FORMAT`, the key, the payload's SHA-256, then the payload.
-fn write_entry(path: &Path, key: &Key, payload: &[u8]) -> std::io::Result<()> {
+pub fn entry(key: &Key, payload: &[u8]) -> Vec<u8> {
+    let sum: [u8; 32] = Sha256::digest(payload).into();
+    let mut bytes = format!("{FORMAT}\n{}\n{}\n", key.hex(), hex(&sum)).into_bytes();
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// The value an entry's bytes hold for `key`, when its header, key and checksum are all right
+/// and its payload reads as a `T`; anything else is no value.
+pub fn read_entry<T: DeserializeOwned>(bytes: &[u8], key: &Key) -> Option<T> {
+    serde_json::from_slice(verified_payload(bytes, key)?).ok()
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it into place.
+fn write_entry(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temporary = dir.join(format!(
-        ".{}.{}.{:x}.tmp",
-        key.hex(),
+        ".{name}.{}.{:x}.tmp",
         std::process::id(),
         fastrand::u64(..)
     ));
     let written = (|| {
         let mut file = std::fs::File::create(&temporary)?;
-        let sum: [u8; 32] = Sha256::digest(payload).into();
-        writeln!(file, "{FORMAT}")?;
-        writeln!(file, "{}", key.hex())?;
-        writeln!(file, "{}", hex(&sum))?;
-        file.write_all(payload)?;
+        file.write_all(bytes)?;
         file.sync_data()
     })();
     match written {

@@ -52,6 +52,45 @@ pub enum Check {
     Coverage(fn(&coverage::Context<'_>) -> Vec<coverage::Located>),
 }
 
+/// Each family's check, picked out of a [`Check`] for [`registry::checks_of`]: the one place a
+/// family's runner learns which rules are its own.
+impl Check {
+    pub fn dockerfile(&self) -> Option<fn(&dockerfile::Context<'_>) -> Vec<Finding>> {
+        match self {
+            Check::Dockerfile(check) => Some(*check),
+            _ => None,
+        }
+    }
+
+    pub fn mypy(&self) -> Option<fn(&mypy::Context<'_>) -> Vec<Finding>> {
+        match self {
+            Check::Mypy(check) => Some(*check),
+            _ => None,
+        }
+    }
+
+    pub fn python(&self) -> Option<fn(&python::Context<'_>) -> Vec<Finding>> {
+        match self {
+            Check::Python(check) => Some(*check),
+            _ => None,
+        }
+    }
+
+    pub fn terraform(&self) -> Option<fn(&terraform::Context<'_>) -> Vec<terraform::Located>> {
+        match self {
+            Check::Terraform(check) => Some(*check),
+            _ => None,
+        }
+    }
+
+    pub fn coverage(&self) -> Option<fn(&coverage::Context<'_>) -> Vec<coverage::Located>> {
+        match self {
+            Check::Coverage(check) => Some(*check),
+            _ => None,
+        }
+    }
+}
+
 /// A rule's identity and documentation. Ids are stable forever; a retired id is never reused.
 pub struct Rule {
     pub id: &'static str,

@@ -62,6 +62,16 @@ pub fn all() -> &'static [&'static Rule] {
     RULES
 }
 
+/// The rules of one family with their checks, in registry order: `checks_of(Check::python)`.
+/// Which of them run (the policy's levels, pre-commit, the kind of image) is the caller's.
+pub fn checks_of<C>(
+    family: fn(&super::Check) -> Option<C>,
+) -> impl Iterator<Item = (&'static Rule, C)> {
+    RULES
+        .iter()
+        .filter_map(move |rule| family(&rule.check).map(|check| (*rule, check)))
+}
+
 /// How the engine runs a family: on each unit discovery hands over, one signature for all.
 pub struct FamilyRunner {
     pub family: super::Family,

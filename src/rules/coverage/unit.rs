@@ -42,10 +42,7 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
             diagnostics,
         )];
     }
-    for rule in registry::all() {
-        let Check::Coverage(check) = rule.check else {
-            continue;
-        };
+    for (rule, check) in registry::checks_of(Check::coverage) {
         let Some(severity) = policy.policy.level(rule.id).severity() else {
             continue;
         };

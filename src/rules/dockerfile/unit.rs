@@ -187,12 +187,10 @@ fn lint_parsed(
         code,
     };
     let mut findings = Vec::new();
-    for rule in registry::all() {
-        if let Check::Dockerfile(check) = rule.check {
-            let applies = kind.is_lambda() || ANY_IMAGE.contains(&rule.id);
-            if applies && policy.policy.level(rule.id) != Level::Off {
-                findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
-            }
+    for (rule, check) in registry::checks_of(Check::dockerfile) {
+        let applies = kind.is_lambda() || ANY_IMAGE.contains(&rule.id);
+        if applies && policy.policy.level(rule.id) != Level::Off {
+            findings.extend(check(&context).into_iter().map(|f| (rule, f)));
         }
     }
     findings

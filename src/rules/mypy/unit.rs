@@ -96,11 +96,9 @@ fn check_lambda(lambda: &Lambda, session: &Session<'_>) -> Vec<FileOutcome> {
         python_version: &python_version,
     };
     let mut findings = Vec::new();
-    for rule in registry::all() {
-        if let Check::Mypy(check) = rule.check {
-            if enabled(rule.id) {
-                findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
-            }
+    for (rule, check) in registry::checks_of(Check::mypy) {
+        if enabled(rule.id) {
+            findings.extend(check(&context).into_iter().map(|f| (rule, f)));
         }
     }
     let style = match config.format {

@@ -43,11 +43,9 @@ pub fn lint(
         handler,
     };
     let mut findings = Vec::new();
-    for rule in registry::all() {
-        if let Check::Python(check) = rule.check {
-            if enabled(rule) {
-                findings.extend(check(&context).into_iter().map(|f| (*rule, f)));
-            }
+    for (rule, check) in registry::checks_of(Check::python) {
+        if enabled(rule) {
+            findings.extend(check(&context).into_iter().map(|f| (rule, f)));
         }
     }
     findings

@@ -22,9 +22,8 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         return Vec::new();
     }
     let policy = session.policy(&lambda.config, &lambda.dir);
-    let any_on = registry::all()
-        .iter()
-        .any(|r| matches!(r.check, Check::Python(_)) && policy.policy.level(r.id) != Level::Off);
+    let any_on = registry::checks_of(Check::python)
+        .any(|(rule, _)| policy.policy.level(rule.id) != Level::Off);
     if !any_on {
         return Vec::new();
     }

@@ -421,11 +421,9 @@ pub fn lint(
     enabled: &dyn Fn(&Rule) -> bool,
 ) -> Vec<(&'static Rule, Located)> {
     let mut findings = Vec::new();
-    for rule in registry::all() {
-        if let Check::Terraform(check) = rule.check {
-            if enabled(rule) {
-                findings.extend(check(context).into_iter().map(|f| (*rule, f)));
-            }
+    for (rule, check) in registry::checks_of(Check::terraform) {
+        if enabled(rule) {
+            findings.extend(check(context).into_iter().map(|f| (rule, f)));
         }
     }
     findings
