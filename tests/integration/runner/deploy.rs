@@ -70,6 +70,7 @@ fn deploy_updates_by_child_digest_smoke_tests_the_version_then_shifts_and_is_ide
 #[test]
 fn a_failing_smoke_test_or_a_firing_alarm_rolls_back_and_an_index_without_the_architecture_is_refused(
 ) {
+    own_region("eu-west-3"); // it queues a failing result
     let repository = format!("{}/{}", registry(), unique("team/rollback"));
     let (dir, built) = pushed_index(&repository, "linux/amd64");
     let index = format!("{repository}@{}", built["index_digest"].as_str().unwrap());
@@ -94,7 +95,7 @@ fn a_failing_smoke_test_or_a_firing_alarm_rolls_back_and_an_index_without_the_ar
     // The smoke test of the published version fails: the alias stays, $LATEST is restored.
     let smoke = unique("smoke");
     function(&smoke, "x86_64", &old);
-    aws("moto_api('/moto-api/static/lambda-simple/response', {'results': ['{\"errorType\": \"KeyError\", \"errorMessage\": \"order_id\"}'], 'region': 'us-east-1'})");
+    queue_results(&[r#"{"errorType": "KeyError", "errorMessage": "order_id"}"#]);
     let failed = deploy(&[&smoke, "--image", &index, "--project", events]);
     assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
     let result = json(&failed);

@@ -408,9 +408,13 @@ fn an_emergency_deploys_past_a_firing_alarm_and_is_recorded() {
 
 #[test]
 fn the_alias_is_checked_after_the_last_step_and_rolled_back_when_it_fails() {
+    own_region("eu-north-1"); // it queues results
     let (_dir, name, index, events) = ready("after");
     // The version's smoke test answers, then the alias's check after the shift does not.
-    aws("moto_api('/moto-api/static/lambda-simple/response', {'results': ['{\"statusCode\": 200}', '{\"errorType\": \"KeyError\", \"errorMessage\": \"order_id\"}'], 'region': 'us-east-1'})");
+    queue_results(&[
+        r#"{"statusCode": 200}"#,
+        r#"{"errorType": "KeyError", "errorMessage": "order_id"}"#,
+    ]);
     let output = deploy(&[&name, "--image", &index, "--project", &events]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let result = json(&output);

@@ -34,6 +34,32 @@ fn base() -> String {
     std::env::var("LAMBDA_GATE_TEST_BASE").expect("LAMBDA_GATE_TEST_BASE: source tests/services.sh")
 }
 
+thread_local! {
+    static REGION: std::cell::Cell<&'static str> = const { std::cell::Cell::new("us-east-1") };
+}
+
+/// The AWS region of this test's functions, alarms and deploys.
+fn region() -> &'static str {
+    REGION.with(|r| r.get())
+}
+
+/// Moves this test to a region of its own. moto keeps the invocation results a test queues in
+/// one queue per account and region, taken by whichever invocation comes next: a test that
+/// queues results must be the only one invoking in its region, or another test's smoke test
+/// takes them.
+fn own_region(region: &'static str) {
+    REGION.with(|r| r.set(region));
+}
+
+/// Queues `results` for the next invocations in this test's region (see [`own_region`]).
+fn queue_results(results: &[&str]) {
+    aws(&format!(
+        "moto_api('/moto-api/static/lambda-simple/response', {{'results': {}, 'region': '{}'}})",
+        serde_json::to_string(results).unwrap(),
+        region()
+    ));
+}
+
 /// A repository path no other test uses.
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{:08x}", fastrand::u32(..))
@@ -54,7 +80,7 @@ fn aws_env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_REGION", region().into()),
         ("AWS_ENDPOINT_URL_ECR", moto()),
         ("AWS_ENDPOINT_URL_SSM", moto()),
         ("AWS_ENDPOINT_URL_LAMBDA", moto()),
@@ -236,13 +262,15 @@ fn push_images(repository: &str, tags: &[&str], built: &serde_json::Value) -> Ou
 // echoes the event. So the smoke invocations exercise lambda-gate's call and its reading of the
 // answer; the image itself is exercised by `build`'s own smoke test.
 
-/// Runs `script` with boto3 clients `ecr`, `lam`, `cw`, `ssm` and `iam` on moto (us-east-1).
+/// Runs `script` with boto3 clients `ecr`, `lam`, `cw`, `ssm` and `iam` on moto (in this
+/// test's region) and `kw`, their connection.
 fn aws(script: &str) -> String {
     let output = Process::new("python3")
         .arg("-c")
         .arg(format!(
-            "import boto3, json, urllib.request\nkw = dict(endpoint_url='{0}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr = boto3.client('ecr', **kw)\nlam = boto3.client('lambda', **kw)\ncw = boto3.client('cloudwatch', **kw)\nssm = boto3.client('ssm', **kw)\niam = boto3.client('iam', **kw)\ndef moto_api(path, body):\n    urllib.request.urlopen(urllib.request.Request('{0}' + path, data=json.dumps(body).encode(), method='POST', headers={{'Content-Type': 'application/json'}}))\nmoto_api('/moto-api/config', {{'lambda': {{'use_docker': False}}}})\n{script}",
-            moto()
+            "import boto3, json, urllib.request\nkw = dict(endpoint_url='{0}', region_name='{1}', aws_access_key_id='testing', aws_secret_access_key='testing')\necr = boto3.client('ecr', **kw)\nlam = boto3.client('lambda', **kw)\ncw = boto3.client('cloudwatch', **kw)\nssm = boto3.client('ssm', **kw)\niam = boto3.client('iam', **kw)\ndef moto_api(path, body):\n    urllib.request.urlopen(urllib.request.Request('{0}' + path, data=json.dumps(body).encode(), method='POST', headers={{'Content-Type': 'application/json'}}))\nmoto_api('/moto-api/config', {{'lambda': {{'use_docker': False}}}})\n{script}",
+            moto(),
+            region()
         ))
         .output()
         .expect("python3 with boto3 (moto[server] brings it)");
