@@ -544,6 +544,7 @@ async fn plan(
     let alias = session.alias("GetAlias").await?;
     let mut configuration_changes = Vec::new();
     let mut provisioned = None;
+    let mut provisioned_not_ready = None;
     if let Some(alias) = &alias {
         if let Some(record) = InFlight::parse(&alias.description) {
             return Err(DeployRefusal::InFlight {
@@ -561,17 +562,18 @@ async fn plan(
             )
             .await?
         {
+            provisioned = Some(config.requested);
             if config.status != "READY" {
-                return Err(DeployRefusal::ProvisionedNotReady {
+                // Decided once it is known that something changes: a deploy of what the
+                // alias already serves stays a no-op whatever the allocation is doing.
+                provisioned_not_ready = Some(DeployRefusal::ProvisionedNotReady {
                     function: function.to_string(),
                     alias: session.target.alias.clone(),
                     requested: config.requested,
                     status: config.status,
                     reason: config.reason,
-                }
-                .into());
+                });
             }
-            provisioned = Some(config.requested);
         }
         if !alias.is_split() {
             let served = session
@@ -615,6 +617,14 @@ async fn plan(
                     timings: std::mem::take(&mut session.clock.timings),
                 })));
             }
+        }
+    }
+    if let Some(refusal) = provisioned_not_ready {
+        match &request.emergency {
+            None => return Err(refusal.into()),
+            // Break-glass: the hotfix may be what the allocation needs; it is waited for after
+            // the move like any other.
+            Some(_) => session.say(&format!("emergency: going ahead although {refusal}")),
         }
     }
     if request.events.is_empty() && !request.side_effects && request.emergency.is_none() {

@@ -143,6 +143,14 @@ fn provisioned_concurrency_follows_each_move_and_a_failed_allocation_rolls_back(
     );
     whole_on(&name, "2");
     assert_eq!(provisioned_status(&name), "READY");
+    // A deploy of what the alias already serves is a no-op, whatever the allocation is doing.
+    fault(&name, "provisioned-slow");
+    aws(&format!(
+        "lam.put_provisioned_concurrency_config(FunctionName='{name}', Qualifier='live', ProvisionedConcurrentExecutions=3)"
+    ));
+    let again = deploy(&[&name, "--image", &index, "--project", &events]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(json(&again)["status"], "unchanged");
 
     // The new version cannot be allocated (its initialisation fails): rolled back.
     let (_dir, name, index, events) = ready("coldfail");
@@ -179,6 +187,29 @@ fn provisioned_concurrency_follows_each_move_and_a_failed_allocation_rolls_back(
     let now = serving(&name);
     assert_eq!(now["version"], "1");
     assert_eq!(now["latest"], now["image"], "nothing changed: {now}");
+    // Break-glass goes ahead, and waits for the allocation after the move like any deploy.
+    let output = deploy(&[
+        &name,
+        "--image",
+        &index,
+        "--project",
+        &events,
+        "--emergency",
+        "INC-7: hotfix for the cold starts",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        stderr(&output).contains("emergency: going ahead although"),
+        "{}",
+        text(&output)
+    );
+    let result = json(&output);
+    assert_eq!(result["status"], "deployed", "{result}");
+    assert!(
+        waited_for(&result, "provisioned concurrency allocating"),
+        "{result}"
+    );
+    whole_on(&name, "2");
 }
 
 #[test]
