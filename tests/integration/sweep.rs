@@ -779,3 +779,86 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn random_edit_sequences_give_the_same_report_with_and_without_the_cache() {
+    let (dir, _) = org(12);
+    let results = dir.path().join("results");
+    let (first, _) = sweep_cached(dir.path(), &results, &[], "round-0.json");
+    let repositories: Vec<String> = first
+        .repositories
+        .iter()
+        .filter(|r| r.error.is_none())
+        .map(|r| r.name.clone())
+        .collect();
+    let mut random = fastrand::Rng::with_seed(26);
+    for round in 1..=6 {
+        // A commit in one or two repositories: code broken, a base moved to a tag, a policy of
+        // its own, a file removed; the others unchanged.
+        for _ in 0..random.usize(1..=2) {
+            let origin = dir
+                .path()
+                .join(&repositories[random.usize(..repositories.len())]);
+            let files: Vec<PathBuf> = walk_files(&origin)
+                .into_iter()
+                .filter(|f| !f.components().any(|c| c.as_os_str() == ".git"))
+                .collect();
+            let pick = |ext: &str, random: &mut fastrand::Rng| {
+                let matching: Vec<&PathBuf> = files
+                    .iter()
+                    .filter(|f| f.to_string_lossy().ends_with(ext))
+                    .collect();
+                (!matching.is_empty()).then(|| matching[random.usize(..matching.len())].clone())
+            };
+            match random.usize(..4) {
+                0 => {
+                    if let Some(file) = pick(".py", &mut random) {
+                        let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+                        text.push_str("\ndef broken(:\n");
+                        std::fs::write(file, text).unwrap();
+                    }
+                }
+                1 => {
+                    if let Some(file) = pick("Dockerfile", &mut random) {
+                        let text = std::fs::read_to_string(&file).unwrap_or_default();
+                        std::fs::write(file, format!("FROM python:latest\n{text}")).unwrap();
+                    }
+                }
+                2 => std::fs::write(
+                    origin.join("lambda-gate.toml"),
+                    format!("[coverage]\nfail-under = {}\n", random.u32(1..100)),
+                )
+                .unwrap(),
+                _ => {
+                    if let Some(file) = pick(".tf", &mut random) {
+                        std::fs::remove_file(file).unwrap();
+                    }
+                }
+            }
+            git(&origin, &["add", "-A"]);
+            git(
+                &origin,
+                &[
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    &format!("round {round}"),
+                ],
+            );
+        }
+        let (cached, _) = sweep_cached(dir.path(), &results, &[], &format!("round-{round}.json"));
+        let (fresh, _) = sweep_cached(
+            dir.path(),
+            &results,
+            &["--no-cache"],
+            &format!("round-{round}-fresh.json"),
+        );
+        assert_eq!(cached.repositories, fresh.repositories, "round {round}");
+        assert_eq!(cached.summary, fresh.summary, "round {round}");
+    }
+}
