@@ -684,19 +684,7 @@ fn a_resweep_keeps_the_records_of_unchanged_repositories_and_only_those() {
     text.push_str("\ndef broken(:\n");
     std::fs::write(&code, text).unwrap();
     let code_name = handler.clone();
-    git(&origin, &["add", "-A"]);
-    git(
-        &origin,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "a syntax error",
-        ],
-    );
+    commit_all(&origin, "a syntax error");
     let (third, said) = sweep_cached(dir.path(), &results, &[], "third.json");
     assert!(
         said.contains(&format!("sweep: {} of", cloned - 1)),
@@ -762,6 +750,25 @@ fn a_resweep_keeps_the_records_of_unchanged_repositories_and_only_those() {
         .success()
         .stdout(contains("removed"));
     assert!(!results.exists());
+}
+
+/// Commits everything in `repository`'s working tree (an empty commit when nothing changed).
+fn commit_all(repository: &Path, message: &str) {
+    git(repository, &["add", "-A"]);
+    git(
+        repository,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            message,
+        ],
+    );
 }
 
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
@@ -835,21 +842,7 @@ fn random_edit_sequences_give_the_same_report_with_and_without_the_cache() {
                     }
                 }
             }
-            git(&origin, &["add", "-A"]);
-            git(
-                &origin,
-                &[
-                    "-c",
-                    "user.name=t",
-                    "-c",
-                    "user.email=t@t",
-                    "commit",
-                    "-q",
-                    "--allow-empty",
-                    "-m",
-                    &format!("round {round}"),
-                ],
-            );
+            commit_all(&origin, &format!("round {round}"));
         }
         let (cached, _) = sweep_cached(dir.path(), &results, &[], &format!("round-{round}.json"));
         let (fresh, _) = sweep_cached(
