@@ -25,7 +25,7 @@ pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check(args) => run_check(args),
+        Command::Check(args) => run_check(args, cli.verbose),
         Command::Rules { format } => list_rules(format),
         Command::Explain { rule } => explain(&rule),
         Command::Completions { shell } => {
@@ -158,14 +158,18 @@ fn options(args: &CheckArgs) -> CheckOptions {
         diff_base: args.diff_base.clone(),
         changed_files: args.files,
         display_base: None,
+        cache: crate::cache::Cache::user(args.no_cache),
     }
 }
 
-fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+fn run_check(args: CheckArgs, verbose: bool) -> anyhow::Result<ExitCode> {
     use_threads(args.threads);
     let format = Format::from(args.format);
     let options = options(&args);
     let mut result = check(&options)?;
+    if let Some(note) = result.cache_note.as_ref().filter(|_| verbose) {
+        eprintln!("{note}");
+    }
     let mut fixes_pending = false;
     if args.fix {
         let changes = fixed_files(&result, Path::new("."))?;

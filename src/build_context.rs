@@ -150,7 +150,7 @@ impl BuildContext {
         let files: Vec<&str> = files.collect();
         // The walk already knows whether there is a .dockerignore: no need to try opening one.
         let rules = if files.contains(&".dockerignore") {
-            std::fs::read_to_string(dir.join(".dockerignore"))
+            crate::fsio::read_to_string(&dir.join(".dockerignore"))
                 .ok()
                 .and_then(|text| DockerIgnore::parse(&text, &dir.join(".dockerignore")).ok())
                 .unwrap_or_default()

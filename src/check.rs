@@ -32,6 +32,8 @@ pub struct CheckOptions {
     /// Show paths relative to this directory (default: the working directory). A sweep
     /// shows them relative to each repository.
     pub display_base: Option<PathBuf>,
+    /// Where results are kept between runs ([`crate::cache::check`]); off by default.
+    pub cache: crate::cache::Cache,
 }
 
 /// The outcome of a check.
@@ -47,6 +49,10 @@ pub struct CheckResult {
     /// Every Lambda image (its Dockerfile, shown) and how much of its code was read.
     pub lambda_images: Vec<(PathBuf, Checked)>,
     pub elapsed: Duration,
+    /// The result is a stored one: nothing the run would read changed since it was computed.
+    pub from_cache: bool,
+    /// What the cache did and why, for `--verbose`.
+    pub cache_note: Option<String>,
 }
 
 /// How much of a Lambda the gate read.
@@ -141,6 +147,8 @@ impl CheckResult {
             lambda_dirs,
             lambda_images,
             elapsed: self.elapsed,
+            from_cache: self.from_cache,
+            cache_note: None,
         }
     }
 
@@ -232,7 +240,7 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
     };
     let mut roots: Vec<PathBuf> = Vec::new();
     for path in &paths {
-        let metadata = match std::fs::metadata(path) {
+        let metadata = match crate::fsio::metadata(path) {
             Ok(metadata) => metadata,
             Err(_) if options.changed_files => continue,
             Err(error) => {
@@ -266,7 +274,7 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
     }
     for root in roots {
         let config = load(&root)?;
-        if root.is_dir() {
+        if crate::fsio::is_dir(&root) {
             discover(&root, config.clone(), options.walk, &mut workspace);
             let holds_something = workspace.lambdas.iter().any(|l| l.dir.starts_with(&root))
                 || workspace
@@ -285,6 +293,32 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
 /// Runs the gate over `options.paths`.
 pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
     let started = Instant::now();
+    let mut cache = crate::cache::check::CheckCache::for_run(options);
+    let mut note = None;
+    if let Some(cache) = &mut cache {
+        match cache.lookup() {
+            Ok(mut result) => {
+                result.elapsed = started.elapsed();
+                result.cache_note = Some("cache: nothing changed since the stored run".into());
+                return Ok(result);
+            }
+            Err(miss) => note = Some(format!("cache: not used: {miss}")),
+        }
+        cache.record();
+    }
+    let mut result = check_uncached(options)?;
+    if let Some(cache) = cache {
+        let stored = match cache.store(&result) {
+            Ok(()) => "result stored".to_string(),
+            Err(why) => format!("result not stored: {why}"),
+        };
+        result.cache_note = note.map(|note| format!("{note}; {stored}"));
+    }
+    result.elapsed = started.elapsed();
+    Ok(result)
+}
+
+fn check_uncached(options: &CheckOptions) -> anyhow::Result<CheckResult> {
     let workspace = discover_workspace(options)?;
     let diffs = match &options.diff_base {
         Some(base) => workspace
@@ -303,8 +337,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
         Some(base) => Some(base.clone()),
         None => std::env::current_dir().ok(),
     };
-    let mut result = check_workspace(&workspace, diff, base.as_deref(), options.changed_files);
-    result.elapsed = started.elapsed();
+    let result = check_workspace(&workspace, diff, base.as_deref(), options.changed_files);
     // Freeing every Lambda's parse takes a few percent of a large run: it overlaps the report.
     rayon::spawn(move || drop(workspace));
     Ok(result)
@@ -393,7 +426,8 @@ pub fn check_workspace(
         if let Some(severity) = policy.policy.level(rule.id).severity() {
             let mut diagnostic = whole_file(rule, severity, display(&problem.path), message, None);
             // A link is reported where it is; a directory that cannot be walked has no file.
-            diagnostic.about_directory = problem.loop_target.is_none() && problem.path.is_dir();
+            diagnostic.about_directory =
+                problem.loop_target.is_none() && crate::fsio::is_dir(&problem.path);
             result.diagnostics.push(diagnostic);
         }
     }
@@ -405,7 +439,7 @@ pub fn check_workspace(
             .map(String::as_str)
             .collect();
         let names = names.join(", ");
-        let about_directory = path.is_dir();
+        let about_directory = crate::fsio::is_dir(path);
         result.diagnostics.extend(
             whole_file_if_on(
                 rule,

@@ -602,6 +602,10 @@ pub struct CheckArgs {
     pub threads: Option<usize>,
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Check again even when nothing the last run read has changed (whose result is otherwise
+    /// used again; see `lambda-gate cache`). `--verbose` says what the cache did and why.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }

@@ -28,23 +28,28 @@ impl Severity {
 pub type Span = Range<usize>;
 
 /// One text replacement: the bytes in `range` become `replacement`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
     pub range: Span,
     pub replacement: String,
 }
 
 /// A machine-applicable fix: non-overlapping edits to the diagnostic's own file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     pub description: String,
     pub edits: Vec<Edit>,
 }
 
-/// One finding of one rule in one file.
-#[derive(Debug, Clone)]
+/// A rule's id (`DKR005`). Named so that serde reads it through [`rule_id`] instead of
+/// borrowing it from the input.
+pub type RuleId = &'static str;
+
+/// One finding of one rule in one file. Serialized for the results cache, with the rule by id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnostic {
-    pub rule: &'static str,
+    #[serde(with = "rule_id")]
+    pub rule: RuleId,
     pub severity: Severity,
     /// The file, as the walk found it (absolute or relative to the working directory).
     pub path: PathBuf,
@@ -63,10 +68,27 @@ pub struct Diagnostic {
 }
 
 /// A 1-based line and a 1-based column counted in characters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LineCol {
     pub line: usize,
     pub column: usize,
+}
+
+mod rule_id {
+    //! A diagnostic's rule as its id; an id no rule of this binary has does not read back.
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        let id = String::deserialize(d)?;
+        crate::rules::registry::find(&id)
+            .filter(|rule| rule.id == id)
+            .map(|rule| rule.id)
+            .ok_or_else(|| D::Error::custom(format!("no rule `{id}`")))
+    }
 }
 
 /// What a rule reports: the engine adds the rule id, the file, the severity and positions.

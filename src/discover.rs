@@ -116,7 +116,7 @@ impl DockerfileNames {
 pub fn project_dir_of(file: &Path, names: &DockerfileNames) -> Option<PathBuf> {
     let boundary = file.parent().and_then(repository_boundary);
     for dir in file.ancestors().skip(1) {
-        let holds_dockerfile = std::fs::read_dir(dir).is_ok_and(|entries| {
+        let holds_dockerfile = crate::fsio::read_dir(dir).is_ok_and(|entries| {
             entries.flatten().any(|entry| {
                 entry.file_type().is_ok_and(|t| !t.is_dir())
                     && names.is_match(&entry.file_name().to_string_lossy())
@@ -301,6 +301,7 @@ struct Found {
 /// [`Workspace::settle`] once every root is walked.
 pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspace: &mut Workspace) {
     workspace.walk_roots.push(root.to_path_buf());
+    crate::fsio::record_walk_root(root);
     let names = config.dockerfile_names();
     let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
     let problems: Mutex<Vec<WalkProblem>> = Mutex::new(Vec::new());
@@ -320,7 +321,13 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
                 let name = entry.file_name().to_string_lossy();
                 let skipped = is_dir && SKIPPED_DIRS.contains(&name.as_ref());
-                !skipped && !config.is_excluded(entry.path())
+                let walked = !skipped && !config.is_excluded(entry.path());
+                if walked && is_dir {
+                    crate::fsio::record_walked_dir(entry.path());
+                } else if name == ".git" {
+                    crate::fsio::record_git_dir(entry.path());
+                }
+                walked
             }
         })
         .build_parallel();
@@ -339,7 +346,7 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
                     let is_file = file_type.is_some_and(|t| t.is_file());
                     // Without --follow-links a symlink to a file is still read (or reported).
                     let is_file_link = file_type.is_some_and(|t| t.is_symlink())
-                        && std::fs::metadata(entry.path()).map_or(true, |m| m.is_file());
+                        && crate::fsio::metadata(entry.path()).map_or(true, |m| m.is_file());
                     if is_file || is_file_link {
                         let kind =
                             FileKind::with_names(&entry.file_name().to_string_lossy(), &names);
@@ -572,12 +579,12 @@ fn declared_builds(found: &[Found], config: &Config) -> (Declared, HashMap<PathB
             let mut kept = Vec::new();
             match job {
                 Job::Template(path) => {
-                    if let Ok(text) = std::fs::read_to_string(path) {
+                    if let Ok(text) = crate::fsio::read_to_string(path) {
                         declared.builds = sam::image_builds(path, &text);
                     }
                 }
                 Job::Commands(path) => {
-                    if let Ok(text) = std::fs::read_to_string(path) {
+                    if let Ok(text) = crate::fsio::read_to_string(path) {
                         declared.builds = build_commands::builds(path, &text, &|| root_of(path));
                     }
                 }
@@ -589,7 +596,7 @@ fn declared_builds(found: &[Found], config: &Config) -> (Declared, HashMap<PathB
                         if file.size > config.policy_for(&file.path).policy.max_file_size {
                             continue;
                         }
-                        let Ok(bytes) = std::fs::read(&file.path) else {
+                        let Ok(bytes) = crate::fsio::read(&file.path) else {
                             continue;
                         };
                         match String::from_utf8(bytes) {
@@ -701,9 +708,17 @@ fn list_files(dir: &Path) -> Vec<String> {
         .require_git(false)
         .filter_entry(|entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            !(is_dir && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()))
+            let walked =
+                !(is_dir && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()));
+            if walked && is_dir {
+                crate::fsio::record_walked_dir(entry.path());
+            } else if entry.file_name() == ".git" {
+                crate::fsio::record_git_dir(entry.path());
+            }
+            walked
         })
         .build();
+    crate::fsio::record_walk_root(dir);
     for entry in walker.flatten() {
         if entry.file_type().is_some_and(|t| t.is_file()) {
             if let Ok(relative) = entry.path().strip_prefix(dir) {
@@ -747,7 +762,7 @@ pub fn git_root(dir: &Path) -> Option<PathBuf> {
             break;
         }
         looked_at.push(ancestor);
-        if ancestor.join(".git").exists() {
+        if crate::fsio::exists(&ancestor.join(".git")) {
             found = Some(ancestor.to_path_buf());
             break;
         }

@@ -118,7 +118,7 @@ pub fn read_text(file: &LambdaFile, policy: &EffectivePolicy) -> Result<String, 
         ));
     }
     let bytes =
-        std::fs::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
+        crate::fsio::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
     text_of(bytes, policy)
 }
 

@@ -17,6 +17,7 @@ pub mod ecr;
 pub mod engine;
 pub mod error;
 pub mod fix;
+pub mod fsio;
 pub mod policy;
 pub mod report;
 pub mod rules;

@@ -78,7 +78,7 @@ fn error_at(
 /// The nearest configuration at or above `start`: `lambda-gate.toml`, else a `pyproject.toml`
 /// with a `[tool.lambda-gate]` table.
 pub fn find_config(start: &Path) -> Option<ConfigSource> {
-    let start = if start.is_file() {
+    let start = if crate::fsio::is_file(start) {
         start.parent()?
     } else {
         start
@@ -86,11 +86,11 @@ pub fn find_config(start: &Path) -> Option<ConfigSource> {
     let start = std::fs::canonicalize(start).ok()?;
     for dir in start.ancestors() {
         let candidate = dir.join("lambda-gate.toml");
-        if candidate.is_file() {
+        if crate::fsio::is_file(&candidate) {
             return Some(ConfigSource::LambdaGateToml(candidate));
         }
         let pyproject = dir.join("pyproject.toml");
-        if pyproject.is_file() && pyproject_has_table(&pyproject) {
+        if crate::fsio::is_file(&pyproject) && pyproject_has_table(&pyproject) {
             return Some(ConfigSource::Pyproject(pyproject));
         }
     }
@@ -100,7 +100,7 @@ pub fn find_config(start: &Path) -> Option<ConfigSource> {
 /// Whether a pyproject.toml holds `[tool.lambda-gate]`. A file that does not parse but
 /// mentions the table counts, so that loading it reports the syntax error.
 fn pyproject_has_table(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::fsio::read_to_string(path) else {
         return false;
     };
     if !text.contains("lambda-gate") {
@@ -127,7 +127,7 @@ struct PyprojectTools {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|e| ConfigError {
+    let bytes = crate::fsio::read(path).map_err(|e| ConfigError {
         path: path.to_path_buf(),
         line: 1,
         column: 1,
@@ -280,7 +280,7 @@ pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Con
             std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
         }
         None => {
-            let dir = if start.is_file() {
+            let dir = if crate::fsio::is_file(start) {
                 start.parent().unwrap_or(Path::new("."))
             } else {
                 start

@@ -52,6 +52,9 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
     }
     if !options.deterministic {
         line.push_str(&format!(" in {:.0?}", result.elapsed));
+        if result.from_cache {
+            line.push_str(" (cached: nothing changed since the last run)");
+        }
     }
     writeln!(out, "{line}")?;
     let fixable = result

@@ -1,7 +1,7 @@
 //! The JSON format, schema version 1 (documented in README.md):
 //! `{"version": 1, "diagnostics": [{rule, name, severity, path, line, column, end_line,
 //! end_column, message, help, fixable}], "summary": {files, lambdas, errors, warnings, infos,
-//! elapsed_ms}}`.
+//! elapsed_ms, cached}}`.
 
 use std::io::{self, Write};
 
@@ -41,6 +41,9 @@ struct JsonSummary {
     counts: Summary,
     passed: bool,
     elapsed_ms: Option<u128>,
+    /// The result is a stored one (nothing the run would read changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cached: Option<bool>,
 }
 
 pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -67,6 +70,7 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
             counts: Summary::of(result),
             passed: result.passed(),
             elapsed_ms: (!options.deterministic).then_some(result.elapsed.as_millis()),
+            cached: (!options.deterministic).then_some(result.from_cache),
         },
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

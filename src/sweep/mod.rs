@@ -351,6 +351,7 @@ fn check_options(dir: &Path, org_config: Option<&Path>, options: &SweepOptions) 
         diff_base: None,
         changed_files: false,
         display_base: Some(dir.to_path_buf()),
+        cache: crate::cache::Cache::off(),
     }
 }
 

@@ -432,6 +432,7 @@ mod tests {
                 .map(|(path, checked)| (PathBuf::from(path), *checked))
                 .collect(),
             elapsed: std::time::Duration::ZERO,
+            ..CheckResult::default()
         }
     }
 

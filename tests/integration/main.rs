@@ -3,6 +3,7 @@
 //! One binary links the crate once instead of once per file (the release build with LTO is what
 //! the tests run). Run one area with a filter: `cargo nextest run --release -E 'test(/^runner::/)'`.
 
+mod check_cache;
 mod cli;
 mod common;
 mod coverage;

@@ -36,7 +36,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Located> {
 /// The report, and the newest file it covers, when that file is newer than the report.
 pub fn stale<'c>(ctx: &'c Context<'_>) -> Option<(&'c super::Report, &'c str)> {
     let (report, _) = ctx.data()?;
-    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let modified =
+        |path: &std::path::Path| crate::fsio::metadata(path).and_then(|m| m.modified()).ok();
     let report_time = modified(&report.file.path)?;
     let newest: Option<(SystemTime, &str)> = report
         .mapped

@@ -122,7 +122,7 @@ pub fn is_test_file(relative: &str) -> bool {
 pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<LambdaFile> {
     policy.policy.coverage.reports.iter().find_map(|name| {
         let path = lambda.dir.join(name);
-        let metadata = std::fs::metadata(&path).ok().filter(|m| m.is_file())?;
+        let metadata = crate::fsio::metadata(&path).ok().filter(|m| m.is_file())?;
         Some(LambdaFile {
             path,
             relative: name.clone(),
@@ -156,7 +156,7 @@ pub fn map_path(lambda: &Lambda, python: &HashMap<&str, ()>, path: &str) -> Opti
 /// (`.coveragerc`, `setup.cfg`, `tox.ini` `[coverage:report]`, `pyproject.toml`
 /// `[tool.coverage.report]`), else 0.
 pub fn project_precision(lambda: &Lambda) -> u32 {
-    let read = |name: &str| std::fs::read_to_string(lambda.dir.join(name)).ok();
+    let read = |name: &str| crate::fsio::read_to_string(&lambda.dir.join(name)).ok();
     if let Some(text) = read(".coveragerc") {
         if let Some(p) = ini_value(&text, &["report", "coverage:report"], "precision") {
             return p;

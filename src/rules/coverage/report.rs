@@ -36,7 +36,7 @@ impl ReportFormat {
             return Some(ReportFormat::Lcov);
         }
         let mut head = [0u8; 64];
-        let n = std::fs::File::open(path)
+        let n = crate::fsio::open(path)
             .and_then(|mut f| f.read(&mut head))
             .ok()?;
         let head = String::from_utf8_lossy(&head[..n]);
@@ -103,7 +103,7 @@ impl ReadError {
     /// An error at byte `offset` of `path`: counts lines by reading up to the offset only.
     pub fn at_offset(path: &Path, offset: u64, message: impl Into<String>) -> ReadError {
         let (mut line, mut column) = (1usize, 1usize);
-        if let Ok(file) = std::fs::File::open(path) {
+        if let Ok(file) = crate::fsio::open(path) {
             let mut reader = std::io::BufReader::new(file).take(offset);
             let mut buf = [0u8; 64 * 1024];
             while let Ok(n) = reader.read(&mut buf) {
@@ -135,7 +135,7 @@ pub fn read(path: &Path, keep_lines: bool) -> Result<CoverageData, ReadError> {
             "not a coverage report: expected Cobertura XML, coverage.py JSON or LCOV",
         )
     })?;
-    let file = std::fs::File::open(path)
+    let file = crate::fsio::open(path)
         .map_err(|e| ReadError::at_start(format!("cannot read the report: {e}")))?;
     // Reports are streamed; a small one gets a buffer of its own size, not 256 KiB (a fresh
     // large buffer per Lambda costs page faults in a sweep of thousands).

@@ -115,7 +115,7 @@ pub fn builds(path: &Path, text: &str, root: &dyn Fn() -> PathBuf) -> Vec<Declar
                 };
                 (dockerfile, context)
             })
-            .filter(|(dockerfile, _)| dockerfile.is_file())
+            .filter(|(dockerfile, _)| crate::fsio::is_file(dockerfile))
             .collect();
         let chosen = match (runner, candidates.as_slice()) {
             (_, []) => None,

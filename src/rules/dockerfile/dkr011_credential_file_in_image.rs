@@ -47,8 +47,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         };
         let text = ctx.build_context.root().and_then(|root| {
             let path = root.join(source);
-            let size = std::fs::metadata(&path).ok()?.len();
-            (size <= MAX_READ).then(|| std::fs::read(&path).ok())?
+            let size = crate::fsio::metadata(&path).ok()?.len();
+            (size <= MAX_READ).then(|| crate::fsio::read(&path).ok())?
         });
         let text = text.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
         let help = format!(

@@ -586,7 +586,7 @@ fn archive_members(context: &BuildContext, source: &str) -> Result<Vec<String>, 
         .root()
         .ok_or_else(|| "the archive is not on disk".to_string())?;
     let path = root.join(source);
-    let file = std::fs::File::open(&path).map_err(|e| format!("cannot read the archive: {e}"))?;
+    let file = crate::fsio::open(&path).map_err(|e| format!("cannot read the archive: {e}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > MAX_ARCHIVE {
         return Err(format!("the archive is {size} bytes, too large to list"));

@@ -106,7 +106,7 @@ fn builds(
             Some(None) => return,
         };
         let dockerfile = normalize(&context.join(dockerfile));
-        if !dockerfile.is_file() {
+        if !crate::fsio::is_file(&dockerfile) {
             return;
         }
         found.push((

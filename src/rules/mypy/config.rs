@@ -246,7 +246,7 @@ pub enum Loaded {
 
 /// Reads and parses one candidate file, as `_parse_individual_file` does.
 pub fn load(path: &Path) -> Loaded {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::fsio::read(path) {
         Ok(bytes) => bytes,
         Err(error) => {
             return Loaded::Broken {
@@ -1310,7 +1310,7 @@ pub fn find(start: &Path, load: &dyn Fn(&Path) -> Arc<Loaded>) -> Search {
     for dir in start.ancestors() {
         for name in CONFIG_NAMES {
             let candidate = dir.join(name);
-            if !candidate.is_file() {
+            if !crate::fsio::is_file(&candidate) {
                 continue;
             }
             match &*load(&candidate) {
@@ -1322,7 +1322,7 @@ pub fn find(start: &Path, load: &dyn Fn(&Path) -> Arc<Loaded>) -> Search {
                 Loaded::Broken { .. } => search.broken.push(candidate),
             }
         }
-        if dir.join(".git").exists() || dir.join(".hg").exists() {
+        if crate::fsio::exists(&dir.join(".git")) || crate::fsio::exists(&dir.join(".hg")) {
             break;
         }
     }

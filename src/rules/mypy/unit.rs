@@ -143,7 +143,7 @@ fn config_missing(
     let mypy_policy = &mypy_policy;
     let pyproject = lambda.dir.join("pyproject.toml");
     let message = "no mypy configuration: mypy would run with its lax defaults (no strict checks)";
-    let (path, text, finding) = match std::fs::read_to_string(&pyproject) {
+    let (path, text, finding) = match crate::fsio::read_to_string(&pyproject) {
         Ok(text) => {
             let block = super::myp002_config_missing::pyproject_block(mypy_policy);
             let fix = crate::diagnostic::Fix {

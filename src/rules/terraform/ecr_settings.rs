@@ -23,10 +23,10 @@ pub struct RepositorySettings {
 /// that cannot be decided statically.
 pub fn repositories(dir: &Path) -> anyhow::Result<Vec<RepositorySettings>> {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+    for entry in crate::fsio::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "tf") {
-            let text = std::fs::read_to_string(&path)
+            let text = crate::fsio::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let file = TfFile::parse(path.clone(), &text)
                 .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message))?;

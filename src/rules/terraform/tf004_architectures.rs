@@ -136,12 +136,12 @@ fn takes_architecture(ctx: &Context<'_>, block: &hcl::edit::structure::Block) ->
     if !(source.starts_with("./") || source.starts_with("../")) {
         return true;
     }
-    let Ok(entries) = std::fs::read_dir(ctx.module.dir.join(&source)) else {
+    let Ok(entries) = crate::fsio::read_dir(&ctx.module.dir.join(&source)) else {
         return true;
     };
     entries.flatten().any(|entry| {
         entry.path().extension().is_some_and(|e| e == "tf")
-            && std::fs::read_to_string(entry.path()).is_ok_and(|text| {
+            && crate::fsio::read_to_string(&entry.path()).is_ok_and(|text| {
                 text.contains("variable \"architecture\"")
                     || text.contains("variable \"architectures\"")
             })

@@ -196,7 +196,7 @@ fn generating_terragrunt_file(dir: &std::path::Path) -> Option<std::path::PathBu
         .map(|name| dir.join(name))
         .into_iter()
         .find(|path| {
-            std::fs::read_to_string(path).is_ok_and(|text| {
+            crate::fsio::read_to_string(path).is_ok_and(|text| {
                 text.lines()
                     .any(|line| line.trim_start().starts_with("generate \""))
             })

@@ -136,7 +136,7 @@ pub(crate) fn document(
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::fsio::read_to_string(path)
         .map_err(|e| format!("`{}` could not be read ({e})", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON ({e})", path.display()))
 }

@@ -1,0 +1,499 @@
+//! Every file-system access the gate makes goes through here, so that a run can list exactly
+//! what it looked at: each file read, each file stat'd or probed (and found absent), each
+//! directory walked. The results cache ([`crate::cache::check`]) stores that list with the
+//! results and trusts them again only while every entry in it is unchanged.
+//!
+//! A recording is process-wide (rayon's threads and the walker's threads all report into it),
+//! and only one runs at a time: a second [`Recording::start`] gets nothing, and its run is
+//! simply not cached. Accesses made while a recording runs by some other work in the process
+//! only add inputs, which can make the cache miss, never make it wrong.
+
+use std::fs::Metadata;
+use std::io::{self, Read as _};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+static RECORDING: AtomicBool = AtomicBool::new(false);
+static SEEN: Mutex<Vec<Input>> = Mutex::new(Vec::new());
+
+/// A path the run looked at, and what it found there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    #[serde(rename = "p")]
+    pub path: PathBuf,
+    #[serde(rename = "s")]
+    pub seen: Seen,
+}
+
+/// What a path was when the run looked at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Seen {
+    /// Nothing there, or it could not be looked at (the error's kind): it must stay so.
+    #[serde(rename = "m")]
+    Missing(#[serde(with = "error_kind")] io::ErrorKind),
+    /// A file or directory (links followed), identified by its stamp.
+    #[serde(rename = "f")]
+    Present(Stamp),
+}
+
+/// What identifies one version of a file or directory: any write to a file changes its size
+/// or times, adding, removing or renaming an entry changes its directory's, and the change
+/// time cannot be set back by anyone (`touch -d`, `cp -p` and checkouts that keep modification
+/// times still move it); a replaced file has another inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StampFields", from = "StampFields")]
+pub struct Stamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+/// A stamp as stored: an array, since a large run records a few hundred thousand of them.
+type StampFields = (u64, u64, u32, u64, i128, i128);
+
+impl From<Stamp> for StampFields {
+    fn from(s: Stamp) -> StampFields {
+        (s.dev, s.ino, s.mode, s.size, s.mtime_ns, s.ctime_ns)
+    }
+}
+
+impl From<StampFields> for Stamp {
+    fn from((dev, ino, mode, size, mtime_ns, ctime_ns): StampFields) -> Stamp {
+        Stamp {
+            dev,
+            ino,
+            mode,
+            size,
+            mtime_ns,
+            ctime_ns,
+        }
+    }
+}
+
+impl Stamp {
+    fn is_dir(&self) -> bool {
+        self.mode & libc_mode::S_IFMT == libc_mode::S_IFDIR
+    }
+
+    pub fn of(metadata: &Metadata) -> Stamp {
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        Stamp {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            mode: metadata.mode(),
+            size: metadata.size(),
+            mtime_ns: ns(metadata.mtime(), metadata.mtime_nsec()),
+            ctime_ns: ns(metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
+
+    /// Whether the stamp is too recent to tell a later change from it: a file changed again
+    /// within the file system's timestamp granularity (one clock tick; a second or two on some
+    /// file systems) of when it was stamped can keep its times and size. Git calls these
+    /// entries "racily clean" and re-reads them; the cache simply does not keep a run that
+    /// saw one (the next run, a moment later, is kept).
+    fn is_racy(&self, since_ns: i128) -> bool {
+        self.mtime_ns >= since_ns || self.ctime_ns >= since_ns
+    }
+}
+
+impl Seen {
+    /// What `path` is now.
+    pub fn now(path: &Path) -> Seen {
+        Seen::from(std::fs::metadata(path))
+    }
+}
+
+impl From<io::Result<Metadata>> for Seen {
+    fn from(metadata: io::Result<Metadata>) -> Seen {
+        match metadata {
+            Ok(metadata) => Seen::Present(Stamp::of(&metadata)),
+            Err(error) => Seen::Missing(error.kind()),
+        }
+    }
+}
+
+/// How long before a recording's start a change still counts as racy (see
+/// [`Stamp::is_racy`]): the coarsest timestamp granularity of the file systems the gate runs
+/// on (FAT's two seconds), so it holds without knowing which one a file is on.
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// A recording of every path the process looks at until [`Recording::finish`].
+pub struct Recording {
+    started: SystemTime,
+}
+
+/// What a finished recording saw.
+pub struct Recorded {
+    /// Each path once, in the order first seen; `None` when a path was seen in two states
+    /// (it changed while the run read it), so nothing of the run can be kept.
+    pub inputs: Option<Vec<Input>>,
+    /// The first input whose stamp is too recent to be trusted later, if any.
+    pub racy: Option<PathBuf>,
+}
+
+impl Recording {
+    /// Starts recording, unless another recording runs.
+    pub fn start() -> Option<Recording> {
+        RECORDING
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
+        lock().clear();
+        Some(Recording {
+            started: SystemTime::now(),
+        })
+    }
+
+    pub fn finish(self) -> Recorded {
+        let seen = std::mem::take(&mut *lock());
+        RECORDING.store(false, Ordering::Release);
+        let since = self
+            .started
+            .checked_sub(RACY_WINDOW)
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        let mut inputs: Vec<Input> = Vec::with_capacity(seen.len());
+        let mut first: std::collections::HashMap<&Path, Seen> = Default::default();
+        let mut changed = false;
+        for input in &seen {
+            match first.get(input.path.as_path()) {
+                Some(earlier) if *earlier != input.seen => changed = true,
+                Some(_) => {}
+                None => {
+                    first.insert(&input.path, input.seen);
+                    inputs.push(input.clone());
+                }
+            }
+        }
+        // A path found absent in a directory whose own stamp is kept needs no entry of its
+        // own: it can only appear by adding an entry there, which changes the directory's
+        // stamp. (A run probes many such paths: `mypy.ini`, `setup.cfg`, `.gitignore` in
+        // every Lambda.)
+        let dirs: std::collections::HashSet<&Path> = inputs
+            .iter()
+            .filter(|input| matches!(input.seen, Seen::Present(stamp) if stamp.is_dir()))
+            .map(|input| input.path.as_path())
+            .collect();
+        let covered: Vec<bool> = inputs
+            .iter()
+            .map(|input| {
+                input.seen == Seen::Missing(io::ErrorKind::NotFound)
+                    && input.path.parent().is_some_and(|dir| dirs.contains(dir))
+            })
+            .collect();
+        drop(dirs);
+        let mut covered = covered.into_iter();
+        inputs.retain(|_| !covered.next().unwrap_or(false));
+        let racy = inputs
+            .iter()
+            .find(|input| matches!(input.seen, Seen::Present(stamp) if stamp.is_racy(since)))
+            .map(|input| input.path.clone());
+        Recorded {
+            inputs: (!changed).then_some(inputs),
+            racy,
+        }
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        // A recording dropped without `finish` (an early error) must not leave the next one
+        // locked out; `finish` has stored false already otherwise.
+        RECORDING.store(false, Ordering::Release);
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Vec<Input>> {
+    SEEN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn recording() -> bool {
+    RECORDING.load(Ordering::Relaxed)
+}
+
+fn note(path: &Path, seen: Seen) {
+    lock().push(Input {
+        path: path.to_path_buf(),
+        seen,
+    });
+}
+
+/// Records what `path` is now, for an access made by code that does not come through here (the
+/// walker's own reads of `.gitignore` files, a directory it lists).
+pub fn record(path: &Path) {
+    if recording() {
+        note(path, Seen::now(path));
+    }
+}
+
+/// `std::fs::metadata`, recorded.
+pub fn metadata(path: &Path) -> io::Result<Metadata> {
+    let metadata = std::fs::metadata(path);
+    if recording() {
+        let seen = match &metadata {
+            Ok(metadata) => Seen::Present(Stamp::of(metadata)),
+            Err(error) => Seen::Missing(error.kind()),
+        };
+        note(path, seen);
+    }
+    metadata
+}
+
+pub fn is_file(path: &Path) -> bool {
+    metadata(path).is_ok_and(|m| m.is_file())
+}
+
+pub fn is_dir(path: &Path) -> bool {
+    metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+pub fn exists(path: &Path) -> bool {
+    metadata(path).is_ok()
+}
+
+/// Opens a file for reading, recording the stamp of what was opened (not of whatever the path
+/// names a moment later).
+pub fn open(path: &Path) -> io::Result<std::fs::File> {
+    let file = std::fs::File::open(path);
+    if recording() {
+        let seen = match &file {
+            Ok(file) => Seen::from(file.metadata()),
+            Err(error) => Seen::Missing(error.kind()),
+        };
+        note(path, seen);
+    }
+    file
+}
+
+/// `std::fs::read`, recorded: one open, one `fstat` (the stamp, and the size to read in one
+/// call), one read.
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path);
+    let (mut file, size) = match file {
+        Ok(file) => {
+            let metadata = file.metadata();
+            let size = metadata.as_ref().map_or(0, |m| m.len() as usize);
+            if recording() {
+                note(path, Seen::from(metadata));
+            }
+            (file, size)
+        }
+        Err(error) => {
+            if recording() {
+                note(path, Seen::Missing(error.kind()));
+            }
+            return Err(error);
+        }
+    };
+    let mut bytes = Vec::with_capacity(size.saturating_add(1));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// `std::fs::read_to_string`, recorded.
+pub fn read_to_string(path: &Path) -> io::Result<String> {
+    String::from_utf8(read(path)?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// `std::fs::read_dir`, recorded: the directory's stamp changes when an entry is added,
+/// removed or renamed.
+pub fn read_dir(path: &Path) -> io::Result<std::fs::ReadDir> {
+    record(path);
+    std::fs::read_dir(path)
+}
+
+/// Records a directory an `ignore` walker enters, with the `.gitignore` it reads there (even
+/// one that ignores itself, as `.pytest_cache/.gitignore` does).
+pub fn record_walked_dir(dir: &Path) {
+    if recording() {
+        note(dir, Seen::now(dir));
+        let gitignore = dir.join(".gitignore");
+        note(&gitignore, Seen::now(&gitignore));
+    }
+}
+
+/// Records a `.git` a walker passes (and skips), with its exclude file: the walker reads
+/// `.git/info/exclude` of each repository it enters (a `.git` file, a worktree's, names where
+/// its repository lies, so a change of it is seen too).
+pub fn record_git_dir(git: &Path) {
+    if recording() {
+        note(git, Seen::now(git));
+        let exclude = git.join("info/exclude");
+        note(&exclude, Seen::now(&exclude));
+    }
+}
+
+/// Records the root a walker starts from, and the ignore files a walker with `parents(true)`
+/// and `git_exclude(true)` reads above it (their absence too). Not the directories above: they
+/// change with everything else kept in them (`/tmp`, a home directory), and the walk reads
+/// nothing of them but these files.
+pub fn record_walk_root(root: &Path) {
+    if recording() {
+        note(root, Seen::now(root));
+        for dir in root.ancestors() {
+            record_ignore_files(dir);
+        }
+    }
+}
+
+fn record_ignore_files(dir: &Path) {
+    let gitignore = dir.join(".gitignore");
+    note(&gitignore, Seen::now(&gitignore));
+    let exclude = dir.join(".git/info/exclude");
+    note(&exclude, Seen::now(&exclude));
+}
+
+/// Whether `inputs` are all as they were: the first one that changed, if any.
+pub fn first_changed(inputs: &[Input]) -> Option<&Input> {
+    use rayon::prelude::*;
+    inputs
+        .par_iter()
+        .find_first(|input| Seen::now(&input.path) != input.seen)
+}
+
+mod libc_mode {
+    //! The file-type bits of `st_mode` (POSIX).
+    pub const S_IFMT: u32 = 0o170000;
+    pub const S_IFDIR: u32 = 0o040000;
+}
+
+mod error_kind {
+    //! An `io::ErrorKind` as the few kinds that matter here; the rest compare as "other".
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::io::ErrorKind;
+
+    pub fn serialize<S: Serializer>(kind: &ErrorKind, s: S) -> Result<S::Ok, S::Error> {
+        let name = match kind {
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::PermissionDenied => "permission-denied",
+            ErrorKind::NotADirectory => "not-a-directory",
+            _ => "other",
+        };
+        name.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ErrorKind, D::Error> {
+        Ok(match String::deserialize(d)?.as_str() {
+            "not-found" => ErrorKind::NotFound,
+            "permission-denied" => ErrorKind::PermissionDenied,
+            "not-a-directory" => ErrorKind::NotADirectory,
+            _ => ErrorKind::Other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recordings are process-wide: the tests that make one take turns.
+    static TURN: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_recording_lists_reads_probes_and_absences_once_each() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "x").expect("write");
+        let recording = Recording::start().expect("no other recording");
+        assert!(Recording::start().is_none(), "one recording at a time");
+        assert_eq!(read(&file).expect("read"), b"x");
+        assert!(is_file(&file));
+        assert!(!exists(&dir.path().join("absent")));
+        let recorded = recording.finish();
+        let inputs = recorded.inputs.expect("nothing changed while recording");
+        assert_eq!(inputs.len(), 2, "{inputs:?}");
+        assert!(matches!(inputs[0].seen, Seen::Present(_)));
+        assert_eq!(inputs[1].seen, Seen::Missing(io::ErrorKind::NotFound));
+        assert_eq!(
+            recorded.racy.as_deref(),
+            Some(file.as_path()),
+            "a file written a moment ago is racy"
+        );
+        assert!(first_changed(&inputs).is_none());
+        std::fs::write(dir.path().join("absent"), "").expect("write");
+        assert_eq!(
+            first_changed(&inputs).map(|i| i.path.clone()),
+            Some(dir.path().join("absent"))
+        );
+    }
+
+    #[test]
+    fn a_path_seen_in_two_states_spoils_the_recording() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.txt");
+        let recording = Recording::start().expect("no other recording");
+        assert!(!exists(&file));
+        std::fs::write(&file, "x").expect("write");
+        assert!(exists(&file));
+        assert!(recording.finish().inputs.is_none());
+        assert!(Recording::start().is_some(), "finish ends the recording");
+    }
+
+    #[test]
+    fn an_absence_in_a_recorded_directory_is_kept_by_the_directory() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let recording = Recording::start().expect("no other recording");
+        record(dir.path());
+        assert!(!exists(&dir.path().join("mypy.ini")));
+        let inputs = recording.finish().inputs.expect("unchanged");
+        assert_eq!(inputs.len(), 1, "{inputs:?}");
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("mypy.ini"), "").expect("write");
+        assert_eq!(
+            first_changed(&inputs).map(|i| i.path.clone()),
+            Some(dir.path().to_path_buf()),
+            "the new file shows in its directory's stamp"
+        );
+    }
+
+    #[test]
+    fn nothing_is_recorded_without_a_recording() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(!exists(&dir.path().join("absent")));
+        let recording = Recording::start().expect("no other recording");
+        let recorded = recording.finish();
+        assert_eq!(recorded.inputs.map(|i| i.len()), Some(0));
+    }
+
+    #[test]
+    fn a_change_of_contents_times_or_identity_changes_the_stamp() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "one").expect("write");
+        let before = Seen::now(&file);
+        // Same size, and the modification time put back: the change time still moves.
+        let mtime = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&file, "two").expect("write");
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .and_then(|f| f.set_modified(mtime))
+            .expect("set mtime");
+        assert_ne!(Seen::now(&file), before);
+        // Replaced by a rename: another inode.
+        let replaced = Seen::now(&file);
+        std::fs::write(dir.path().join("b.txt"), "two").expect("write");
+        std::fs::rename(dir.path().join("b.txt"), &file).expect("rename");
+        assert_ne!(Seen::now(&file), replaced);
+        // A directory gaining an entry.
+        let listing = Seen::now(dir.path());
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("c.txt"), "").expect("write");
+        assert_ne!(Seen::now(dir.path()), listing);
+    }
+}
