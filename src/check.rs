@@ -11,9 +11,8 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::{discover, project_dir_of, FileKind, LambdaFile, WalkOptions, Workspace};
-use crate::engine::{whole_file, whole_file_if_on, FileOutcome, Session, Unit};
+use crate::engine::{whole_file, whole_file_if_on, FileOutcome, RunOptions, Session, Unit};
 use crate::policy::{self, Config};
-use crate::rules::coverage;
 use crate::rules::registry;
 
 /// What to check and how.
@@ -320,48 +319,35 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
 
 fn check_uncached(options: &CheckOptions) -> anyhow::Result<CheckResult> {
     let workspace = discover_workspace(options)?;
-    let diffs = match &options.diff_base {
-        Some(base) => workspace
-            .lambdas
-            .iter()
-            .filter(|lambda| lambda.is_lambda())
-            .map(|lambda| {
-                coverage::diff::changed_lines(&lambda.dir, base)
-                    .map(|lines| (lambda.dir.clone(), lines))
-            })
-            .collect::<anyhow::Result<HashMap<_, _>>>()?,
-        None => HashMap::new(),
-    };
-    let diff = options.diff_base.as_deref().map(|base| (base, &diffs));
     let base = match &options.display_base {
         Some(base) => Some(base.clone()),
         None => std::env::current_dir().ok(),
     };
-    let result = check_workspace(&workspace, diff, base.as_deref(), options.changed_files);
+    let run = RunOptions {
+        diff_base: options.diff_base.as_deref(),
+    };
+    let result = check_workspace(&workspace, run, base.as_deref(), options.changed_files)?;
     // Freeing every Lambda's parse takes a few percent of a large run: it overlaps the report.
     rayon::spawn(move || drop(workspace));
     Ok(result)
 }
 
-/// Added lines per Lambda directory since a base ref.
-pub type Diffs<'a> = Option<(&'a str, &'a HashMap<PathBuf, HashMap<String, Vec<u32>>>)>;
-
 /// Checks every unit of `workspace` in parallel, each with every family the registry lists.
 /// Paths are shown relative to `base` (where the check runs from) when they lie below it.
 /// `pre_commit`: the run checks a commit's files, so the policy's `[pre-commit]` levels apply.
+/// Fails only when a family cannot prepare the run (`--diff-base` naming no commit).
 pub fn check_workspace(
     workspace: &Workspace,
-    diff: Diffs<'_>,
+    run: RunOptions<'_>,
     base: Option<&Path>,
     pre_commit: bool,
-) -> CheckResult {
+) -> anyhow::Result<CheckResult> {
     let display = |path: &Path| -> PathBuf { crate::report::shown_below(path, base) };
     let session = Session {
         display: &display,
         cwd: base,
-        diff,
         pre_commit,
-        mypy_configs: crate::rules::mypy::ConfigCache::default(),
+        states: registry::prepare(workspace, run)?,
     };
     let units: Vec<Unit<'_>> = workspace
         .lambdas
@@ -462,7 +448,7 @@ pub fn check_workspace(
     result.diagnostics.dedup_by(|a, b| {
         a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
     });
-    result
+    Ok(result)
 }
 
 pub use crate::rules::dockerfile::unit::lint_dockerfile;

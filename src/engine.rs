@@ -20,25 +20,43 @@ pub enum Unit<'a> {
     TerraformModule(&'a TerraformModule),
 }
 
+/// What a run asks that a family may need before it judges any unit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions<'a> {
+    /// `--diff-base REF`: diff coverage of the lines changed since REF.
+    pub diff_base: Option<&'a str>,
+}
+
+/// A family's state for one run, made once by its `prepare` before any unit is judged (mypy's
+/// cache of configuration files, coverage's changed lines): the engine holds it without knowing
+/// what it is.
+pub type FamilyState = Box<dyn std::any::Any + Send + Sync>;
+
 /// Where and how the gate runs: shared by every unit of a run.
 pub struct Session<'a> {
     /// How a path is shown (relative to where the check runs from).
     pub display: &'a (dyn Fn(&Path) -> PathBuf + Sync),
     /// Where the check runs from (or the repository a sweep checks).
     pub cwd: Option<&'a Path>,
-    /// With `--diff-base`: the ref, and the added lines per Lambda directory.
-    pub diff: crate::check::Diffs<'a>,
     /// The run checks a commit's files (`--files`, pre-commit): the policy's `[pre-commit]`
     /// levels apply.
     pub pre_commit: bool,
-    /// mypy configurations, each read once per run.
-    pub mypy_configs: crate::rules::mypy::ConfigCache,
+    /// Each family's prepared state.
+    pub states: Vec<(crate::rules::Family, FamilyState)>,
 }
 
 impl Session<'_> {
     /// The policy for `path` in this run's context.
     pub fn policy(&self, config: &crate::policy::Config, path: &Path) -> Arc<EffectivePolicy> {
         config.policy_in(path, self.pre_commit)
+    }
+
+    /// The state `family`'s `prepare` made for this run, if it made one of this type.
+    pub fn state<T: 'static>(&self, family: crate::rules::Family) -> Option<&T> {
+        self.states
+            .iter()
+            .find(|(of, _)| *of == family)
+            .and_then(|(_, state)| state.downcast_ref::<T>())
     }
 }
 

@@ -1,7 +1,8 @@
 //! The registry: every rule lambda-gate knows, grouped by family.
 
 use super::{core, coverage, dockerfile, mypy, python, terraform, Rule};
-use crate::engine::{FileOutcome, Session, Unit};
+use crate::discover::Workspace;
+use crate::engine::{FamilyState, FileOutcome, RunOptions, Session, Unit};
 
 static RULES: &[&Rule] = &[
     &core::lg001_invalid_suppression::RULE,
@@ -75,29 +76,52 @@ pub fn checks_of<C>(
 /// How the engine runs a family: on each unit discovery hands over, one signature for all.
 pub struct FamilyRunner {
     pub family: super::Family,
+    /// Makes the family's state for a run, once, before any unit is judged (see
+    /// [`Session::state`]); an error stops the run (`--diff-base` naming no commit).
+    pub prepare: Option<Prepare>,
     /// Checks one unit; a family returns nothing for a unit it does not judge.
     pub check: fn(Unit<'_>, &Session<'_>) -> Vec<FileOutcome>,
+}
+
+/// A family's `prepare`.
+pub type Prepare = fn(&Workspace, RunOptions<'_>) -> anyhow::Result<FamilyState>;
+
+/// Every family's state for a run over `workspace`.
+pub fn prepare(
+    workspace: &Workspace,
+    options: RunOptions<'_>,
+) -> anyhow::Result<Vec<(super::Family, FamilyState)>> {
+    FAMILIES
+        .iter()
+        .filter_map(|runner| Some((runner.family, runner.prepare?)))
+        .map(|(family, prepare)| Ok((family, prepare(workspace, options)?)))
+        .collect()
 }
 
 static FAMILIES: &[FamilyRunner] = &[
     FamilyRunner {
         family: super::Family::Dockerfile,
+        prepare: None,
         check: dockerfile::unit::check,
     },
     FamilyRunner {
         family: super::Family::Mypy,
+        prepare: Some(mypy::unit::prepare),
         check: mypy::unit::check,
     },
     FamilyRunner {
         family: super::Family::Python,
+        prepare: None,
         check: python::unit::check,
     },
     FamilyRunner {
         family: super::Family::Terraform,
+        prepare: None,
         check: terraform::unit::check,
     },
     FamilyRunner {
         family: super::Family::Coverage,
+        prepare: Some(coverage::unit::prepare),
         check: coverage::unit::check,
     },
 ];

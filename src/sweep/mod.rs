@@ -382,7 +382,16 @@ fn sweep_batch(
         }
     }
     workspace.settle();
-    let result = check_workspace(&workspace, None, None, false);
+    let result = match check_workspace(&workspace, Default::default(), None, false) {
+        Ok(result) => result,
+        // Nothing of the batch was judged: each repository says why, none passes.
+        Err(error) => {
+            return batch
+                .iter()
+                .map(|(target, _)| (unreadable(target, format!("cannot check: {error:#}")), None))
+                .collect()
+        }
+    };
     batch
         .iter()
         .zip(outcomes)

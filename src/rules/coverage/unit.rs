@@ -1,9 +1,38 @@
 //! The coverage family's part of a run: a Lambda's report, read once (streamed), judged as
 //! coverage.py judges it.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::{FileOutcome, Session, Unit};
+use crate::discover::Workspace;
+use crate::engine::{FamilyState, FileOutcome, RunOptions, Session, Unit};
 use crate::rules::{registry, Check};
+
+/// With `--diff-base`: the ref, and the lines added since it per Lambda directory (by path
+/// relative to the Lambda), asked of git once per Lambda before any is judged.
+pub struct ChangedLines {
+    base: String,
+    by_lambda: HashMap<PathBuf, HashMap<String, Vec<u32>>>,
+}
+
+pub fn prepare(workspace: &Workspace, options: RunOptions<'_>) -> anyhow::Result<FamilyState> {
+    let Some(base) = options.diff_base else {
+        return Ok(Box::new(()));
+    };
+    let by_lambda = workspace
+        .lambdas
+        .iter()
+        .filter(|lambda| lambda.is_lambda())
+        .map(|lambda| {
+            super::diff::changed_lines(&lambda.dir, base).map(|lines| (lambda.dir.clone(), lines))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Box::new(ChangedLines {
+        base: base.to_string(),
+        by_lambda,
+    }))
+}
 
 /// Checks a Lambda's coverage report.
 pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
@@ -15,8 +44,11 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
     }
     let policy = session.policy(&lambda.config, &lambda.dir);
     let diff = session
-        .diff
-        .and_then(|(base, all)| all.get(&lambda.dir).map(|lines| (base, lines)));
+        .state::<ChangedLines>(crate::rules::Family::Coverage)
+        .and_then(|changed| {
+            let lines = changed.by_lambda.get(&lambda.dir)?;
+            Some((changed.base.as_str(), lines))
+        });
     let context = super::context(lambda, &policy, diff);
     let mut diagnostics = Vec::new();
     // On a commit's files (pre-commit) a report older than the code measures other code: its

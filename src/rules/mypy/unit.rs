@@ -11,6 +11,15 @@ use crate::policy::{EffectivePolicy, Level};
 use crate::rules::{registry, Check, Family};
 use crate::suppression::CommentStyle;
 
+/// The run's cache of configuration files: Lambdas of one repository share their `setup.cfg`
+/// or `pyproject.toml` above them, and each is read once.
+pub fn prepare(
+    _: &crate::discover::Workspace,
+    _: crate::engine::RunOptions<'_>,
+) -> anyhow::Result<crate::engine::FamilyState> {
+    Ok(Box::new(super::ConfigCache::default()))
+}
+
 /// Checks a Lambda's mypy configuration.
 pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
     let Unit::Lambda(lambda) = unit else {
@@ -19,18 +28,30 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
     if !lambda.is_lambda() {
         return Vec::new();
     }
-    let outcomes = check_lambda(lambda, session);
+    // Prepared by every run; a caller that skipped it reads each file once per Lambda.
+    let own;
+    let configs = match session.state::<super::ConfigCache>(Family::Mypy) {
+        Some(configs) => configs,
+        None => {
+            own = super::ConfigCache::default();
+            &own
+        }
+    };
+    let outcomes = check_lambda(lambda, session, configs);
     // A configuration inside this Lambda is read by no other one, unless a Lambda is nested
     // below it: then it stays cached for that one.
     if !lambda.has_nested {
-        session.mypy_configs.evict_below(&lambda.dir);
+        configs.evict_below(&lambda.dir);
     }
     outcomes
 }
 
-fn check_lambda(lambda: &Lambda, session: &Session<'_>) -> Vec<FileOutcome> {
+fn check_lambda(
+    lambda: &Lambda,
+    session: &Session<'_>,
+    configs: &super::ConfigCache,
+) -> Vec<FileOutcome> {
     let policy = session.policy(&lambda.config, &lambda.dir);
-    let configs = &session.mypy_configs;
     let display = session.display;
     let enabled = |id: &str| policy.policy.level(id) != Level::Off;
     let family_on = registry::all()
