@@ -307,9 +307,10 @@ pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Con
     let exclude = exclude.build().map_err(internal)?;
     // The embedded policy alone is compiled once per process: a sweep loads it for every
     // repository that has no configuration of its own.
-    let base = match (&source, embedded_policy()) {
-        (None, Some(embedded)) => embedded,
-        _ => Arc::new(EffectivePolicy::compile(policy).map_err(internal)?),
+    let embedded = source.is_none().then(embedded_policy).flatten();
+    let base = match embedded {
+        Some(embedded) => embedded,
+        None => Arc::new(EffectivePolicy::compile(policy).map_err(internal)?),
     };
     Ok(Config::new(source, root, base, overrides, exclude))
 }

@@ -273,32 +273,69 @@ pub struct EffectivePolicy {
     pub not_secret_names: NameMatcher,
 }
 
+/// A matcher compiled from a list of patterns, once per process: the layers of one
+/// configuration (overrides, the `[pre-commit]` levels) and the repositories of a sweep mostly
+/// share their pattern lists, and compiling a glob set is a good part of a one-Lambda check.
+fn compiled<T: Clone + Send + 'static>(
+    kind: &'static str,
+    patterns: &[String],
+    compile: impl FnOnce(&[String]) -> Result<T, globset::Error>,
+) -> Result<T, globset::Error> {
+    use std::any::Any;
+    type Compiled = HashMap<(&'static str, Vec<String>), Box<dyn Any + Send>>;
+    static COMPILED: std::sync::OnceLock<std::sync::Mutex<Compiled>> = std::sync::OnceLock::new();
+    let memo = COMPILED.get_or_init(Default::default);
+    let key = (kind, patterns.to_vec());
+    if let Some(known) = memo
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .and_then(|known| known.downcast_ref::<T>())
+    {
+        return Ok(known.clone());
+    }
+    let matcher = compile(patterns)?;
+    memo.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, Box::new(matcher.clone()));
+    Ok(matcher)
+}
+
 impl EffectivePolicy {
     pub fn compile(policy: Policy) -> Result<EffectivePolicy, globset::Error> {
         let repositories = |patterns: &[String]| -> Result<GlobSet, globset::Error> {
+            compiled("repositories", patterns, |patterns| {
+                let mut set = GlobSetBuilder::new();
+                for pattern in patterns {
+                    set.add(path_glob(&normalize_repository_pattern(pattern))?);
+                }
+                set.build()
+            })
+        };
+        let names = |patterns: &[String]| compiled("names", patterns, NameMatcher::new);
+        let secret_names = names(&policy.dockerfile.secret_names)?;
+        let not_secret_names = names(&policy.dockerfile.not_secret_names)?;
+        let dockerfile_names = compiled(
+            "dockerfile-names",
+            &policy.dockerfile.names,
+            crate::discover::DockerfileNames::new,
+        )?;
+        let lambda_images = compiled("paths", &policy.dockerfile.lambda_images, |patterns| {
             let mut set = GlobSetBuilder::new();
             for pattern in patterns {
-                set.add(path_glob(&normalize_repository_pattern(pattern))?);
+                set.add(path_glob(pattern)?);
             }
             set.build()
-        };
-        let secret_names = NameMatcher::new(&policy.dockerfile.secret_names)?;
-        let not_secret_names = NameMatcher::new(&policy.dockerfile.not_secret_names)?;
-        let dockerfile_names = crate::discover::DockerfileNames::new(&policy.dockerfile.names)?;
-        let mut lambda_images = GlobSetBuilder::new();
-        for pattern in &policy.dockerfile.lambda_images {
-            lambda_images.add(path_glob(pattern)?);
-        }
-        let lambda_images = lambda_images.build()?;
+        })?;
         let digests = policy
             .dockerfile
             .digests
             .iter()
             .map(|(key, digest)| {
-                Ok((
-                    path_glob(&normalize_repository_pattern(key))?.compile_matcher(),
-                    digest.clone(),
-                ))
+                let matcher = compiled("digest", std::slice::from_ref(key), |key| {
+                    Ok(path_glob(&normalize_repository_pattern(&key[0]))?.compile_matcher())
+                })?;
+                Ok((matcher, digest.clone()))
             })
             .collect::<Result<Vec<_>, globset::Error>>()?;
         Ok(EffectivePolicy {
@@ -330,7 +367,7 @@ impl EffectivePolicy {
 
 /// Case-insensitive name patterns. `*WORD*` (the common form) is a substring test; anything
 /// else goes through a glob set.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NameMatcher {
     /// Upper-cased words of `*WORD*` patterns.
     contains: Vec<String>,
