@@ -5,6 +5,7 @@
 
 use lambda_gate::cache::{entry, read_entry, Cache};
 use lambda_gate::sweep::report::RepositoryRecord;
+use lambda_gate::report::{render, Format, RenderOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,4 +23,16 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(value, serde_json::from_slice::<serde_json::Value>(data).ok());
     let other = cache.key("fuzz").text("another").build();
     assert!(read_entry::<serde_json::Value>(&written, &other).is_none());
+    // As a `check` entry's payload: whatever it holds (spans past the end of their source,
+    // positions of no line, unknown rules), every report format renders it without a panic.
+    if let Some((_, result)) = lambda_gate::cache::check::read_payload(data) {
+        for format in [Format::Human, Format::Json, Format::Sarif, Format::Junit, Format::Github] {
+            let mut sink = Vec::new();
+            let options = RenderOptions {
+                color: true,
+                deterministic: false,
+            };
+            let _ = render(format, &result, options, &mut sink);
+        }
+    }
 });

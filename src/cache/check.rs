@@ -81,6 +81,28 @@ struct StoredResult {
     lambda_images: Vec<(PathBuf, Checked)>,
 }
 
+impl From<StoredResult> for CheckResult {
+    fn from(stored: StoredResult) -> CheckResult {
+        CheckResult {
+            diagnostics: stored.diagnostics,
+            sources: stored.sources,
+            files_checked: stored.files_checked,
+            lambda_dirs: stored.lambda_dirs,
+            lambda_images: stored.lambda_images,
+            elapsed: Default::default(),
+            from_cache: true,
+            cache_note: None,
+        }
+    }
+}
+
+/// The inputs and result an entry's payload holds, when it reads as one (for the fuzz target:
+/// an entry is a file anyone with access to the cache directory could have written).
+pub fn read_payload(payload: &[u8]) -> Option<(Vec<Input>, CheckResult)> {
+    let entry: Entry = serde_json::from_slice(payload).ok()?;
+    Some((entry.inputs, entry.result.into()))
+}
+
 /// Only the first recording of a process stores (see [`NotStored::NotRecorded`]).
 static RECORDED_ONCE: AtomicBool = AtomicBool::new(false);
 
@@ -119,17 +141,7 @@ impl CheckCache {
         if let Some(changed) = crate::fsio::first_changed(&entry.inputs) {
             return Err(Miss::Changed(changed.path.clone()));
         }
-        let stored = entry.result;
-        Ok(CheckResult {
-            diagnostics: stored.diagnostics,
-            sources: stored.sources,
-            files_checked: stored.files_checked,
-            lambda_dirs: stored.lambda_dirs,
-            lambda_images: stored.lambda_images,
-            elapsed: Default::default(),
-            from_cache: true,
-            cache_note: None,
-        })
+        Ok(entry.result.into())
     }
 
     /// Starts recording what the run reads.
