@@ -350,10 +350,12 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
                     if is_file || is_file_link {
                         let kind =
                             FileKind::with_names(&entry.file_name().to_string_lossy(), &names);
-                        // Only files the gate reads need their size (one stat each).
+                        // Only files the gate reads need their size (one stat each). A file
+                        // over the size limit is judged by it without being read, so the stat
+                        // is recorded as an input of the run.
                         let size = match kind {
                             FileKind::Other => 0,
-                            _ => entry.metadata().map_or(0, |m| m.len()),
+                            _ => crate::fsio::metadata(entry.path()).map_or(0, |m| m.len()),
                         };
                         buffer.local.push(Found {
                             path: entry.into_path(),

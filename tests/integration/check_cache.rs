@@ -105,6 +105,28 @@ fn a_change_to_any_kind_of_input_gives_what_a_fresh_check_gives() {
     // Each edit is a different kind of input the verdict depends on; each changes the report.
     type Edit = Box<dyn Fn()>;
     let edits: Vec<(&str, Edit)> = vec![
+        ("the size limit, at the top of the policy", {
+            let path = root.join("lambda-gate.toml");
+            Box::new(move || {
+                let text = std::fs::read_to_string(&path).expect("read");
+                std::fs::write(&path, format!("max-file-size = 2000\n{text}")).expect("write")
+            })
+        }),
+        (
+            "a Terraform file over the size limit, shrunk below it (judged by its size, unread)",
+            {
+                let path = root.join("terraform/modules/lambda-publisher-role/variables.tf");
+                Box::new(move || {
+                    let variable =
+                        "variable \"x\" {\n  type        = string\n  description = \"x\"\n}\n";
+                    std::fs::write(&path, variable).expect("write")
+                })
+            },
+        ),
+        ("the size limit removed", {
+            let path = root.join("lambda-gate.toml");
+            Box::new(move || replace(&path, "max-file-size = 2000\n", ""))
+        }),
         ("a Python module", {
             let path = project.join("app/handler.py");
             Box::new(move || append(&path, "x = 1  # type: ignore\n"))
