@@ -39,6 +39,10 @@ pub enum Seen {
     /// A file or directory (links followed), identified by its stamp.
     #[serde(rename = "f")]
     Present(Stamp),
+    /// There, as a directory or not: all a probe such as "is there a `.git` here" depends on.
+    /// A repository's `.git` changes with every `git status`; its being there does not.
+    #[serde(rename = "e")]
+    Exists { dir: bool },
 }
 
 /// What identifies one version of a file or directory: any write to a file changes its size
@@ -110,6 +114,35 @@ impl Seen {
     pub fn now(path: &Path) -> Seen {
         Seen::from(std::fs::metadata(path))
     }
+
+    /// Whether `path` is still what this says it was.
+    pub fn holds(&self, path: &Path) -> bool {
+        match (self, Seen::now(path)) {
+            (Seen::Exists { dir }, Seen::Present(stamp)) => stamp.is_dir() == *dir,
+            (seen, now) => *seen == now,
+        }
+    }
+
+    /// What two looks at one path within a run say together, or `None` when they disagree
+    /// (the path changed while the run looked at it).
+    fn merge(self, other: Seen) -> Option<Seen> {
+        match (self, other) {
+            (Seen::Exists { dir }, Seen::Present(stamp))
+            | (Seen::Present(stamp), Seen::Exists { dir }) => {
+                (stamp.is_dir() == dir).then_some(Seen::Present(stamp))
+            }
+            (a, b) => (a == b).then_some(a),
+        }
+    }
+
+    fn of_kind(metadata: &io::Result<Metadata>) -> Seen {
+        match metadata {
+            Ok(metadata) => Seen::Exists {
+                dir: metadata.is_dir(),
+            },
+            Err(error) => Seen::Missing(error.kind()),
+        }
+    }
 }
 
 impl From<io::Result<Metadata>> for Seen {
@@ -161,18 +194,21 @@ impl Recording {
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as i128);
         let mut inputs: Vec<Input> = Vec::with_capacity(seen.len());
-        let mut first: std::collections::HashMap<&Path, Seen> = Default::default();
+        let mut index: std::collections::HashMap<&Path, usize> = Default::default();
         let mut changed = false;
         for input in &seen {
-            match first.get(input.path.as_path()) {
-                Some(earlier) if *earlier != input.seen => changed = true,
-                Some(_) => {}
+            match index.get(input.path.as_path()) {
+                Some(&at) => match inputs[at].seen.merge(input.seen) {
+                    Some(merged) => inputs[at].seen = merged,
+                    None => changed = true,
+                },
                 None => {
-                    first.insert(&input.path, input.seen);
+                    index.insert(&input.path, inputs.len());
                     inputs.push(input.clone());
                 }
             }
         }
+        drop(index);
         // A path found absent in a directory whose own stamp is kept needs no entry of its
         // own: it can only appear by adding an entry there, which changes the directory's
         // stamp. (A run probes many such paths: `mypy.ini`, `setup.cfg`, `.gitignore` in
@@ -247,16 +283,26 @@ pub fn metadata(path: &Path) -> io::Result<Metadata> {
     metadata
 }
 
+/// The kind of what `path` names (links followed), recorded as a kind only: whether it is a
+/// file, a directory or nothing is all these probes tell.
+fn probe(path: &Path) -> io::Result<Metadata> {
+    let metadata = std::fs::metadata(path);
+    if recording() {
+        note(path, Seen::of_kind(&metadata));
+    }
+    metadata
+}
+
 pub fn is_file(path: &Path) -> bool {
-    metadata(path).is_ok_and(|m| m.is_file())
+    probe(path).is_ok_and(|m| m.is_file())
 }
 
 pub fn is_dir(path: &Path) -> bool {
-    metadata(path).is_ok_and(|m| m.is_dir())
+    probe(path).is_ok_and(|m| m.is_dir())
 }
 
 pub fn exists(path: &Path) -> bool {
-    metadata(path).is_ok()
+    probe(path).is_ok()
 }
 
 /// Opens a file for reading, recording the stamp of what was opened (not of whatever the path
@@ -321,11 +367,17 @@ pub fn record_walked_dir(dir: &Path) {
 }
 
 /// Records a `.git` a walker passes (and skips), with its exclude file: the walker reads
-/// `.git/info/exclude` of each repository it enters (a `.git` file, a worktree's, names where
-/// its repository lies, so a change of it is seen too).
+/// `.git/info/exclude` of each repository it enters. A `.git` file (a worktree's, a
+/// submodule's) names where its repository lies, so its contents are an input; a `.git`
+/// directory's own stamp is not (every `git status` moves it).
 pub fn record_git_dir(git: &Path) {
     if recording() {
-        note(git, Seen::now(git));
+        let seen = Seen::now(git);
+        let seen = match seen {
+            Seen::Present(stamp) if stamp.is_dir() => Seen::Exists { dir: true },
+            seen => seen,
+        };
+        note(git, seen);
         let exclude = git.join("info/exclude");
         note(&exclude, Seen::now(&exclude));
     }
@@ -356,7 +408,7 @@ pub fn first_changed(inputs: &[Input]) -> Option<&Input> {
     use rayon::prelude::*;
     inputs
         .par_iter()
-        .find_first(|input| Seen::now(&input.path) != input.seen)
+        .find_first(|input| !input.seen.holds(&input.path))
 }
 
 mod libc_mode {
@@ -455,6 +507,34 @@ mod tests {
             Some(dir.path().to_path_buf()),
             "the new file shows in its directory's stamp"
         );
+    }
+
+    #[test]
+    fn a_probe_depends_on_the_kind_only_and_agrees_with_a_read() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let git = dir.path().join(".git");
+        std::fs::create_dir(&git).expect("mkdir");
+        let file = dir.path().join("mypy.ini");
+        std::fs::write(&file, "[mypy]\n").expect("write");
+        let recording = Recording::start().expect("no other recording");
+        assert!(exists(&git));
+        assert!(is_file(&file));
+        assert_eq!(read(&file).expect("read"), b"[mypy]\n");
+        let inputs = recording.finish().inputs.expect("a probe and a read agree");
+        assert_eq!(inputs.len(), 2, "{inputs:?}");
+        assert_eq!(inputs[0].seen, Seen::Exists { dir: true });
+        assert!(
+            matches!(inputs[1].seen, Seen::Present(_)),
+            "the read's stamp is kept"
+        );
+        // What git does inside `.git` changes nothing the probe depends on.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(git.join("index"), "x").expect("write");
+        assert!(first_changed(&inputs).is_none());
+        std::fs::remove_dir_all(&git).expect("rm");
+        std::fs::write(&git, "gitdir: elsewhere\n").expect("write");
+        assert_eq!(first_changed(&inputs).map(|i| i.path.clone()), Some(git));
     }
 
     #[test]
