@@ -96,11 +96,37 @@ impl From<StoredResult> for CheckResult {
     }
 }
 
-/// The inputs and result an entry's payload holds, when it reads as one (for the fuzz target:
-/// an entry is a file anyone with access to the cache directory could have written).
+impl StoredResult {
+    /// Whether every span and fix points into its file's stored text, forwards and on character
+    /// boundaries, as the engine makes them: an entry is a file someone could have written, and
+    /// what the renderers and `--fix` slice with must never be out of bounds.
+    fn is_sound(&self) -> bool {
+        let within = |range: &std::ops::Range<usize>, text: Option<&str>| match text {
+            Some(text) => {
+                range.start <= range.end
+                    && text.is_char_boundary(range.start)
+                    && text.is_char_boundary(range.end)
+            }
+            None => range.start <= range.end,
+        };
+        self.diagnostics.iter().all(|diagnostic| {
+            let text = self.sources.get(&diagnostic.path).map(|text| &**text);
+            within(&diagnostic.span, text)
+                && diagnostic.fix.as_ref().is_none_or(|fix| {
+                    text.is_some() && fix.edits.iter().all(|edit| within(&edit.range, text))
+                })
+        })
+    }
+}
+
+/// The inputs and result an entry's payload holds, when it reads as a sound one (for the fuzz
+/// target: an entry is a file anyone with access to the cache directory could have written).
 pub fn read_payload(payload: &[u8]) -> Option<(Vec<Input>, CheckResult)> {
     let entry: Entry = serde_json::from_slice(payload).ok()?;
-    Some((entry.inputs, entry.result.into()))
+    entry
+        .result
+        .is_sound()
+        .then(|| (entry.inputs, entry.result.into()))
 }
 
 /// Only the first recording of a process stores (see [`NotStored::NotRecorded`]).
@@ -138,6 +164,9 @@ impl CheckCache {
     /// The stored result, when every input it was computed from is unchanged.
     pub fn lookup(&self) -> Result<CheckResult, Miss> {
         let entry: Entry = self.cache.get(&self.key).ok_or(Miss::NoEntry)?;
+        if !entry.result.is_sound() {
+            return Err(Miss::NoEntry);
+        }
         if let Some(changed) = crate::fsio::first_changed(&entry.inputs) {
             return Err(Miss::Changed(changed.path.clone()));
         }
@@ -196,5 +225,35 @@ impl std::fmt::Display for NotStored {
             ),
             NotStored::NotRecorded => write!(f, "this run's reads were not recorded"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry the fuzz target found: a diagnostic whose span runs backwards (2554..1291).
+    const REVERSED_SPAN: &[u8] = include_bytes!("../../fuzz/seeds/cache_entry/reversed-span.json");
+    /// An entry as a run writes it.
+    const WRITTEN: &[u8] = include_bytes!("../../fuzz/seeds/cache_entry/check-entry.json");
+
+    #[test]
+    fn an_entry_as_written_reads_back_and_one_with_a_span_out_of_its_text_does_not() {
+        let (inputs, result) = read_payload(WRITTEN).expect("a sound entry");
+        assert!(!inputs.is_empty());
+        assert!(!result.diagnostics.is_empty());
+        assert!(result.from_cache);
+        assert!(read_payload(REVERSED_SPAN).is_none());
+        let mut entry: serde_json::Value = serde_json::from_slice(WRITTEN).expect("JSON");
+        let diagnostics = entry["result"]["diagnostics"]
+            .as_array_mut()
+            .expect("diagnostics");
+        let with_source = diagnostics
+            .iter_mut()
+            .find(|d| d["span"]["end"].as_u64() > Some(0))
+            .expect("a diagnostic with a span");
+        with_source["span"]["end"] = 1_000_000.into();
+        let past_the_end = serde_json::to_vec(&entry).expect("JSON");
+        assert!(read_payload(&past_the_end).is_none());
     }
 }

@@ -82,15 +82,19 @@ fn render_one(renderer: &Renderer, diagnostic: &Diagnostic, source: Option<&str>
     let mut group = match source.filter(|text| !text.is_empty()) {
         Some(text) => {
             let index = LineIndex::new(text);
-            let first = index.line_of(diagnostic.span.start.min(text.len()));
-            let last_line = index.line_of(diagnostic.span.end.min(text.len()));
+            // A span the engine makes runs forwards; one read from elsewhere is taken as one.
+            let (from, to) = (
+                diagnostic.span.start.min(diagnostic.span.end),
+                diagnostic.span.start.max(diagnostic.span.end),
+            );
+            let first = index.line_of(from.min(text.len()));
+            let last_line = index.line_of(to.min(text.len()));
             let last = last_line.min(first + MAX_SNIPPET_LINES - 1);
             let start = index.line_start(first);
             let end = index.line_range(text, last).end;
             let excerpt = &text[start..end];
-            let span_start = diagnostic.span.start.clamp(start, end) - start;
-            let span_end =
-                floor_char_boundary(excerpt, diagnostic.span.end.clamp(start, end) - start);
+            let span_start = from.clamp(start, end) - start;
+            let span_end = floor_char_boundary(excerpt, to.clamp(start, end) - start);
             let span_start = floor_char_boundary(excerpt, span_start);
             title.element(
                 Snippet::source(excerpt)
