@@ -237,7 +237,7 @@ fn a_damaged_entry_is_ignored_and_rewritten() {
     let cache = tempfile::tempdir().expect("tempdir");
     let (fresh, _) = check(root, None);
     store_and_hit(root, cache.path(), &fresh);
-    let entries: Vec<PathBuf> = walk(cache.path());
+    let entries: Vec<PathBuf> = super::common::walk_files(cache.path());
     assert_eq!(entries.len(), 1, "{entries:?}");
     for damage in [
         |bytes: &mut Vec<u8>| bytes.truncate(bytes.len() / 2),
@@ -261,17 +261,4 @@ fn a_damaged_entry_is_ignored_and_rewritten() {
         );
         assert_eq!(report, fresh);
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

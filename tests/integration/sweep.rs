@@ -712,7 +712,7 @@ fn a_resweep_keeps_the_records_of_unchanged_repositories_and_only_those() {
     );
 
     // Every entry damaged (truncated by half): none is trusted, each is rewritten.
-    let entries: Vec<PathBuf> = walk_files(&results);
+    let entries: Vec<PathBuf> = super::common::walk_files(&results);
     assert!(entries.len() >= cloned, "{entries:?}");
     for entry in &entries {
         let bytes = std::fs::read(entry).unwrap();
@@ -771,22 +771,6 @@ fn commit_all(repository: &Path, message: &str) {
     );
 }
 
-fn walk_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
-}
-
 #[test]
 fn random_edit_sequences_give_the_same_report_with_and_without_the_cache() {
     let (dir, _) = org(12);
@@ -806,7 +790,7 @@ fn random_edit_sequences_give_the_same_report_with_and_without_the_cache() {
             let origin = dir
                 .path()
                 .join(&repositories[random.usize(..repositories.len())]);
-            let files: Vec<PathBuf> = walk_files(&origin)
+            let files: Vec<PathBuf> = super::common::walk_files(&origin)
                 .into_iter()
                 .filter(|f| !f.components().any(|c| c.as_os_str() == ".git"))
                 .collect();
