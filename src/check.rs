@@ -106,7 +106,8 @@ impl Checked {
 impl CheckResult {
     /// The part of a check of absolute paths that lies below `dir`, with paths relative to it:
     /// a sweep checks many repositories in one workspace and reports each on its own.
-    pub fn below(&self, dir: &Path, workspace: &Workspace) -> CheckResult {
+    /// `files_checked`: [`files_read_below`] `dir`, counted before the workspace was checked.
+    pub fn below(&self, dir: &Path, files_checked: usize) -> CheckResult {
         let relative = |path: &Path| -> Option<PathBuf> {
             let rest = path.strip_prefix(dir).ok()?;
             Some(if rest.as_os_str().is_empty() {
@@ -138,7 +139,6 @@ impl CheckResult {
             .iter()
             .filter_map(|(path, checked)| Some((relative(path)?, *checked)))
             .collect();
-        let files_checked = files_checked(workspace, &|unit_dir| unit_dir.starts_with(dir));
         CheckResult {
             diagnostics,
             sources,
@@ -175,6 +175,11 @@ impl CheckResult {
     pub fn passed(&self) -> bool {
         self.count(Severity::Error) == 0
     }
+}
+
+/// How many files the gate reads in the units below `dir` (see [`CheckResult::below`]).
+pub fn files_read_below(workspace: &Workspace, dir: &Path) -> usize {
+    files_checked(workspace, &|unit_dir| unit_dir.starts_with(dir))
 }
 
 /// How many files the gate read in the units whose directory `select` takes: each project's
@@ -326,18 +331,17 @@ fn check_uncached(options: &CheckOptions) -> anyhow::Result<CheckResult> {
     let run = RunOptions {
         diff_base: options.diff_base.as_deref(),
     };
-    let result = check_workspace(&workspace, run, base.as_deref(), options.changed_files)?;
-    // Freeing every Lambda's parse takes a few percent of a large run: it overlaps the report.
-    rayon::spawn(move || drop(workspace));
-    Ok(result)
+    check_workspace(workspace, run, base.as_deref(), options.changed_files)
 }
 
-/// Checks every unit of `workspace` in parallel, each with every family the registry lists.
-/// Paths are shown relative to `base` (where the check runs from) when they lie below it.
-/// `pre_commit`: the run checks a commit's files, so the policy's `[pre-commit]` levels apply.
-/// Fails only when a family cannot prepare the run (`--diff-base` naming no commit).
+/// Checks every unit of `workspace` in parallel, each with every family the registry lists,
+/// and frees each unit once its families are done with it (a large run never holds every
+/// unit beside every result). Paths are shown relative to `base` (where the check runs from)
+/// when they lie below it. `pre_commit`: the run checks a commit's files, so the policy's
+/// `[pre-commit]` levels apply. Fails only when a family cannot prepare the run
+/// (`--diff-base` naming no commit).
 pub fn check_workspace(
-    workspace: &Workspace,
+    workspace: Workspace,
     run: RunOptions<'_>,
     base: Option<&Path>,
     pre_commit: bool,
@@ -347,30 +351,10 @@ pub fn check_workspace(
         display: &display,
         cwd: base,
         pre_commit,
-        states: registry::prepare(workspace, run)?,
+        states: registry::prepare(&workspace, run)?,
     };
-    let units: Vec<Unit<'_>> = workspace
-        .lambdas
-        .iter()
-        .map(Unit::Lambda)
-        .chain(
-            workspace
-                .terraform_modules
-                .iter()
-                .map(Unit::TerraformModule),
-        )
-        .collect();
-    let outcomes: Vec<FileOutcome> = units
-        .par_iter()
-        .flat_map_iter(|unit| {
-            registry::families()
-                .iter()
-                .flat_map(|family| (family.check)(*unit, &session))
-                .collect::<Vec<_>>()
-        })
-        .collect();
     let mut result = CheckResult {
-        files_checked: files_checked(workspace, &|_| true),
+        files_checked: files_checked(&workspace, &|_| true),
         lambda_dirs: workspace
             .lambdas
             .iter()
@@ -388,13 +372,39 @@ pub fn check_workspace(
             .collect(),
         ..CheckResult::default()
     };
+    let Workspace {
+        lambdas,
+        terraform_modules,
+        problems,
+        empty_paths,
+        ..
+    } = workspace;
+    let check_unit = |unit: Unit<'_>| -> Vec<FileOutcome> {
+        registry::families()
+            .iter()
+            .flat_map(|family| (family.check)(unit, &session))
+            .collect()
+    };
+    let (mut outcomes, module_outcomes): (Vec<FileOutcome>, Vec<FileOutcome>) = rayon::join(
+        || {
+            (lambdas.into_par_iter())
+                .flat_map_iter(|lambda| check_unit(Unit::Lambda(&lambda)))
+                .collect()
+        },
+        || {
+            (terraform_modules.into_par_iter())
+                .flat_map_iter(|module| check_unit(Unit::TerraformModule(&module)))
+                .collect()
+        },
+    );
+    outcomes.extend(module_outcomes);
     for outcome in outcomes {
         if let Some(source) = outcome.source {
             result.sources.insert(outcome.path, source);
         }
         result.diagnostics.extend(outcome.diagnostics);
     }
-    for problem in &workspace.problems {
+    for problem in &problems {
         let (rule, message) = match &problem.loop_target {
             Some(target) => (
                 &crate::rules::core::lg004_symlink_loop::RULE,
@@ -417,7 +427,7 @@ pub fn check_workspace(
             result.diagnostics.push(diagnostic);
         }
     }
-    for (path, config) in &workspace.empty_paths {
+    for (path, config) in &empty_paths {
         let rule = &crate::rules::core::lg006_nothing_to_check::RULE;
         let policy = config.policy_for(path);
         let names: Vec<&str> = (policy.policy.dockerfile.names.iter())

@@ -143,16 +143,18 @@ pub struct LambdaFile {
     pub size: u64,
 }
 
-/// A Dockerfile's text and its parse.
-pub type ReadDockerfile = (Arc<str>, Result<Dockerfile, ParseError>);
-
-/// One Dockerfile of a project, read and parsed once.
+/// One Dockerfile of a project, read once.
 #[derive(Debug)]
 pub struct Image {
     /// Index into the project's [`Lambda::files`].
     pub file: usize,
-    /// The text and its parse, or why the file could not be read.
-    pub read: Result<ReadDockerfile, crate::engine::Unreadable>,
+    /// The text, or why the file could not be read.
+    pub text: Result<Arc<str>, crate::engine::Unreadable>,
+    /// The parse, while discovery classifies the project and locates its code; then dropped
+    /// (see [`Image::parse`]).
+    parsed: Option<Result<Dockerfile, ParseError>>,
+    /// The Python version its final base names (`python:3.12-slim`), when it names one.
+    pub base_python: Option<String>,
     pub kind: ImageKind,
     /// The build context when it is not the project's directory (a SAM template's
     /// `DockerContext`, or a directory above that makes every COPY source exist).
@@ -160,6 +162,24 @@ pub struct Image {
     /// What Lambda runs of it: handler, module file, how much could be located. Lambda images
     /// only.
     pub code: Option<LambdaCode>,
+}
+
+impl Image {
+    /// The parse of its text, `None` when it could not be read. Held only during discovery: a
+    /// parse takes about eight times its text's memory, and a family parses again (about 8 µs
+    /// a Dockerfile) rather than every Dockerfile of a large run being held until its end.
+    pub fn parse(&self) -> Option<std::borrow::Cow<'_, Result<Dockerfile, ParseError>>> {
+        match (&self.parsed, &self.text) {
+            (Some(parsed), _) => Some(std::borrow::Cow::Borrowed(parsed)),
+            (None, Ok(text)) => Some(std::borrow::Cow::Owned(parser::parse(text))),
+            (None, Err(_)) => None,
+        }
+    }
+
+    /// Discovery is done with the parse.
+    fn release_parse(&mut self) {
+        self.parsed = None;
+    }
 }
 
 /// An image project: a directory with one or more Dockerfiles, and the files below it.
@@ -495,19 +515,22 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             size: file.size,
         });
     }
-    let mut lambdas: Vec<Lambda> = lambdas
+    // Most images are built from their own directory: the listing of every walked file is
+    // made only when one is not. A project whose code is located is done with its parses, so
+    // they do not all live at once.
+    let (mut lambdas, elsewhere): (Vec<Lambda>, Vec<bool>) = lambdas
         .into_par_iter()
         .map(|(dir, mut files)| {
             files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-            project(dir, config.clone(), files)
+            files.shrink_to_fit();
+            let mut lambda = project(dir, config.clone(), files);
+            let elsewhere = locate_code(&mut lambda, &declared, None);
+            if !elsewhere {
+                lambda.images.iter_mut().for_each(Image::release_parse);
+            }
+            (lambda, elsewhere)
         })
-        .collect();
-    // Most images are built from their own directory: the listing of every walked file is
-    // made only when one is not.
-    let elsewhere: Vec<bool> = lambdas
-        .par_iter_mut()
-        .map(|lambda| locate_code(lambda, &declared, None))
-        .collect();
+        .unzip();
     if elsewhere.iter().any(|e| *e) {
         let contexts = Contexts::new(&lambdas, unclaimed, &workspace.walk_roots);
         lambdas
@@ -516,6 +539,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             .filter(|(_, elsewhere)| *elsewhere)
             .for_each(|(lambda, _)| {
                 locate_code(lambda, &declared, Some(&contexts));
+                lambda.images.iter_mut().for_each(Image::release_parse);
             });
     }
     workspace.lambdas.extend(lambdas);
@@ -831,7 +855,7 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
         if !image.kind.is_lambda() {
             continue;
         }
-        let Ok((_, Ok(dockerfile))) = &image.read else {
+        let Some(Ok(dockerfile)) = &image.parsed else {
             continue;
         };
         let path = &files[image.file].path;
@@ -991,14 +1015,12 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
         .filter(|(_, file)| file.kind == FileKind::Dockerfile && !file.relative.contains('/'))
         .map(|(index, file)| {
             let policy = config.policy_for(&file.path);
-            let read = crate::engine::read_text(file, &policy).map(|text| {
-                let parsed = parser::parse(&text);
-                (Arc::<str>::from(text), parsed)
-            });
+            let text = crate::engine::read_text(file, &policy).map(Arc::<str>::from);
+            let parsed = text.as_deref().ok().map(parser::parse);
             let marked = config.is_lambda_image(&file.path);
             let variant = kind::variant_of(&file.relative);
-            let kind = match &read {
-                Ok((_, Ok(dockerfile))) => kind::classify(dockerfile, &policy, marked, variant),
+            let kind = match &parsed {
+                Some(Ok(dockerfile)) => kind::classify(dockerfile, &policy, marked, variant),
                 // What cannot be read or parsed is reported as such, and judged as the Lambda
                 // its name says it is.
                 _ => match variant.filter(|_| !marked) {
@@ -1006,9 +1028,15 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
                     None => ImageKind::Lambda("its Dockerfile could not be read".into()),
                 },
             };
+            let base_python = match &parsed {
+                Some(Ok(dockerfile)) => crate::rules::dockerfile::base_python_version(dockerfile),
+                _ => None,
+            };
             Image {
                 file: index,
-                read,
+                text,
+                parsed,
+                base_python,
                 kind,
                 context: None,
                 code: None,
@@ -1026,6 +1054,8 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
         };
         (!image.kind.is_lambda(), rank, name)
     });
+    // Collected with room for every file of the project: a large run holds each project.
+    images.shrink_to_fit();
     Lambda {
         dir,
         config,

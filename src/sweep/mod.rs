@@ -21,7 +21,7 @@ use anyhow::{bail, Context as _};
 use rayon::prelude::*;
 
 use crate::cache::{Cache, Key};
-use crate::check::{check, check_workspace, CheckOptions, CheckResult};
+use crate::check::{check, check_workspace, files_read_below, CheckOptions, CheckResult};
 use crate::discover::{discover, WalkOptions, Workspace};
 use report::{RepositoryRecord, SweepReport};
 use repos::Target;
@@ -382,7 +382,10 @@ fn sweep_batch(
         }
     }
     workspace.settle();
-    let result = match check_workspace(&workspace, Default::default(), None, false) {
+    let files_read: Vec<usize> = (batch.iter())
+        .map(|(target, _)| files_read_below(&workspace, &target.dir))
+        .collect();
+    let result = match check_workspace(workspace, Default::default(), None, false) {
         Ok(result) => result,
         // Nothing of the batch was judged: each repository says why, none passes.
         Err(error) => {
@@ -395,9 +398,10 @@ fn sweep_batch(
     batch
         .iter()
         .zip(outcomes)
-        .map(|((target, _), outcome)| {
+        .zip(files_read)
+        .map(|(((target, _), outcome), files_read)| {
             outcome.unwrap_or_else(|| {
-                let result = result.below(&target.dir, &workspace);
+                let result = result.below(&target.dir, files_read);
                 report_repository(target, result, org_config, options)
             })
         })

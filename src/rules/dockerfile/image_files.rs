@@ -66,10 +66,16 @@ const MAX_STAGE_DEPTH: usize = 4;
 
 impl ImageFiles {
     pub fn simulate(build: &Build<'_>) -> ImageFiles {
-        match build.dockerfile.stages.len().checked_sub(1) {
+        let mut files = match build.dockerfile.stages.len().checked_sub(1) {
             Some(last) => Self::simulate_stage(build, last, 0),
             None => Self::simulate_stage(build, 0, 0),
-        }
+        };
+        // Kept for the rest of the run, once per Lambda: no room to grow.
+        files.files.shrink_to_fit();
+        files.dirs.shrink_to_fit();
+        files.sources.shrink_to_fit();
+        files.copied_by.shrink_to_fit();
+        files
     }
 
     /// The files of one stage's image (`stage` and the stages it builds on); `depth` counts the

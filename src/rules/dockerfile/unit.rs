@@ -28,13 +28,17 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         let file = &lambda.files[image.file];
         let shown = (session.display)(&file.path);
         let policy = session.policy(&lambda.config, &file.path);
-        let (text, parsed) = match &image.read {
-            Ok(read) => read,
+        let text = match &image.text {
+            Ok(text) => text,
             Err((message, help)) => {
                 outcomes.push(unreadable(&policy, &shown, message.clone(), help.clone()));
                 continue;
             }
         };
+        let Some(parsed) = image.parse() else {
+            continue;
+        };
+        let parsed = parsed.as_ref();
         let mut findings = lint_parsed(
             &file.path,
             text,

@@ -144,10 +144,7 @@ fn python_version(lambda: &Lambda, policy: &EffectivePolicy) -> String {
     lambda
         .images
         .first()
-        .and_then(|image| match &image.read {
-            Ok((_, Ok(dockerfile))) => crate::rules::dockerfile::base_python_version(dockerfile),
-            _ => None,
-        })
+        .and_then(|image| image.base_python.clone())
         .unwrap_or_else(|| policy.policy.mypy.python_version.clone())
 }
 
