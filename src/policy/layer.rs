@@ -6,121 +6,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{BuilderChoice, DigestRequirement, EnvironmentPolicy, Level, Policy};
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DockerfileLayer {
-    pub release_bases: Option<Vec<Spanned<String>>>,
-    pub dev_bases: Option<Vec<Spanned<String>>>,
-    pub require_digest: Option<DigestRequirement>,
-    pub digests: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
-    pub secret_names: Option<Vec<Spanned<String>>>,
-    pub task_root: Option<Spanned<String>>,
-    pub base_env: Option<BTreeMap<String, String>>,
-    pub names: Option<Vec<Spanned<String>>>,
-    pub lambda_images: Option<Vec<Spanned<String>>>,
-    pub not_secret_names: Option<Vec<Spanned<String>>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct CoverageLayer {
-    pub fail_under: Option<Spanned<f64>>,
-    pub diff_fail_under: Option<Spanned<f64>>,
-    pub require_branch: Option<bool>,
-    pub reports: Option<Vec<Spanned<String>>>,
-    pub precision: Option<Spanned<u32>>,
-    pub max_report_size: Option<Spanned<u64>>,
-    pub paths: Option<BTreeMap<Spanned<String>, Spanned<f64>>>,
-}
-
-impl CoverageLayer {
-    fn apply(&self, policy: &mut Policy) {
-        let coverage = &mut policy.coverage;
-        if let Some(v) = &self.fail_under {
-            coverage.fail_under = *v.get_ref();
-        }
-        if let Some(v) = &self.diff_fail_under {
-            coverage.diff_fail_under = *v.get_ref();
-        }
-        if let Some(v) = self.require_branch {
-            coverage.require_branch = v;
-        }
-        if let Some(v) = &self.reports {
-            coverage.reports = strings(v);
-        }
-        if let Some(v) = &self.precision {
-            coverage.precision = Some(*v.get_ref());
-        }
-        if let Some(v) = &self.max_report_size {
-            coverage.max_report_size = *v.get_ref();
-        }
-        for (glob, threshold) in self.paths.iter().flatten() {
-            coverage
-                .paths
-                .insert(glob.get_ref().clone(), *threshold.get_ref());
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct MypyLayer {
-    pub version: Option<Spanned<String>>,
-    pub python_version: Option<Spanned<String>>,
-    pub require_strict: Option<bool>,
-    pub required_flags: Option<Vec<Spanned<String>>>,
-    pub required_error_codes: Option<Vec<Spanned<String>>>,
-    pub untyped_modules: Option<Vec<Spanned<String>>>,
-}
-
-impl MypyLayer {
-    fn apply(&self, policy: &mut Policy) {
-        let mypy = &mut policy.mypy;
-        if let Some(v) = &self.version {
-            mypy.version = v.get_ref().clone();
-        }
-        if let Some(v) = &self.python_version {
-            mypy.python_version = v.get_ref().clone();
-        }
-        if let Some(v) = self.require_strict {
-            mypy.require_strict = v;
-        }
-        if let Some(v) = &self.required_flags {
-            mypy.required_flags = strings(v);
-        }
-        if let Some(v) = &self.required_error_codes {
-            mypy.required_error_codes = strings(v);
-        }
-        if let Some(v) = &self.untyped_modules {
-            mypy.untyped_modules = strings(v);
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct TerraformLayer {
-    pub lambda_module_sources: Option<Vec<Spanned<String>>>,
-    pub moving_tags: Option<Vec<Spanned<String>>>,
-    pub upper_bounds: Option<super::UpperBounds>,
-}
-
-impl TerraformLayer {
-    fn apply(&self, policy: &mut Policy) {
-        let terraform = &mut policy.terraform;
-        if let Some(v) = &self.lambda_module_sources {
-            terraform.lambda_module_sources = strings(v);
-        }
-        if let Some(v) = &self.moving_tags {
-            terraform.moving_tags = strings(v);
-        }
-        if let Some(v) = self.upper_bounds {
-            terraform.upper_bounds = v;
-        }
-    }
-}
+use super::{strings, BuilderChoice, EnvironmentPolicy, Level, Policy, SettingError};
+use crate::rules::coverage::settings::CoverageLayer;
+use crate::rules::dockerfile::settings::DockerfileLayer;
+use crate::rules::mypy::settings::MypyLayer;
+use crate::rules::terraform::settings::TerraformLayer;
 
 /// What a per-path override may change.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -157,51 +47,53 @@ pub struct Layer {
     pub overrides: Vec<OverrideLayer>,
 }
 
-fn strings(values: &[Spanned<String>]) -> Vec<String> {
-    values.iter().map(|v| v.get_ref().clone()).collect()
+/// Each family's section onto the family's settings: the one place a layer names them.
+fn apply_families(
+    policy: &mut Policy,
+    dockerfile: &Option<DockerfileLayer>,
+    coverage: &Option<CoverageLayer>,
+    mypy: &Option<MypyLayer>,
+    terraform: &Option<TerraformLayer>,
+) {
+    if let Some(dockerfile) = dockerfile {
+        dockerfile.apply(&mut policy.dockerfile);
+    }
+    if let Some(coverage) = coverage {
+        coverage.apply(&mut policy.coverage);
+    }
+    if let Some(mypy) = mypy {
+        mypy.apply(&mut policy.mypy);
+    }
+    if let Some(terraform) = terraform {
+        terraform.apply(&mut policy.terraform);
+    }
+}
+
+/// Each family's section checked for what serde cannot check.
+pub(super) fn validate_families(
+    dockerfile: &Option<DockerfileLayer>,
+    coverage: &Option<CoverageLayer>,
+    mypy: &Option<MypyLayer>,
+    terraform: &Option<TerraformLayer>,
+) -> Result<(), SettingError> {
+    if let Some(mypy) = mypy {
+        mypy.validate()?;
+    }
+    if let Some(terraform) = terraform {
+        terraform.validate()?;
+    }
+    if let Some(dockerfile) = dockerfile {
+        dockerfile.validate()?;
+    }
+    if let Some(coverage) = coverage {
+        coverage.validate()?;
+    }
+    Ok(())
 }
 
 fn apply_rules(rules: &Option<BTreeMap<Spanned<String>, Level>>, policy: &mut Policy) {
     for (id, level) in rules.iter().flatten() {
         policy.rules.insert(id.get_ref().clone(), *level);
-    }
-}
-
-impl DockerfileLayer {
-    fn apply(&self, policy: &mut Policy) {
-        let dockerfile = &mut policy.dockerfile;
-        if let Some(v) = &self.release_bases {
-            dockerfile.release_bases = strings(v);
-        }
-        if let Some(v) = &self.dev_bases {
-            dockerfile.dev_bases = strings(v);
-        }
-        if let Some(v) = self.require_digest {
-            dockerfile.require_digest = v;
-        }
-        for (key, digest) in self.digests.iter().flatten() {
-            dockerfile
-                .digests
-                .insert(key.get_ref().clone(), digest.get_ref().clone());
-        }
-        if let Some(v) = &self.secret_names {
-            dockerfile.secret_names = strings(v);
-        }
-        if let Some(v) = &self.task_root {
-            dockerfile.task_root = v.get_ref().clone();
-        }
-        for (name, value) in self.base_env.iter().flatten() {
-            dockerfile.base_env.insert(name.clone(), value.clone());
-        }
-        if let Some(v) = &self.names {
-            dockerfile.names = strings(v);
-        }
-        if let Some(v) = &self.lambda_images {
-            dockerfile.lambda_images = strings(v);
-        }
-        if let Some(v) = &self.not_secret_names {
-            dockerfile.not_secret_names = strings(v);
-        }
     }
 }
 
@@ -214,18 +106,13 @@ impl OverrideLayer {
             policy.builder = v;
         }
         apply_rules(&self.rules, policy);
-        if let Some(dockerfile) = &self.dockerfile {
-            dockerfile.apply(policy);
-        }
-        if let Some(coverage) = &self.coverage {
-            coverage.apply(policy);
-        }
-        if let Some(mypy) = &self.mypy {
-            mypy.apply(policy);
-        }
-        if let Some(terraform) = &self.terraform {
-            terraform.apply(policy);
-        }
+        apply_families(
+            policy,
+            &self.dockerfile,
+            &self.coverage,
+            &self.mypy,
+            &self.terraform,
+        );
     }
 }
 
@@ -289,17 +176,12 @@ impl Layer {
             policy.exclude = strings(v);
         }
         apply_rules(&self.rules, policy);
-        if let Some(dockerfile) = &self.dockerfile {
-            dockerfile.apply(policy);
-        }
-        if let Some(coverage) = &self.coverage {
-            coverage.apply(policy);
-        }
-        if let Some(mypy) = &self.mypy {
-            mypy.apply(policy);
-        }
-        if let Some(terraform) = &self.terraform {
-            terraform.apply(policy);
-        }
+        apply_families(
+            policy,
+            &self.dockerfile,
+            &self.coverage,
+            &self.mypy,
+            &self.terraform,
+        );
     }
 }

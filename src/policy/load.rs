@@ -9,14 +9,17 @@ use globset::GlobSetBuilder;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::layer::{DockerfileLayer, Layer};
+use super::layer::{validate_families, Layer};
 use super::{
-    path_glob, BuilderChoice, Config, DigestRequirement, DockerfilePolicy, EffectivePolicy,
-    Override, Policy, DEFAULT_POLICY,
+    path_glob, spanned_glob, BuilderChoice, Config, EffectivePolicy, Override, Policy,
+    SettingError, DEFAULT_POLICY,
 };
 use crate::diagnostic::{LineIndex, Span};
-use crate::rules::dockerfile::image::ImageRef;
+use crate::rules::coverage::settings::CoveragePolicy;
+use crate::rules::dockerfile::settings::DockerfilePolicy;
+use crate::rules::mypy::settings::MypyPolicy;
 use crate::rules::registry;
+use crate::rules::terraform::settings::TerraformPolicy;
 
 /// Platforms AWS Lambda runs.
 const LAMBDA_PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
@@ -192,40 +195,10 @@ fn parse_default_policy() -> Policy {
             .iter()
             .map(|rule| (rule.id.to_string(), rule.default_severity.into()))
             .collect(),
-        dockerfile: DockerfilePolicy {
-            release_bases: Vec::new(),
-            dev_bases: Vec::new(),
-            require_digest: DigestRequirement::FinalStage,
-            digests: BTreeMap::new(),
-            secret_names: Vec::new(),
-            task_root: String::new(),
-            base_env: BTreeMap::new(),
-            names: Vec::new(),
-            lambda_images: Vec::new(),
-            not_secret_names: Vec::new(),
-        },
-        coverage: super::CoveragePolicy {
-            fail_under: 0.0,
-            diff_fail_under: 0.0,
-            require_branch: false,
-            reports: Vec::new(),
-            precision: None,
-            max_report_size: u64::MAX,
-            paths: BTreeMap::new(),
-        },
-        mypy: super::MypyPolicy {
-            version: String::new(),
-            python_version: String::new(),
-            require_strict: false,
-            required_flags: Vec::new(),
-            required_error_codes: Vec::new(),
-            untyped_modules: Vec::new(),
-        },
-        terraform: super::TerraformPolicy {
-            lambda_module_sources: Vec::new(),
-            moving_tags: Vec::new(),
-            upper_bounds: super::UpperBounds::RootModules,
-        },
+        dockerfile: DockerfilePolicy::unset(),
+        coverage: CoveragePolicy::unset(),
+        mypy: MypyPolicy::unset(),
+        terraform: TerraformPolicy::unset(),
         promotion: super::PromotionPolicy {
             ladders: Vec::new(),
         },
@@ -267,7 +240,9 @@ pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Con
             for override_layer in layer.overrides {
                 let mut paths = GlobSetBuilder::new();
                 for pattern in &override_layer.paths {
-                    paths.add(glob(source.path(), &text, pattern)?);
+                    paths.add(spanned_glob(pattern).map_err(|error| {
+                        error_at(source.path(), &text, error.span, error.message)
+                    })?);
                 }
                 overrides.push(Override {
                     paths: paths.build().map_err(|e| {
@@ -327,17 +302,6 @@ fn embedded_policy() -> Option<Arc<EffectivePolicy>> {
         .clone()
 }
 
-fn glob(path: &Path, text: &str, pattern: &Spanned<String>) -> Result<globset::Glob, ConfigError> {
-    path_glob(pattern.get_ref()).map_err(|e| {
-        error_at(
-            path,
-            text,
-            Some(pattern.span()),
-            format!("invalid glob: {}", e.kind()),
-        )
-    })
-}
-
 /// Checks what serde cannot: rule ids, globs, platforms, digests.
 fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
     let at =
@@ -377,133 +341,18 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
             }
             Ok(())
         };
-    let check_dockerfile = |dockerfile: &Option<DockerfileLayer>| -> Result<(), ConfigError> {
-        let Some(dockerfile) = dockerfile else {
-            return Ok(());
-        };
-        for pattern in dockerfile
-            .release_bases
-            .iter()
-            .chain(dockerfile.dev_bases.iter())
-            .chain(dockerfile.secret_names.iter())
-            .chain(dockerfile.not_secret_names.iter())
-            .chain(dockerfile.lambda_images.iter())
-            .chain(dockerfile.names.iter())
-            .flatten()
-        {
-            glob(path, text, pattern)?;
-        }
-        if dockerfile
-            .names
-            .as_ref()
-            .is_some_and(|n| n.iter().all(|p| p.get_ref().starts_with('!')))
-        {
-            return Err(error_at(
-                path,
-                text,
-                None,
-                "`dockerfile.names` must name at least one file name pattern (besides `!` exclusions)",
-            ));
-        }
-        for (key, digest) in dockerfile.digests.iter().flatten() {
-            glob(path, text, key)?;
-            if !key.get_ref().contains(':') {
-                return Err(at(
-                    key.span(),
-                    format!(
-                        "`{}` has no tag: digest keys are `repository:tag`",
-                        key.get_ref()
-                    ),
-                ));
-            }
-            let probe = format!("example.com/x@{}", digest.get_ref());
-            if ImageRef::parse(&probe).is_err() {
-                return Err(at(
-                    digest.span(),
-                    format!(
-                        "`{}` is not a digest: expected `sha256:` and 64 lower-case hex digits",
-                        digest.get_ref()
-                    ),
-                ));
-            }
-        }
-        if let Some(root) = &dockerfile.task_root {
-            if !root.get_ref().starts_with('/') {
-                return Err(at(
-                    root.span(),
-                    "`task-root` must be an absolute path".into(),
-                ));
-            }
-        }
-        Ok(())
-    };
-
-    let check_coverage = |coverage: &Option<super::CoverageLayer>| -> Result<(), ConfigError> {
-        let Some(coverage) = coverage else {
-            return Ok(());
-        };
-        let percent = |value: &Spanned<f64>, what: &str| -> Result<(), ConfigError> {
-            let v = *value.get_ref();
-            if !(0.0..=100.0).contains(&v) {
-                return Err(at(
-                    value.span(),
-                    format!("`{what}` must be between 0 and 100, not {v}"),
-                ));
-            }
-            Ok(())
-        };
-        for (value, what) in [
-            (&coverage.fail_under, "fail-under"),
-            (&coverage.diff_fail_under, "diff-fail-under"),
-        ] {
-            if let Some(value) = value {
-                percent(value, what)?;
-            }
-        }
-        for (glob_text, threshold) in coverage.paths.iter().flatten() {
-            glob(path, text, glob_text)?;
-            percent(threshold, "paths")?;
-        }
-        if coverage.reports.as_ref().is_some_and(|r| r.is_empty()) {
-            return Err(error_at(
-                path,
-                text,
-                None,
-                "`coverage.reports` must name at least one file",
-            ));
-        }
-        Ok(())
-    };
-    let check_mypy = |mypy: &Option<super::MypyLayer>| -> Result<(), ConfigError> {
-        let Some(mypy) = mypy else {
-            return Ok(());
-        };
-        crate::rules::mypy::validate_policy(mypy).map_err(|(span, message)| at(span, message))
-    };
-    let check_terraform = |terraform: &Option<super::TerraformLayer>| -> Result<(), ConfigError> {
-        let Some(terraform) = terraform else {
-            return Ok(());
-        };
-        for tag in terraform.moving_tags.iter().flatten() {
-            glob(path, text, tag)?;
-        }
-        for source in terraform.lambda_module_sources.iter().flatten() {
-            if source.get_ref().contains('?') {
-                return Err(at(
-                    source.span(),
-                    "a Lambda module source is written without `?ref=`: the rule checks the pin itself".into(),
-                ));
-            }
-        }
-        Ok(())
+    let check_families = |families: Result<(), SettingError>| -> Result<(), ConfigError> {
+        families.map_err(|error| error_at(path, text, error.span, error.message))
     };
     check_platforms(&layer.platforms)?;
     check_rules(&layer.rules)?;
     check_rules(&layer.pre_commit.as_ref().and_then(|p| p.rules.clone()))?;
-    check_mypy(&layer.mypy)?;
-    check_terraform(&layer.terraform)?;
-    check_dockerfile(&layer.dockerfile)?;
-    check_coverage(&layer.coverage)?;
+    check_families(validate_families(
+        &layer.dockerfile,
+        &layer.coverage,
+        &layer.mypy,
+        &layer.terraform,
+    ))?;
     if let Some(size) = &layer.max_file_size {
         if *size.get_ref() == 0 {
             return Err(at(
@@ -513,7 +362,7 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         }
     }
     for pattern in layer.exclude.iter().flatten() {
-        glob(path, text, pattern)?;
+        check_families(spanned_glob(pattern).map(drop))?;
     }
     for override_layer in &layer.overrides {
         if override_layer.paths.is_empty() {
@@ -526,10 +375,12 @@ fn validate(path: &Path, text: &str, layer: &Layer) -> Result<(), ConfigError> {
         }
         check_platforms(&override_layer.platforms)?;
         check_rules(&override_layer.rules)?;
-        check_dockerfile(&override_layer.dockerfile)?;
-        check_coverage(&override_layer.coverage)?;
-        check_mypy(&override_layer.mypy)?;
-        check_terraform(&override_layer.terraform)?;
+        check_families(validate_families(
+            &override_layer.dockerfile,
+            &override_layer.coverage,
+            &override_layer.mypy,
+            &override_layer.terraform,
+        ))?;
     }
     Ok(())
 }

@@ -8,13 +8,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Severity;
-use crate::rules::dockerfile::image::normalize_repository_pattern;
+use crate::rules::coverage::settings::CoveragePolicy;
+use crate::rules::dockerfile::settings::{DockerfileMatchers, DockerfilePolicy};
+use crate::rules::mypy::settings::MypyPolicy;
+use crate::rules::terraform::settings::TerraformPolicy;
 
-pub use layer::{CoverageLayer, DockerfileLayer, Layer, MypyLayer, OverrideLayer, TerraformLayer};
+pub use layer::{Layer, OverrideLayer};
 pub use load::{default_policy, find_config, load, ConfigError, ConfigSource};
 
 /// The embedded default policy.
@@ -51,16 +54,6 @@ impl From<Severity> for Level {
     }
 }
 
-/// Which stages must pin their base by digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DigestRequirement {
-    /// Only the final stage (what Lambda runs).
-    FinalStage,
-    AllStages,
-    None,
-}
-
 /// Which of the Engine's builders the runner uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -81,91 +74,6 @@ impl BuilderChoice {
             BuilderChoice::Classic => "classic",
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct DockerfilePolicy {
-    /// Repository patterns (globs; `*` stays within one path component) of the release bases.
-    pub release_bases: Vec<String>,
-    /// Repository patterns of the dev bases: allowed for build stages, never for the final one.
-    pub dev_bases: Vec<String>,
-    pub require_digest: DigestRequirement,
-    /// `repository:tag` (glob) -> the digest that tag is pinned to.
-    pub digests: BTreeMap<String, String>,
-    /// Name patterns (case-insensitive globs) of ENV/ARG that must not hold a literal value.
-    pub secret_names: Vec<String>,
-    /// Where Lambda imports the handler from.
-    pub task_root: String,
-    /// Environment the approved bases define, used to resolve `${LAMBDA_TASK_ROOT}` and friends.
-    pub base_env: BTreeMap<String, String>,
-    /// File names (case-insensitive globs) discovered as Dockerfiles.
-    pub names: Vec<String>,
-    /// Dockerfiles (globs relative to the configuration root) that are Lambda images whatever
-    /// they build on.
-    pub lambda_images: Vec<String>,
-    /// ENV/ARG names (case-insensitive globs) that match `secret-names` but hold no secret
-    /// (settings of the Parameters and Secrets Lambda Extension, ...).
-    pub not_secret_names: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct CoveragePolicy {
-    /// Total coverage threshold (percent), decided as `coverage report --fail-under`.
-    pub fail_under: f64,
-    /// Threshold for the lines changed since `--diff-base`.
-    pub diff_fail_under: f64,
-    pub require_branch: bool,
-    /// Report files, relative to the Lambda, in order of preference.
-    pub reports: Vec<String>,
-    /// `coverage report`'s precision; unset: the project's coverage configuration, else 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub precision: Option<u32>,
-    /// Largest report read, in bytes.
-    pub max_report_size: u64,
-    /// Glob (relative to the Lambda) -> threshold for the files under it.
-    pub paths: BTreeMap<String, f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct MypyPolicy {
-    /// The mypy version whose configuration semantics apply.
-    pub version: String,
-    /// `python_version` every Lambda's mypy configuration must name (the release base's).
-    pub python_version: String,
-    /// Every flag `strict = true` turns on must be on globally.
-    pub require_strict: bool,
-    /// Boolean options that must be on globally.
-    pub required_flags: Vec<String>,
-    /// Error codes that must be enabled globally and never disabled for first-party modules.
-    pub required_error_codes: Vec<String>,
-    /// Third-party module patterns allowed `ignore_missing_imports` in a per-module section.
-    pub untyped_modules: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct TerraformPolicy {
-    /// Approved sources of the Lambda module (before any `?ref=`); relative paths inside the
-    /// repository are always allowed.
-    pub lambda_module_sources: Vec<String>,
-    /// ECR tags that may move (the pipeline's promotion tags); every other tag is immutable.
-    pub moving_tags: Vec<String>,
-    /// Which modules must give every version constraint an upper bound.
-    pub upper_bounds: UpperBounds,
-}
-
-/// Which Terraform modules TF012 asks for upper bounds on versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpperBounds {
-    /// Root modules pin a bounded range; reusable modules state only a minimum (HashiCorp's
-    /// guidance), so their callers stay free to upgrade.
-    RootModules,
-    /// Every module, reusable ones included.
-    AllModules,
 }
 
 /// Rule levels that apply in a context on top of the policy.
@@ -263,20 +171,13 @@ impl Policy {
 #[derive(Debug)]
 pub struct EffectivePolicy {
     pub policy: Policy,
-    pub release_bases: GlobSet,
-    pub dev_bases: GlobSet,
-    pub secret_names: NameMatcher,
-    pub digests: Vec<(GlobMatcher, String)>,
-    pub base_env: HashMap<String, String>,
-    pub dockerfile_names: crate::discover::DockerfileNames,
-    pub lambda_images: GlobSet,
-    pub not_secret_names: NameMatcher,
+    pub dockerfile: DockerfileMatchers,
 }
 
 /// A matcher compiled from a list of patterns, once per process: the layers of one
 /// configuration (overrides, the `[pre-commit]` levels) and the repositories of a sweep mostly
 /// share their pattern lists, and compiling a glob set is a good part of a one-Lambda check.
-fn compiled<T: Clone + Send + 'static>(
+pub(crate) fn compiled<T: Clone + Send + 'static>(
     kind: &'static str,
     patterns: &[String],
     compile: impl FnOnce(&[String]) -> Result<T, globset::Error>,
@@ -303,66 +204,47 @@ fn compiled<T: Clone + Send + 'static>(
 
 impl EffectivePolicy {
     pub fn compile(policy: Policy) -> Result<EffectivePolicy, globset::Error> {
-        let repositories = |patterns: &[String]| -> Result<GlobSet, globset::Error> {
-            compiled("repositories", patterns, |patterns| {
-                let mut set = GlobSetBuilder::new();
-                for pattern in patterns {
-                    set.add(path_glob(&normalize_repository_pattern(pattern))?);
-                }
-                set.build()
-            })
-        };
-        let names = |patterns: &[String]| compiled("names", patterns, NameMatcher::new);
-        let secret_names = names(&policy.dockerfile.secret_names)?;
-        let not_secret_names = names(&policy.dockerfile.not_secret_names)?;
-        let dockerfile_names = compiled(
-            "dockerfile-names",
-            &policy.dockerfile.names,
-            crate::discover::DockerfileNames::new,
-        )?;
-        let lambda_images = compiled("paths", &policy.dockerfile.lambda_images, |patterns| {
-            let mut set = GlobSetBuilder::new();
-            for pattern in patterns {
-                set.add(path_glob(pattern)?);
-            }
-            set.build()
-        })?;
-        let digests = policy
-            .dockerfile
-            .digests
-            .iter()
-            .map(|(key, digest)| {
-                let matcher = compiled("digest", std::slice::from_ref(key), |key| {
-                    Ok(path_glob(&normalize_repository_pattern(&key[0]))?.compile_matcher())
-                })?;
-                Ok((matcher, digest.clone()))
-            })
-            .collect::<Result<Vec<_>, globset::Error>>()?;
         Ok(EffectivePolicy {
-            release_bases: repositories(&policy.dockerfile.release_bases)?,
-            dev_bases: repositories(&policy.dockerfile.dev_bases)?,
-            secret_names,
-            not_secret_names,
-            dockerfile_names,
-            lambda_images,
-            digests,
-            base_env: policy
-                .dockerfile
-                .base_env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            dockerfile: DockerfileMatchers::compile(&policy.dockerfile)?,
             policy,
         })
     }
+}
 
-    /// The digest the policy records for `repository:tag`, if any.
-    pub fn recorded_digest(&self, tagged: &str) -> Option<&str> {
-        self.digests
-            .iter()
-            .find(|(matcher, _)| matcher.is_match(tagged))
-            .map(|(_, digest)| digest.as_str())
+/// Why a family's settings are invalid, and where (a span of the configuration file's text),
+/// when one value is to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub span: Option<std::ops::Range<usize>>,
+    pub message: String,
+}
+
+impl SettingError {
+    pub fn at(span: std::ops::Range<usize>, message: impl Into<String>) -> SettingError {
+        SettingError {
+            span: Some(span),
+            message: message.into(),
+        }
     }
+
+    /// About the file as a whole (an empty list, a table that names nothing).
+    pub fn whole(message: impl Into<String>) -> SettingError {
+        SettingError {
+            span: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A glob of a configuration file, or why it is not one (at the pattern).
+pub fn spanned_glob(pattern: &toml::Spanned<String>) -> Result<globset::Glob, SettingError> {
+    path_glob(pattern.get_ref())
+        .map_err(|e| SettingError::at(pattern.span(), format!("invalid glob: {}", e.kind())))
+}
+
+/// The values of a list as written, without their spans.
+pub fn strings(values: &[toml::Spanned<String>]) -> Vec<String> {
+    values.iter().map(|v| v.get_ref().clone()).collect()
 }
 
 /// Case-insensitive name patterns. `*WORD*` (the common form) is a substring test; anything
@@ -469,13 +351,17 @@ impl Config {
 
     /// The Dockerfile names discovery looks for under this configuration.
     pub fn dockerfile_names(&self) -> crate::discover::DockerfileNames {
-        self.base.dockerfile_names.clone()
+        self.base.dockerfile.names.clone()
     }
 
     /// Whether the policy names the Dockerfile at `path` a Lambda image.
     pub fn is_lambda_image(&self, path: &Path) -> bool {
         let policy = self.policy_for(path);
-        !policy.lambda_images.is_empty() && policy.lambda_images.is_match(self.relative(path))
+        !policy.dockerfile.lambda_images.is_empty()
+            && policy
+                .dockerfile
+                .lambda_images
+                .is_match(self.relative(path))
     }
 
     pub fn is_excluded(&self, path: &Path) -> bool {

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod lcov;
 pub mod numbers;
 pub mod report;
+pub mod settings;
 pub mod unit;
 
 pub mod cov001_report_unreadable;

@@ -2,9 +2,9 @@
 //! the policy records for their tag. Fixable.
 
 use super::parser::{Base, Stage};
+use super::settings::DigestRequirement;
 use super::Context;
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
-use crate::policy::DigestRequirement;
 use crate::rules::{Check, Family, Rule};
 
 pub static RULE: Rule = Rule {
@@ -32,7 +32,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         };
         let recorded = reference
             .tagged()
-            .and_then(|tagged| ctx.policy.recorded_digest(&tagged));
+            .and_then(|tagged| ctx.policy.dockerfile.recorded_digest(&tagged));
         let finding = match (&reference.digest, recorded) {
             (None, recorded) => {
                 let finding = Finding::new(

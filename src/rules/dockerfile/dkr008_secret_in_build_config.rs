@@ -27,7 +27,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         .flat_map(|i| i.assignments().into_iter().map(|a| a.name))
         .collect();
     let secret_name = |name: &str| {
-        ctx.policy.secret_names.is_match(name) && !ctx.policy.not_secret_names.is_match(name)
+        ctx.policy.dockerfile.secret_names.is_match(name)
+            && !ctx.policy.dockerfile.not_secret_names.is_match(name)
     };
     for instruction in &ctx.dockerfile.instructions {
         if !matches!(instruction.keyword.as_str(), "ENV" | "ARG") {

@@ -26,7 +26,8 @@ pub struct Build<'a> {
 /// Lambda base (its task root is empty and `LAMBDA_TASK_ROOT` is `/var/task`).
 pub fn known_base(reference: &ImageRef, policy: &EffectivePolicy) -> bool {
     let repository = reference.repository();
-    policy.release_bases.is_match(&repository) || super::kind::is_aws_lambda_runtime(&repository)
+    policy.dockerfile.release_bases.is_match(&repository)
+        || super::kind::is_aws_lambda_runtime(&repository)
 }
 
 /// The files the final image holds, as far as the Dockerfile shows.
@@ -127,7 +128,10 @@ impl ImageFiles {
         // What a Lambda base defines (`LAMBDA_TASK_ROOT`) is assumed of an unknown base too, so
         // that a COPY into `${LAMBDA_TASK_ROOT}` is followed to the file it copies; the unknown
         // base stays recorded above, so nothing is ruled out because of it.
-        let mut scope = Scope::stage(&build.dockerfile.global_args, &build.policy.base_env);
+        let mut scope = Scope::stage(
+            &build.dockerfile.global_args,
+            &build.policy.dockerfile.base_env,
+        );
         image.known_base = from_release;
         let mut workdir = if from_release {
             task_root

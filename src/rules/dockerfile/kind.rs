@@ -143,7 +143,7 @@ pub fn classify(
                         "it builds on AWS's `{runtime}` Lambda base"
                     ));
                 }
-                if policy.release_bases.is_match(&repository) {
+                if policy.dockerfile.release_bases.is_match(&repository) {
                     return ImageKind::Lambda(format!(
                         "it builds on the team's base `{repository}`"
                     ));

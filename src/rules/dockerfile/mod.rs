@@ -10,6 +10,7 @@ pub mod image_files;
 pub mod kind;
 pub mod parser;
 pub mod sam;
+pub mod settings;
 pub mod terraform_image;
 pub mod unit;
 
@@ -63,8 +64,8 @@ impl Context<'_> {
     /// part of the final image.
     pub fn is_approved(&self, reference: &ImageRef, final_image: bool) -> bool {
         let repository = reference.repository();
-        self.policy.release_bases.is_match(&repository)
-            || (!final_image && self.policy.dev_bases.is_match(&repository))
+        self.policy.dockerfile.release_bases.is_match(&repository)
+            || (!final_image && self.policy.dockerfile.dev_bases.is_match(&repository))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod config;
 pub mod fix;
 pub mod ini;
 pub mod options;
+pub mod settings;
 pub mod toml10;
 pub mod unit;
 
@@ -16,15 +17,12 @@ pub mod myp005_ignore_missing_imports;
 pub mod myp006_first_party_excluded;
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use toml::Spanned;
-
 use crate::diagnostic::Span;
 use crate::discover::Lambda;
-use crate::policy::{EffectivePolicy, MypyLayer};
+use crate::policy::EffectivePolicy;
 use config::{Effective, MypyConfig, Origin};
 
 /// Configuration files read during one check, each parsed once however many Lambdas share it.
@@ -161,52 +159,6 @@ pub fn first_party(lambda: &Lambda) -> Vec<FirstParty> {
         });
     }
     modules
-}
-
-/// Checks the `[mypy]` policy table: the version lambda-gate reproduces, a well-formed
-/// Python version, known flags and error codes.
-pub fn validate_policy(layer: &MypyLayer) -> Result<(), (Range<usize>, String)> {
-    let spanned = |value: &Spanned<String>| (value.span(), value.get_ref().clone());
-    if let Some(version) = &layer.version {
-        let (span, version) = spanned(version);
-        if version != options::MYPY_VERSION {
-            return Err((
-                span,
-                format!(
-                    "lambda-gate reads mypy configuration as mypy {} does; the policy names mypy {version}",
-                    options::MYPY_VERSION
-                ),
-            ));
-        }
-    }
-    if let Some(python) = &layer.python_version {
-        let (span, text) = spanned(python);
-        let valid = text
-            .split_once('.')
-            .is_some_and(|(major, minor)| major == "3" && minor.parse::<u32>().is_ok());
-        if !valid {
-            return Err((
-                span,
-                format!("`python-version` must look like 3.12, not `{text}`"),
-            ));
-        }
-    }
-    for flag in layer.required_flags.iter().flatten() {
-        let (span, name) = spanned(flag);
-        let is_bool = options::OPTIONS
-            .iter()
-            .any(|(n, kind)| *n == name && matches!(kind, options::Kind::Bool(_)));
-        if !is_bool {
-            return Err((span, format!("`{name}` is not a boolean mypy option")));
-        }
-    }
-    for code in layer.required_error_codes.iter().flatten() {
-        let (span, code) = spanned(code);
-        if options::ERROR_CODES.binary_search(&code.as_str()).is_err() {
-            return Err((span, format!("`{code}` is not a mypy error code")));
-        }
-    }
-    Ok(())
 }
 
 /// The value a boolean option must have under `strict`, if `strict` sets it.

@@ -1,8 +1,8 @@
 //! MYP002 `config-missing`: the Lambda has no mypy configuration at all, so mypy runs with its
 //! lax defaults. Emitted by the engine, which knows where it looked.
 
+use super::settings::MypyPolicy;
 use crate::diagnostic::Severity;
-use crate::policy::MypyPolicy;
 use crate::rules::{Check, Family, Rule};
 
 pub static RULE: Rule = Rule {

@@ -6,6 +6,7 @@
 pub mod ecr_settings;
 pub mod eval;
 pub mod functions;
+pub mod settings;
 pub mod tf001_syntax_error;
 pub mod tf002_lambda_module_source;
 pub mod tf003_image_not_by_digest;

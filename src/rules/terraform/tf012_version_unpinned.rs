@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use super::settings::UpperBounds;
 use super::{attribute_span, head_span, undecided, Context, Located, Value};
 use crate::diagnostic::{Finding, Severity};
-use crate::policy::UpperBounds;
 use crate::rules::{Check, Family, Rule};
 
 pub static RULE: Rule = Rule {
