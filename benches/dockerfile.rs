@@ -7,10 +7,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use rayon::prelude::*;
 
 use lambda_gate::build_context::BuildContext;
-use lambda_gate::check::lint_dockerfile;
 use lambda_gate::corpus;
 use lambda_gate::policy::{default_policy, EffectivePolicy};
 use lambda_gate::rules::dockerfile::parser;
+use lambda_gate::rules::dockerfile::unit::lint_dockerfile;
 
 // The same allocator as the binary, so the figures are the ones users get.
 #[global_allocator]

@@ -255,11 +255,11 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
             .with_context(|| format!("cannot resolve `{}`", path.display()))?;
         // A file stands for the whole Lambda it belongs to: cross-file rules need all of it.
         let root = if metadata.is_file() {
-            let is_terraform = absolute.file_name().is_some_and(|name| {
-                crate::rules::terraform::is_terraform_file(&name.to_string_lossy())
-            });
             let parent = absolute.parent().unwrap_or(&absolute);
             let names = load(parent)?.dockerfile_names();
+            let is_terraform = absolute.file_name().is_some_and(|name| {
+                FileKind::with_names(&name.to_string_lossy(), &names) == FileKind::Terraform
+            });
             match project_dir_of(&absolute, &names) {
                 Some(dir) => dir,
                 // Shared Terraform: its directory is the Terraform module it belongs to.
@@ -460,5 +460,3 @@ pub fn check_workspace(
     });
     Ok(result)
 }
-
-pub use crate::rules::dockerfile::unit::lint_dockerfile;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 
 use lambda_gate::build_context::BuildContext;
-use lambda_gate::check::lint_dockerfile;
+use lambda_gate::rules::dockerfile::unit::lint_dockerfile;
 use lambda_gate::policy::{default_policy, BuilderChoice, EffectivePolicy};
 
 fuzz_target!(|data: &[u8]| {

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use lambda_gate::build_context::BuildContext;
-use lambda_gate::check::lint_dockerfile;
 use lambda_gate::diagnostic::LineIndex;
 use lambda_gate::policy::{default_policy, EffectivePolicy};
+use lambda_gate::rules::dockerfile::unit::lint_dockerfile;
 use lambda_gate::suppression::{self, CommentStyle};
 
 const INTERESTING: &[&str] = &[
