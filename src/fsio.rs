@@ -19,7 +19,31 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 static RECORDING: AtomicBool = AtomicBool::new(false);
-static SEEN: Mutex<Vec<Input>> = Mutex::new(Vec::new());
+static SEEN: Mutex<Option<Notes>> = Mutex::new(None);
+
+/// What a recording has seen so far: each path once (a run looks at most paths several
+/// times, and a large run at a few hundred thousand), with the order it was first seen.
+#[derive(Default)]
+struct Notes {
+    seen: std::collections::HashMap<Box<Path>, (u32, Seen)>,
+    /// A path was seen in two states: it changed while the run looked at it.
+    changed: bool,
+}
+
+impl Notes {
+    fn note(&mut self, path: &Path, seen: Seen) {
+        match self.seen.get_mut(path) {
+            Some((_, known)) => match known.merge(seen) {
+                Some(merged) => *known = merged,
+                None => self.changed = true,
+            },
+            None => {
+                let order = self.seen.len() as u32;
+                self.seen.insert(path.into(), (order, seen));
+            }
+        }
+    }
+}
 
 /// A path the run looked at, and what it found there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,12 +80,13 @@ pub struct Stamp {
     pub ino: u64,
     pub mode: u32,
     pub size: u64,
-    pub mtime_ns: i128,
-    pub ctime_ns: i128,
+    /// Nanoseconds since the epoch (an `i64` spans the years 1678 to 2262).
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
 }
 
 /// A stamp as stored: an array, since a large run records a few hundred thousand of them.
-type StampFields = (u64, u64, u32, u64, i128, i128);
+type StampFields = (u64, u64, u32, u64, i64, i64);
 
 impl From<Stamp> for StampFields {
     fn from(s: Stamp) -> StampFields {
@@ -88,7 +113,7 @@ impl Stamp {
     }
 
     pub fn of(metadata: &Metadata) -> Stamp {
-        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        let ns = |secs: i64, nanos: i64| secs.saturating_mul(1_000_000_000).saturating_add(nanos);
         Stamp {
             dev: metadata.dev(),
             ino: metadata.ino(),
@@ -104,7 +129,7 @@ impl Stamp {
     /// file systems) of when it was stamped can keep its times and size. Git calls these
     /// entries "racily clean" and re-reads them; the cache simply does not keep a run that
     /// saw one (the next run, a moment later, is kept).
-    fn is_racy(&self, since_ns: i128) -> bool {
+    fn is_racy(&self, since_ns: i64) -> bool {
         self.mtime_ns >= since_ns || self.ctime_ns >= since_ns
     }
 }
@@ -179,36 +204,29 @@ impl Recording {
         RECORDING
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .ok()?;
-        lock().clear();
+        *lock() = Some(Notes::default());
         Some(Recording {
             started: SystemTime::now(),
         })
     }
 
     pub fn finish(self) -> Recorded {
-        let seen = std::mem::take(&mut *lock());
+        let notes = lock().take().unwrap_or_default();
         RECORDING.store(false, Ordering::Release);
         let since = self
             .started
             .checked_sub(RACY_WINDOW)
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i128);
-        let mut inputs: Vec<Input> = Vec::with_capacity(seen.len());
-        let mut index: std::collections::HashMap<&Path, usize> = Default::default();
-        let mut changed = false;
-        for input in &seen {
-            match index.get(input.path.as_path()) {
-                Some(&at) => match inputs[at].seen.merge(input.seen) {
-                    Some(merged) => inputs[at].seen = merged,
-                    None => changed = true,
-                },
-                None => {
-                    index.insert(&input.path, inputs.len());
-                    inputs.push(input.clone());
-                }
-            }
-        }
-        drop(index);
+            .map_or(0, |d| d.as_nanos() as i64);
+        let changed = notes.changed;
+        let mut ordered: Vec<(u32, Input)> = (notes.seen.into_iter())
+            .map(|(path, (order, seen))| {
+                let path = path.into_path_buf();
+                (order, Input { path, seen })
+            })
+            .collect();
+        ordered.sort_unstable_by_key(|(order, _)| *order);
+        let mut inputs: Vec<Input> = ordered.into_iter().map(|(_, input)| input).collect();
         // A path found absent in a directory whose own stamp is kept needs no entry of its
         // own: it can only appear by adding an entry there, which changes the directory's
         // stamp. (A run probes many such paths: `mypy.ini`, `setup.cfg`, `.gitignore` in
@@ -247,7 +265,7 @@ impl Drop for Recording {
     }
 }
 
-fn lock() -> std::sync::MutexGuard<'static, Vec<Input>> {
+fn lock() -> std::sync::MutexGuard<'static, Option<Notes>> {
     SEEN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -256,10 +274,9 @@ fn recording() -> bool {
 }
 
 fn note(path: &Path, seen: Seen) {
-    lock().push(Input {
-        path: path.to_path_buf(),
-        seen,
-    });
+    if let Some(notes) = lock().as_mut() {
+        notes.note(path, seen);
+    }
 }
 
 /// Records what `path` is now, for an access made by code that does not come through here (the

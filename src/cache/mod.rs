@@ -73,10 +73,9 @@ impl Cache {
     /// Stores `value` under `key`; a failure to write is not an error (the cache is optional).
     pub fn put<T: Serialize>(&self, key: &Key, value: &T) {
         let Some(path) = self.path(key) else { return };
-        let Ok(payload) = serde_json::to_vec(value) else {
-            return;
-        };
-        let _ = write_entry(&path, &entry(key, &payload));
+        let _ = write_entry(&path, key, |out| {
+            serde_json::to_writer(out, value).map_err(std::io::Error::other)
+        });
     }
 
     fn path(&self, key: &Key) -> Option<PathBuf> {
@@ -197,10 +196,32 @@ fn binary_identity() -> &'static str {
 
 /// An entry: a header line `FORMAT`, the key, the payload's SHA-256, then the payload.
 pub fn entry(key: &Key, payload: &[u8]) -> Vec<u8> {
-    let sum: [u8; 32] = Sha256::digest(payload).into();
-    let mut bytes = format!("{FORMAT}\n{}\n{}\n", key.hex(), hex(&sum)).into_bytes();
+    let mut bytes = header(key, &Sha256::digest(payload).into()).into_bytes();
     bytes.extend_from_slice(payload);
     bytes
+}
+
+/// An entry's header; its length does not depend on the checksum.
+fn header(key: &Key, sum: &[u8; 32]) -> String {
+    format!("{FORMAT}\n{}\n{}\n", key.hex(), hex(sum))
+}
+
+/// A writer that hashes what goes through it.
+struct Hashing<W> {
+    inner: W,
+    sha: Sha256,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.sha.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The value an entry's bytes hold for `key`, when its header, key and checksum are all right
@@ -209,8 +230,15 @@ pub fn read_entry<T: DeserializeOwned>(bytes: &[u8], key: &Key) -> Option<T> {
     serde_json::from_slice(verified_payload(bytes, key)?).ok()
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it into place.
-fn write_entry(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes an entry to a temporary file beside `path` and renames it into place. The payload
+/// streams through a hash into the file behind a header whose checksum is filled in once it is
+/// written, so a large result (tens of MB for 10,000 Lambdas) is never held as bytes too.
+fn write_entry(
+    path: &Path,
+    key: &Key,
+    payload: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Seek as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -223,7 +251,16 @@ fn write_entry(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         // No fsync: an entry cut short by a crash fails its checksum and is rewritten, so
         // durability is not worth the milliseconds a pre-commit run would wait for it.
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)
+        file.write_all(header(key, &[0; 32]).as_bytes())?;
+        let mut out = Hashing {
+            inner: std::io::BufWriter::with_capacity(1 << 16, &file),
+            sha: Sha256::new(),
+        };
+        payload(&mut out)?;
+        out.flush()?;
+        let sum: [u8; 32] = out.sha.finalize().into();
+        (&file).rewind()?;
+        (&file).write_all(header(key, &sum).as_bytes())
     })();
     match written {
         Ok(()) => std::fs::rename(&temporary, path),
