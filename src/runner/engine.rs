@@ -257,6 +257,18 @@ pub async fn save(docker: &Docker, image: &str) -> anyhow::Result<SavedImage> {
         .with_context(|| format!("reading the export of {image}"))
 }
 
+/// Reads a `docker save` archive held in memory through the same parser as [`save`] (spooled to
+/// a temporary file first): the entry point of the `registry_inputs` fuzz target.
+pub fn parse_saved(archive: &[u8]) -> anyhow::Result<SavedImage> {
+    let dir = tempfile::Builder::new()
+        .prefix("lambda-gate-save-")
+        .tempdir()
+        .context("creating a directory for the image's layers")?;
+    let path = dir.path().join("image.tar");
+    std::fs::write(&path, archive).with_context(|| format!("writing {}", path.display()))?;
+    spool_saved(&path, dir)
+}
+
 /// Splits a `docker save` archive holding one image (Docker's layout, `<id>/layer.tar`, or the
 /// OCI layout of newer Engines, `blobs/sha256/<hex>`) into its config and compressed layers.
 fn spool_saved(
