@@ -10,10 +10,11 @@ use anyhow::{bail, Context as _};
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::discover::{discover, project_dir_of, FileKind, LambdaFile, WalkOptions, Workspace};
+use crate::discover::{discover, project_dir_of, WalkOptions};
 use crate::engine::{whole_file, whole_file_if_on, FileOutcome, RunOptions, Session, Unit};
 use crate::policy::{self, Config};
 use crate::rules::registry;
+use crate::units::{FileKind, LambdaFile, Workspace};
 
 /// What to check and how.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +73,7 @@ pub enum Checked {
 
 impl Checked {
     /// How much of `image`'s code is read.
-    pub fn of(image: &crate::discover::Image) -> Checked {
+    pub fn of(image: &crate::units::Image) -> Checked {
         use crate::rules::dockerfile::code::CodeStatus;
         if matches!(
             image.kind,
@@ -188,7 +189,7 @@ fn files_checked(workspace: &Workspace, select: &dyn Fn(&Path) -> bool) -> usize
     let read = |file: &LambdaFile| matches!(file.kind, FileKind::Dockerfile | FileKind::Python);
     // A located module outside its project's directory (the build context lies above) is read
     // too.
-    let outside = |lambda: &crate::discover::Lambda| {
+    let outside = |lambda: &crate::units::Lambda| {
         let mut paths: Vec<&Path> = lambda
             .images
             .iter()

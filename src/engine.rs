@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Finding, LineIndex, Severity};
-use crate::discover::{Lambda, LambdaFile, TerraformModule};
 use crate::policy::{EffectivePolicy, Level};
 use crate::rules::Rule;
 use crate::suppression::{self, CommentStyle};
+use crate::units::{Lambda, LambdaFile, TerraformModule};
 
 /// A unit the gate judges, as discovery decided it.
 #[derive(Clone, Copy)]

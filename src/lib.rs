@@ -25,3 +25,4 @@ pub mod rules;
 pub mod runner;
 pub mod suppression;
 pub mod sweep;
+pub mod units;

@@ -350,7 +350,7 @@ impl Config {
     }
 
     /// The Dockerfile names discovery looks for under this configuration.
-    pub fn dockerfile_names(&self) -> crate::discover::DockerfileNames {
+    pub fn dockerfile_names(&self) -> crate::units::DockerfileNames {
         self.base.dockerfile.names.clone()
     }
 

@@ -1,8 +1,8 @@
 //! The registry: every rule lambda-gate knows, grouped by family.
 
 use super::{core, coverage, dockerfile, mypy, python, terraform, Rule};
-use crate::discover::Workspace;
 use crate::engine::{FamilyState, FileOutcome, RunOptions, Session, Unit};
+use crate::units::Workspace;
 
 static RULES: &[&Rule] = &[
     &core::lg001_invalid_suppression::RULE,

@@ -22,7 +22,8 @@ use rayon::prelude::*;
 
 use crate::cache::{Cache, Key};
 use crate::check::{check, check_workspace, files_read_below, CheckOptions, CheckResult};
-use crate::discover::{discover, WalkOptions, Workspace};
+use crate::discover::{discover, WalkOptions};
+use crate::units::Workspace;
 use report::{RepositoryRecord, SweepReport};
 use repos::Target;
 

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Finding, LineCol};
-use crate::discover::{FileKind, Lambda, LambdaFile};
 use crate::policy::EffectivePolicy;
+use crate::units::{FileKind, Lambda, LambdaFile};
 
 use numbers::Counts;
 use report::{CoverageData, ReadError};

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::discover::Workspace;
 use crate::engine::{FamilyState, FileOutcome, RunOptions, Session, Unit};
 use crate::rules::{registry, Check};
+use crate::units::Workspace;
 
 /// With `--diff-base`: the ref, and the lines added since it per Lambda directory (by path
 /// relative to the Lambda), asked of git once per Lambda before any is judged.

@@ -177,7 +177,7 @@ pub struct DockerfileMatchers {
     pub not_secret_names: NameMatcher,
     pub digests: Vec<(GlobMatcher, String)>,
     pub base_env: HashMap<String, String>,
-    pub names: crate::discover::DockerfileNames,
+    pub names: crate::units::DockerfileNames,
     pub lambda_images: GlobSet,
 }
 
@@ -220,7 +220,7 @@ impl DockerfileMatchers {
             names: compiled(
                 "dockerfile-names",
                 &dockerfile.names,
-                crate::discover::DockerfileNames::new,
+                crate::units::DockerfileNames::new,
             )?,
             lambda_images,
         })

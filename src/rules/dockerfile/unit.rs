@@ -111,7 +111,7 @@ const HOW_TO_TIE: &str = "set the handler in the image (`CMD [\"module.function\
 fn kind_note(
     kind: &ImageKind,
     name: &str,
-    lambda: &crate::discover::Lambda,
+    lambda: &crate::units::Lambda,
     span: std::ops::Range<usize>,
 ) -> Option<Finding> {
     let how = "if Lambda runs it, name it in the policy: `[dockerfile] lambda-images = [\"path/to/Dockerfile\"]`";

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::Span;
-use crate::discover::Lambda;
 use crate::policy::EffectivePolicy;
+use crate::units::Lambda;
 use config::{Effective, MypyConfig, Origin};
 
 /// Configuration files read during one check, each parsed once however many Lambdas share it.
@@ -195,7 +195,7 @@ pub mod testing {
         }
         let root = std::fs::canonicalize(dir.path()).unwrap();
         let loaded = crate::policy::load(&root, None, true).unwrap();
-        let mut workspace = crate::discover::Workspace::default();
+        let mut workspace = crate::units::Workspace::default();
         crate::discover::discover(
             &root,
             Arc::new(loaded),

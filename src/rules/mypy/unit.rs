@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Finding, LineIndex};
-use crate::discover::{FileKind, Lambda};
 use crate::engine::{finish, whole_file_if_on, FileOutcome, Session, Unit};
 use crate::policy::{EffectivePolicy, Level};
 use crate::rules::{registry, Check, Family};
 use crate::suppression::CommentStyle;
+use crate::units::{FileKind, Lambda};
 
 /// The run's cache of configuration files: Lambdas of one repository share their `setup.cfg`
 /// or `pyproject.toml` above them, and each is read once.
 pub fn prepare(
-    _: &crate::discover::Workspace,
+    _: &crate::units::Workspace,
     _: crate::engine::RunOptions<'_>,
 ) -> anyhow::Result<crate::engine::FamilyState> {
     Ok(Box::new(super::ConfigCache::default()))

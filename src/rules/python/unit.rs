@@ -7,11 +7,11 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use crate::discover::{FileKind, LambdaFile};
 use crate::engine::{finish_text, read_text, unreadable, FileOutcome, Session, Unit};
 use crate::policy::Level;
 use crate::rules::{registry, Check, Rule};
 use crate::suppression::CommentStyle;
+use crate::units::{FileKind, LambdaFile};
 
 /// Checks the Python modules of a Lambda.
 pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
@@ -91,7 +91,7 @@ enum Role<'a> {
 }
 
 /// A located module outside the project's directory (its build context lies above).
-fn outside_file(path: &Path, lambda: &crate::discover::Lambda) -> LambdaFile {
+fn outside_file(path: &Path, lambda: &crate::units::Lambda) -> LambdaFile {
     LambdaFile {
         path: path.to_path_buf(),
         relative: crate::rules::dockerfile::code::path_from(&lambda.dir, path),
