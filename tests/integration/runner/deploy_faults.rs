@@ -109,7 +109,9 @@ fn a_rollback_whose_restore_of_latest_is_refused_says_traffic_is_back() {
 
 #[test]
 fn an_alias_changed_by_someone_else_mid_shift_stops_the_deploy_and_theirs_stands() {
-    let (_dir, name, _, _, process) = canary("theirs", "4s");
+    // The bake must outlast the hotfix's own client (a Python process): on a loaded 2-core
+    // machine that took over 4 s, and the deploy finished first.
+    let (_dir, name, _, _, process) = canary("theirs", "15s");
     // A hand-made hotfix during the bake: the alias back on version 1, described by its author.
     aws(&format!(
         "lam.update_alias(FunctionName='{name}', Name='live', FunctionVersion='1', RoutingConfig={{'AdditionalVersionWeights': {{}}}}, Description='hotfix by hand')"
