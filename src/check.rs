@@ -1,5 +1,6 @@
-//! The gate: discover, parse each file once, run the rules in parallel, apply suppressions,
-//! and collect diagnostics in a stable order.
+//! The gate: discover, read each file once, run the rules in parallel, apply suppressions,
+//! and collect diagnostics in a stable order. (Dockerfiles are parsed twice: by discovery, which
+//! drops the parse once a project is classified, and by their family: see `Image::parse`.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
