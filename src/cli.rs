@@ -190,6 +190,11 @@ pub struct BuildArgs {
     /// value never reaches the image, its history, its labels or any output.
     #[arg(long = "secret", value_name = "id=ID,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
+    /// Sign attestations (provenance, the gate's verdict, an SBOM) with this private key (PEM:
+    /// ECDSA P-256 or Ed25519) and attach them to every pushed image. Default:
+    /// `$LAMBDA_GATE_SIGNING_KEY`; without either, pushed images carry no attestations.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<String>,
     #[command(flatten)]
     pub output: RunnerOutput,
     #[command(flatten)]
@@ -361,6 +366,13 @@ pub struct VerifyArgs {
     /// The function's architecture: `x86_64` or `arm64`.
     #[arg(long)]
     pub architecture: String,
+    /// Also require what this environment requires of a deploy: a gate verdict signed by its
+    /// `attestation-key` under the policy in force (`[deploy.environments.NAME]`).
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Where the policy is read from (with `--environment`).
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
     #[arg(long, value_enum, default_value = "human")]
     pub format: RunnerFormat,
     #[command(flatten)]

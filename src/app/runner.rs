@@ -18,7 +18,9 @@ use crate::cli::{
 };
 use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
-use crate::runner::build::{self, BuildRequest, BuildResult};
+use crate::runner::attest::statement::{GateIdentity, PolicyIdentity, Verdict};
+use crate::runner::attest::{self, Signer};
+use crate::runner::build::{self, BuildRequest, BuildResult, Signing};
 use crate::runner::buildkit::BuildSecret;
 use crate::runner::deploy::{
     self, AliasStatus, DeployRequest, DeployResult, Emergency, Shift, Target, TargetChoice,
@@ -32,6 +34,12 @@ use crate::runner::{engine, parse_platforms, runtime, smoke, Platform};
 
 /// Runs the gate on `project`, printing its findings to stderr; true when it passed.
 pub fn gate(project: &Path) -> anyhow::Result<bool> {
+    Ok(gate_verdict(project)?.passed())
+}
+
+/// Runs the gate on `project`, printing its findings to stderr: its verdict, as a build
+/// attests it (the build fills in what it read and the commit).
+pub fn gate_verdict(project: &Path) -> anyhow::Result<Verdict> {
     let result = check(&CheckOptions {
         paths: vec![project.to_path_buf()],
         ..Default::default()
@@ -54,7 +62,51 @@ pub fn gate(project: &Path) -> anyhow::Result<bool> {
             project.display()
         );
     }
-    Ok(result.passed())
+    let config = crate::policy::load(project, None, false)?;
+    let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for diagnostic in &result.diagnostics {
+        let family = crate::rules::registry::find(diagnostic.rule)
+            .map_or("core", |rule| rule.family.as_str());
+        *counts
+            .entry(family.to_string())
+            .or_default()
+            .entry(diagnostic.severity.as_str().to_string())
+            .or_default() += 1;
+    }
+    Ok(Verdict {
+        result: if result.passed() { "passed" } else { "failed" }.to_string(),
+        gate: GateIdentity::this(),
+        policy: PolicyIdentity {
+            digest: config.gate_digest(),
+            source: config.source.as_ref().map_or_else(
+                || "embedded".to_string(),
+                |s| s.path().display().to_string(),
+            ),
+        },
+        rules_enabled: config
+            .policy_for(project)
+            .policy
+            .rules_enabled()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        inputs_digest: String::new(),
+        counts,
+        coverage: BTreeMap::new(),
+        commit: None,
+        time_verified: crate::runner::build::now_rfc3339(),
+    })
+}
+
+/// The signer `--sign-key` (or `$LAMBDA_GATE_SIGNING_KEY`) names, if any.
+fn signer(flag: Option<&str>) -> anyhow::Result<Option<Signer>> {
+    let from_env = std::env::var(attest::SIGNING_KEY_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
+    flag.map(str::to_string)
+        .or(from_env)
+        .map(|spec| Signer::open(&spec))
+        .transpose()
 }
 
 fn build_args(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -172,7 +224,9 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
             project.join(&args.dockerfile).display()
         );
     }
-    if !gate(&project)? {
+    let signer = signer(args.sign_key.as_deref())?;
+    let verdict = gate_verdict(&project)?;
+    if !verdict.passed() {
         return finish::<()>(Err(Refusal::GateFailed(project).into()));
     }
     let push = args
@@ -212,8 +266,15 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
         connection: Connection {
             insecure_registries: args.registry.insecure_registries.clone(),
         },
+        signing: signer.map(|signer| Signing {
+            signer: std::sync::Arc::new(signer),
+            verdict,
+        }),
     };
     let mut log = progress(args.output.quiet);
+    if request.push.is_some() && request.signing.is_none() {
+        log("no signing key (--sign-key, $LAMBDA_GATE_SIGNING_KEY): the pushed images carry no attestations, and environments that require them will refuse them");
+    }
     let outcome = runtime()?.block_on(build::build(&request, &mut log));
     if let Ok(result) = &outcome {
         print_built(result, args.output.format)?;
@@ -372,22 +433,86 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let connection = Connection {
         insecure_registries: args.registry.insecure_registries.clone(),
     };
+    let requirement = match &args.environment {
+        Some(name) => {
+            let loaded = crate::policy::load(&args.project, None, false)?;
+            let policy = &loaded.base.policy;
+            if !policy.deploy.environments.contains_key(name) {
+                bail!(
+                    "--environment {name}: the policy has no `[deploy.environments.{name}]` (it has: {})",
+                    policy.deploy.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+            attestation_requirement(name, &loaded)?
+        }
+        None => None,
+    };
     let outcome = runtime()?.block_on(async {
         let registry = AnyRegistry::connect(&image, &connection).await?;
-        promote::verify_deployable(&registry, &image, &args.architecture).await
+        let mut deployable =
+            promote::verify_deployable(&registry, &image, &args.architecture).await?;
+        if let Some(requirement) = &requirement {
+            let found = attest::verify::verify(
+                &registry,
+                &image.repository,
+                &deployable.digest,
+                requirement,
+            )
+            .await?;
+            deployable.attestation = Some(found.map_err(promote::NotDeployable::from)?);
+        }
+        Ok(deployable)
     });
     match (&outcome, args.format) {
         (Ok(deployable), RunnerFormat::Json) => print_json(deployable)?,
-        (Ok(deployable), RunnerFormat::Human) => println!(
-            "deployable: {} is a single-platform linux/{} image ({})",
-            deployable.image, deployable.architecture, deployable.image_uri
-        ),
+        (Ok(deployable), RunnerFormat::Human) => {
+            println!(
+                "deployable: {} is a single-platform linux/{} image ({})",
+                deployable.image, deployable.architecture, deployable.image_uri
+            );
+            if let Some(verified) = &deployable.attestation {
+                println!(
+                    "attested: the gate passed it under policy {} (commit {}), signed by {}",
+                    verified.verdict.policy.digest,
+                    verified.verdict.commit.as_deref().unwrap_or("unknown"),
+                    verified.key_id
+                );
+            }
+        }
         (Err(Stop::Refused(Refusal::NotDeployable(problem))), RunnerFormat::Json) => {
             print_json(&serde_json::json!({"deployable": false, "reason": problem.to_string()}))?
         }
         _ => {}
     }
     finish(outcome)
+}
+
+/// What deploys to environment `name` ask of an image's signed verdict, if anything.
+fn attestation_requirement(
+    name: &str,
+    config: &crate::policy::Config,
+) -> anyhow::Result<Option<attest::verify::Requirement>> {
+    let policy = &config.base.policy;
+    if !policy.requires_attestation(name) {
+        return Ok(None);
+    }
+    let environment = policy.deploy.environments.get(name);
+    let Some(spec) = environment.and_then(|e| e.attestation_key.as_deref()) else {
+        let why = if environment.and_then(|e| e.require_attestation) == Some(true) {
+            "its policy says `require-attestation = true`".to_string()
+        } else {
+            "it is the last rung of a ladder in `[promotion]`".to_string()
+        };
+        bail!(
+            "{name} takes only images with a signed gate verdict ({why}), but names no key to check them with: set `attestation-key = \"FILE.pub\"` in `[deploy.environments.{name}]` (the public key builds sign with), or `require-attestation = false`"
+        );
+    };
+    let key = attest::verification_key(spec, &config.root)?;
+    Ok(Some(attest::verify::Requirement {
+        environment: name.to_string(),
+        key,
+        policy_digest: config.gate_digest(),
+    }))
 }
 
 pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
@@ -591,6 +716,10 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         emergency,
         connection: Connection {
             insecure_registries: args.registry.insecure_registries.clone(),
+        },
+        attestation: match &args.environment {
+            Some(name) => attestation_requirement(name, &loaded)?,
+            None => None,
         },
     };
     let mut log = progress(args.output.quiet);

@@ -125,6 +125,13 @@ pub struct EnvironmentPolicy {
     pub side_effects: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_ssm: Option<String>,
+    /// Deploys take only images carrying a gate verdict signed by `attestation-key` under this
+    /// policy. Default: on for the last rung of a ladder (`prod`), off elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_attestation: Option<bool>,
+    /// The public key (PEM, relative to the policy's directory) verdicts must be signed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation_key: Option<String>,
 }
 
 fn default_alias() -> String {
@@ -410,6 +417,73 @@ impl Config {
             EffectivePolicy::compile(policy).map_or_else(|_| self.base.clone(), Arc::new);
         cache.insert(key, effective.clone());
         effective
+    }
+
+    /// `sha256:` of what the gate judges by under this configuration: every rule's level and
+    /// each family's settings, of the base policy and of each per-path override (with its
+    /// paths). Deploy settings, ladders and builder choice are not part of it: a verdict stays
+    /// valid when only those change. The digest a signed verdict names (provenance).
+    pub fn gate_digest(&self) -> String {
+        let overrides: Vec<serde_json::Value> = self
+            .overrides
+            .iter()
+            .map(|o| {
+                let mut policy = self.base.policy.clone();
+                o.layer.apply(&mut policy);
+                serde_json::json!({
+                    "paths": strings(&o.layer.paths),
+                    "policy": policy.gate_part(),
+                })
+            })
+            .collect();
+        let whole = serde_json::json!({
+            "policy": self.base.policy.gate_part(),
+            "overrides": overrides,
+        });
+        crate::digest::sha256_of(whole.to_string().as_bytes())
+    }
+}
+
+impl Policy {
+    /// Whether deploys to environment `name` require a signed verdict: as its policy says, else
+    /// when it is the last rung of a ladder.
+    pub fn requires_attestation(&self, name: &str) -> bool {
+        self.deploy
+            .environments
+            .get(name)
+            .and_then(|e| e.require_attestation)
+            .unwrap_or_else(|| {
+                self.promotion
+                    .ladders
+                    .iter()
+                    .any(|ladder| ladder.len() > 1 && ladder.last().is_some_and(|l| l == name))
+            })
+    }
+
+    /// The settings the gate's verdict depends on (see [`Config::gate_digest`]).
+    fn gate_part(&self) -> serde_json::Value {
+        let rules: BTreeMap<&str, Level> = crate::rules::registry::all()
+            .iter()
+            .map(|rule| (rule.id, self.level(rule.id)))
+            .collect();
+        serde_json::json!({
+            "rules": rules,
+            "max-file-size": self.max_file_size,
+            "exclude": self.exclude,
+            "dockerfile": self.dockerfile,
+            "coverage": self.coverage,
+            "mypy": self.mypy,
+            "terraform": self.terraform,
+        })
+    }
+
+    /// Every rule the registry knows at a level other than `off`, by id.
+    pub fn rules_enabled(&self) -> Vec<&'static str> {
+        crate::rules::registry::all()
+            .iter()
+            .filter(|rule| self.level(rule.id) != Level::Off)
+            .map(|rule| rule.id)
+            .collect()
     }
 }
 

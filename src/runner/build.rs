@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _};
 use serde::Serialize;
 use serde_json::json;
 
+use super::attest::{self, statement::Verdict, Attested, Signer};
 use super::buildkit::{self, BuildSecret};
 use super::context;
 use super::engine::{self, BuildSpec, Builder};
@@ -45,6 +46,21 @@ pub struct BuildRequest {
     pub builder: BuilderChoice,
     /// For `RUN --mount=type=secret` (needs BuildKit).
     pub secrets: Vec<BuildSecret>,
+    /// Sign and attach attestations to what is pushed (`--sign-key`).
+    pub signing: Option<Signing>,
+}
+
+/// What attests a build: the signer, and the gate's verdict on its sources.
+#[derive(Clone)]
+pub struct Signing {
+    pub signer: std::sync::Arc<Signer>,
+    pub verdict: Verdict,
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signing({})", self.signer.describe())
+    }
 }
 
 /// One platform's outcome.
@@ -82,6 +98,9 @@ pub struct BuildResult {
     pub index_digest: Option<String>,
     pub tags: Vec<String>,
     pub platforms: Vec<PlatformResult>,
+    /// The signed attestations attached to each pushed image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<Attested>,
     pub seconds: f64,
 }
 
@@ -125,6 +144,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
     }
     log(&format!("builder: {builder}"));
     let revision = git_revision(project);
+    let started_on = now_rfc3339();
     let resolved = resolve_bases(&docker, &bases, &request.connection).await;
     let mut results = Vec::new();
     let mut inputs_by_platform = Vec::new();
@@ -136,11 +156,32 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
         let inputs = inputs_digest(&context.digest, request, platform, &base_digests);
         inputs_by_platform.push((platform.clone(), inputs));
     }
+    let plan = request.signing.as_ref().map(|signing| attest::Plan {
+        signer: signing.signer.clone(),
+        verdict: Verdict {
+            inputs_digest: context.digest.clone(),
+            commit: revision.clone(),
+            ..signing.verdict.clone()
+        },
+        facts: build_facts(
+            request,
+            revision.as_deref(),
+            &resolved,
+            builder,
+            &started_on,
+        ),
+    });
 
     // Already pushed from the same inputs? Then only the tags move.
     if let (Some(registry), Some(repository)) = (&registry, &request.push) {
-        if let Some((index, tagged)) =
-            retag_if_pushed(registry, repository, &request.tags, &inputs_by_platform).await?
+        if let Some((index, tagged, attestations)) = retag_if_pushed(
+            registry,
+            repository,
+            &request.tags,
+            &inputs_by_platform,
+            plan.as_ref(),
+        )
+        .await?
         {
             log("unchanged inputs: an identical image is in the registry; tagging only");
             for ((platform, inputs), (_, manifest)) in inputs_by_platform.iter().zip(&tagged) {
@@ -160,6 +201,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
                 index_digest: Some(index.digest),
                 tags: request.tags.clone(),
                 platforms: results,
+                attestations,
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
@@ -279,10 +321,20 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
                     ..platform_result(&platform, &inputs, None, None, Some(id))
                 })
                 .collect(),
+            attestations: Vec::new(),
             seconds: started.elapsed().as_secs_f64(),
         });
     };
-    let pushed = push_built(&docker, registry, repository, built, &request.tags, log).await?;
+    let pushed = push_built(
+        &docker,
+        registry,
+        repository,
+        built,
+        &request.tags,
+        plan.as_ref(),
+        log,
+    )
+    .await?;
     Ok(BuildResult {
         project: project.display().to_string(),
         builder: Some(builder),
@@ -301,6 +353,7 @@ pub async fn push_built<R: Registry>(
     repository: &Reference,
     built: Vec<Built>,
     tags: &[String],
+    plan: Option<&attest::Plan>,
     log: Log<'_>,
 ) -> Outcome<BuildResult> {
     let started = Instant::now();
@@ -310,7 +363,9 @@ pub async fn push_built<R: Registry>(
         .collect();
     // A replay (a retried stage, Jenkins' Replay, a re-run of the same commit) rebuilds the same
     // inputs into new image IDs: the registry's images stay, and the tags follow them.
-    if let Some((index, tagged)) = retag_if_pushed(registry, repository, tags, &inputs).await? {
+    if let Some((index, tagged, attestations)) =
+        retag_if_pushed(registry, repository, tags, &inputs, plan).await?
+    {
         log(&format!(
             "unchanged inputs: {repository}@{} was built from the same inputs; tagged {} without pushing",
             index.digest,
@@ -340,6 +395,7 @@ pub async fn push_built<R: Registry>(
             index_digest: Some(index.digest),
             tags: tags.to_vec(),
             platforms: results,
+            attestations,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
@@ -349,6 +405,21 @@ pub async fn push_built<R: Registry>(
     for (platform, inputs, image_id, smoke) in built {
         log(&format!("pushing {platform} to {repository}"));
         let saved = engine::save(docker, &image_id).await?;
+        // The SBOM is read from the very layers pushed, before their spool files go.
+        let packages = match plan {
+            Some(_) => {
+                let layers: Vec<&std::path::Path> =
+                    saved.layers.iter().map(|l| l.path.as_path()).collect();
+                match attest::sbom::packages(&layers) {
+                    Ok(packages) => Some(packages),
+                    Err(reason) => {
+                        log(&format!("no SBOM for {platform}: {reason}"));
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let (descriptor, manifest) =
             push::push_platform_image(registry, repository, saved, &platform).await?;
         results.push(PlatformResult {
@@ -362,9 +433,19 @@ pub async fn push_built<R: Registry>(
             )
         });
         descriptors.push(descriptor);
-        children.push((platform, manifest));
+        children.push((platform, manifest, packages));
     }
     let index = push::index(&descriptors);
+    let attestations = match plan {
+        Some(plan) => {
+            attest_before_tagging(registry, repository, &index, &children, plan, log).await?
+        }
+        None => Vec::new(),
+    };
+    let children: Vec<(Platform, Manifest)> = children
+        .into_iter()
+        .map(|(platform, manifest, _)| (platform, manifest))
+        .collect();
     push::tag_all(registry, repository, &index, &children, tags)
         .await
         .map_err(|stop| {
@@ -392,8 +473,71 @@ pub async fn push_built<R: Registry>(
         index_digest: Some(index.digest),
         tags: tags.to_vec(),
         platforms: results,
+        attestations,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Signs and attaches a build's attestations; called before any tag moves, so a tag never
+/// names an image whose attestations are not in the registry yet.
+async fn attest_before_tagging<R: Registry>(
+    registry: &R,
+    repository: &Reference,
+    index: &Manifest,
+    children: &[(Platform, Manifest, Option<Vec<attest::sbom::Package>>)],
+    plan: &attest::Plan,
+    log: Log<'_>,
+) -> Outcome<Vec<Attested>> {
+    log(&format!(
+        "attesting {repository}@{} (signed by {})",
+        index.digest,
+        plan.signer.describe()
+    ));
+    attest::attach_build(registry, repository, index, children, plan)
+        .await
+        .map_err(|error| {
+            Stop::failed(error.context(format!(
+                "attaching attestations to {repository}@{}: nothing was tagged",
+                index.digest
+            )))
+        })
+}
+
+/// The build, as its provenance tells it.
+fn build_facts(
+    request: &BuildRequest,
+    revision: Option<&str>,
+    resolved: &[ResolvedBase],
+    builder: Builder,
+    started: &str,
+) -> attest::statement::BuildFacts {
+    attest::statement::BuildFacts {
+        source_uri: git_remote(&request.project),
+        commit: revision.map(str::to_string),
+        dockerfile: request.dockerfile.clone(),
+        platforms: request.platforms.iter().map(|p| p.to_string()).collect(),
+        build_args: request.build_args.clone(),
+        target: request.target.clone(),
+        secret_ids: request.secrets.iter().map(|s| s.id.clone()).collect(),
+        bases: resolved
+            .iter()
+            .map(|base| {
+                let digests = request
+                    .platforms
+                    .iter()
+                    .filter_map(|p| Some((p.to_string(), base.digest_for(p)?)))
+                    .filter(|(_, digest)| crate::digest::is_sha256_digest(digest))
+                    .collect();
+                (base.name.clone(), digests)
+            })
+            .collect(),
+        builder: builder.as_str().to_string(),
+        invocation: ["BUILD_URL", "BUILD_TAG"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty())),
+        started: started.to_string(),
+        finished: now_rfc3339(),
+    }
 }
 
 /// Pushes images the Engine already has (`platform=image` pairs, e.g. from `build --format
@@ -419,7 +563,8 @@ pub async fn push_images(
         let id = inspect.id.unwrap_or_else(|| image.clone());
         built.push((platform.clone(), inputs, id, Vec::new()));
     }
-    let result = push_built(&docker, &registry, repository, built, tags, log).await?;
+    // No gate ran on what is pushed here: nothing to attest.
+    let result = push_built(&docker, &registry, repository, built, tags, None, log).await?;
     Ok(BuildResult {
         project: String::new(),
         ..result
@@ -633,7 +778,8 @@ async fn retag_if_pushed<R: Registry>(
     repository: &Reference,
     tags: &[String],
     inputs: &[(Platform, String)],
-) -> Outcome<Option<(Manifest, Vec<(Platform, Manifest)>)>> {
+    plan: Option<&attest::Plan>,
+) -> Outcome<Option<(Manifest, Vec<(Platform, Manifest)>, Vec<Attested>)>> {
     if inputs.is_empty() || inputs.iter().any(|(_, wanted)| wanted.is_empty()) {
         return Ok(None);
     }
@@ -647,8 +793,28 @@ async fn retag_if_pushed<R: Registry>(
         .map(|(p, _)| p.clone())
         .zip(children.into_iter().map(|(_, m)| m))
         .collect();
+    // The images are the same; this run's gate verdict is attested on them all the same (its
+    // policy may be newer than the one the first build passed). No SBOM: no layers were read.
+    let attestations = match plan {
+        Some(plan) => {
+            let with_packages: Vec<_> = tagged
+                .iter()
+                .map(|(p, m)| (p.clone(), m.clone(), None))
+                .collect();
+            attest_before_tagging(
+                registry,
+                repository,
+                &index,
+                &with_packages,
+                plan,
+                &mut |_| {},
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
     push::tag_all(registry, repository, &index, &tagged, tags).await?;
-    Ok(Some((index, tagged)))
+    Ok(Some((index, tagged, attestations)))
 }
 
 /// For every platform, a pushed image (under `<tag>-<arch>`) whose inputs label matches.
@@ -731,8 +897,42 @@ pub fn git_revision(project: &Path) -> Option<String> {
 }
 
 /// The short commit, the default tag.
+/// The project's `origin` remote, credentials removed, for provenance.
+fn git_remote(project: &Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(project)
+        .args(["remote", "get-url", "origin"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let url = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    // `https://user:token@host/…`: what is before `@` is never attested. (`git@host:path` has
+    // no password: it stays.)
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+            match authority.rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url,
+            }
+        }
+        None => url,
+    };
+    Some(url).filter(|u| !u.is_empty())
+}
+
 pub fn git_short_revision(project: &Path) -> Option<String> {
     git_revision(project).map(|r| r[..r.len().min(12)].to_string())
+}
+
+/// Now, RFC 3339 UTC (provenance times are real, whatever `SOURCE_DATE_EPOCH` says).
+pub fn now_rfc3339() -> String {
+    rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    )
 }
 
 /// RFC 3339 UTC, from `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.

@@ -62,6 +62,16 @@ pub enum Builder {
     BuildKit,
 }
 
+impl Builder {
+    /// Its name in JSON and provenance: `classic`, `buildkit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Builder::Classic => "classic",
+            Builder::BuildKit => "buildkit",
+        }
+    }
+}
+
 impl std::fmt::Display for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -2,6 +2,7 @@
 //! Docker Engine API, smoke-tests them, pushes them and an index over them, and promotes images
 //! between tags by copying manifests in the registry.
 
+pub mod attest;
 pub mod aws_error;
 pub mod build;
 pub mod buildkit;
@@ -16,12 +17,7 @@ pub mod reference;
 pub mod registry;
 pub mod smoke;
 
-use sha2::{Digest as _, Sha256};
-
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
+pub use crate::digest::sha256_of as sha256_digest;
 
 /// A build platform, `linux/amd64` or `linux/arm64`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -76,6 +76,7 @@ pub async fn run(
             connection: request.connection.clone(),
             builder: request.builder,
             secrets: Vec::new(),
+            signing: None,
         }
     };
 

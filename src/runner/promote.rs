@@ -262,6 +262,8 @@ pub async fn record_ssm(
 /// Why a reference cannot be deployed to a function of an architecture.
 #[derive(Debug, Error)]
 pub enum NotDeployable {
+    #[error("{0}")]
+    NotAttested(#[from] crate::runner::attest::verify::Shortfall),
     #[error("{image} is an image index (multi-platform); Lambda accepts only a single-platform manifest. Deploy {suggestion}")]
     Index { image: String, suggestion: String },
     #[error("{image} is built for {actual}, but the function is {wanted}: it would fail at invoke time with `exec format error`")]
@@ -278,6 +280,9 @@ pub struct Deployable {
     pub digest: String,
     pub architecture: String,
     pub image_uri: String,
+    /// The signed verdict the environment asked for (`--environment`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<crate::runner::attest::verify::Verified>,
 }
 
 /// Checks that `image` resolves to a single-platform manifest for `architecture`
@@ -340,6 +345,7 @@ pub async fn verify_deployable<R: Registry>(
             "{}/{}@{}",
             image.registry, image.repository, manifest.digest
         ),
+        attestation: None,
     })
 }
 

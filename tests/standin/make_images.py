@@ -48,6 +48,10 @@ def make_root(debs, root):
         with open(os.path.join(HERE, source), "rb") as src, open(f"{root}/{target}", "wb") as dst:
             dst.write(src.read())
         os.chmod(f"{root}/{target}", 0o755)
+    # The AWS base ships boto3 with its runtime; its metadata is what an SBOM of the base finds.
+    os.makedirs(f"{root}/var/runtime/boto3-1.34.145.dist-info", exist_ok=True)
+    with open(f"{root}/var/runtime/boto3-1.34.145.dist-info/METADATA", "w") as f:
+        f.write("Metadata-Version: 2.1\nName: boto3\nVersion: 1.34.145\n")
 
 
 def layer_bytes(root):

@@ -22,6 +22,7 @@ use aws_sdk_lambda::types::{Architecture, PackageType};
 use serde::Serialize;
 use thiserror::Error;
 
+use super::attest::verify::{self, Requirement, Shortfall, Verified};
 use super::outcome::{Outcome, Refusal, Stop};
 use super::promote::{self, ArchitectureDigest};
 use super::reference::Reference;
@@ -119,6 +120,8 @@ pub struct DeployRequest {
     pub below: Option<Below>,
     pub emergency: Option<Emergency>,
     pub connection: Connection,
+    /// The environment takes only images with a signed gate verdict that meets this.
+    pub attestation: Option<Requirement>,
 }
 
 /// Why a deploy stopped before changing anything (exit 1).
@@ -167,6 +170,8 @@ pub enum DeployRefusal {
         status: String,
         reason: Option<String>,
     },
+    #[error("{shortfall}. Nothing was changed. (Break-glass: `--emergency \"REASON\"` deploys it anyway, recorded.)")]
+    NotAttested { shortfall: Shortfall },
     #[error("alarm {} already in ALARM: the new version could not be judged by it. Deploy once it is OK again, or during an incident `--emergency \"REASON\"` deploys all at once past it (recorded)", .0.join(", "))]
     AlarmBeforeStart(Vec<String>),
 }
@@ -272,6 +277,9 @@ pub struct DeployResult {
     pub failure: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emergency: Option<Emergency>,
+    /// The signed verdict the environment required, as checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ssm_parameters: Vec<String>,
     pub timings: Timings,
@@ -305,6 +313,28 @@ struct Plan {
     configuration: Vec<String>,
     /// The provisioned concurrency on the alias.
     provisioned: Option<i32>,
+    attestation: Option<AttestationCheck>,
+}
+
+/// What a deploy found of the image's signed verdict, where its environment requires one.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum AttestationCheck {
+    Verified(Box<Verified>),
+    /// `--emergency` deployed an image whose verdict fell short; why, as it was told.
+    Bypassed {
+        shortfall: String,
+    },
+}
+
+impl AttestationCheck {
+    /// What the published version's description carries: the verdict's envelope digest.
+    fn stamp(&self) -> String {
+        match self {
+            AttestationCheck::Verified(verified) => format!("verdict {}", verified.envelope),
+            AttestationCheck::Bypassed { .. } => "verdict none (emergency)".to_string(),
+        }
+    }
 }
 
 /// What has been changed so far: what a rollback must undo.
@@ -374,6 +404,7 @@ pub async fn deploy(request: &DeployRequest, log: Log<'_>) -> Outcome<DeployResu
         after_shift: Vec::new(),
         failure: None,
         emergency: request.emergency.clone(),
+        attestation: plan.attestation.clone(),
         ssm_parameters: Vec::new(),
         timings: Timings::default(),
     };
@@ -540,6 +571,12 @@ async fn plan(
             .into());
         }
     }
+    let attestation = match &request.attestation {
+        Some(requirement) => {
+            Some(check_attestation(session, request, &registry, &child, requirement).await?)
+        }
+        None => None,
+    };
 
     let alias = session.alias("GetAlias").await?;
     let mut configuration_changes = Vec::new();
@@ -613,6 +650,7 @@ async fn plan(
                     after_shift: Vec::new(),
                     failure: None,
                     emergency: None,
+                    attestation,
                     ssm_parameters: Vec::new(),
                     timings: std::mem::take(&mut session.clock.timings),
                 })));
@@ -654,7 +692,40 @@ async fn plan(
         update_code,
         configuration: configuration_changes,
         provisioned,
+        attestation,
     })))
+}
+
+/// The image's signed verdict against the environment's requirement: verified, refused, or
+/// (with `--emergency`) let through and said so.
+async fn check_attestation(
+    session: &mut Session<'_>,
+    request: &DeployRequest,
+    registry: &AnyRegistry,
+    child: &str,
+    requirement: &Requirement,
+) -> Outcome<AttestationCheck> {
+    let found = verify::verify(registry, &request.image.repository, child, requirement).await?;
+    match (found, &request.emergency) {
+        (Ok(verified), _) => {
+            session.say(&format!(
+                "attested: the gate passed {} under {}'s policy {} (commit {}), signed by {}",
+                child,
+                requirement.environment,
+                verified.verdict.policy.digest,
+                verified.verdict.commit.as_deref().unwrap_or("unknown"),
+                verified.key_id
+            ));
+            Ok(AttestationCheck::Verified(Box::new(verified)))
+        }
+        (Err(shortfall), None) => Err(DeployRefusal::NotAttested { shortfall }.into()),
+        (Err(shortfall), Some(_)) => {
+            session.say(&format!("emergency: going ahead although {shortfall}"));
+            Ok(AttestationCheck::Bypassed {
+                shortfall: shortfall.to_string(),
+            })
+        }
+    }
 }
 
 /// Where an emergency deploy is recorded in SSM: beside the environment's recorded image, or
@@ -787,6 +858,11 @@ async fn change(
             session.target.session_name,
             plan.configuration.join(", ")
         ),
+    };
+    // The verdict first: a long description is cut at its end, never the stamp.
+    let description = match &plan.attestation {
+        Some(check) => format!("{}; {description}", check.stamp()),
+        None => description,
     };
     let description = truncate(&description, 256);
     let version = session.publish(&updated, &description).await?;

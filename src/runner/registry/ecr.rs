@@ -246,4 +246,14 @@ impl Registry for EcrRegistry {
     ) -> Result<(), RegistryError> {
         self.blobs().await?.put_blob(repository, digest, blob).await
     }
+
+    /// ECR serves the referrers API on its registry endpoint (the distribution API), not
+    /// through its own API.
+    async fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<Vec<super::Descriptor>>, RegistryError> {
+        self.blobs().await?.referrers(repository, digest).await
+    }
 }

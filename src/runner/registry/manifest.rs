@@ -27,6 +27,9 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
+    /// An artifact's type (OCI 1.1), as a referrer's descriptor carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -47,6 +50,7 @@ impl Descriptor {
                 os: platform.os.clone(),
                 variant,
             }),
+            artifact_type: None,
             annotations: None,
         }
     }

@@ -97,6 +97,14 @@ pub trait Registry: Send + Sync {
         digest: &str,
         blob: Blob,
     ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+
+    /// The manifests whose `subject` is `digest`, from the OCI 1.1 referrers API; `None` when
+    /// the registry does not have that API (the caller falls back to the referrers tag).
+    fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> impl Future<Output = Result<Option<Vec<Descriptor>>, RegistryError>> + Send;
 }
 
 /// A blob to upload: bytes in memory (a config, a manifest's worth), or a file streamed from
@@ -211,6 +219,13 @@ impl Registry for AnyRegistry {
         blob: Blob,
     ) -> Result<(), RegistryError> {
         on_backend!(self, r => r.put_blob(repository, digest, blob).await)
+    }
+    async fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<Vec<Descriptor>>, RegistryError> {
+        on_backend!(self, r => r.referrers(repository, digest).await)
     }
 }
 

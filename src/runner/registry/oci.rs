@@ -525,6 +525,37 @@ impl Registry for OciRegistry {
         }
         Err(last_error.unwrap_or_else(|| RegistryError::Invalid("upload failed".into())))
     }
+
+    async fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<Vec<super::Descriptor>>, RegistryError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(super::manifest::OCI_INDEX));
+        let what = format!("GET referrers of {repository}@{digest}");
+        let url = self.url(repository, "referrers", digest);
+        let answer = self
+            .send(Method::GET, &url, repository, headers, None, &what)
+            .await?;
+        // A registry with the API answers any digest with an index (empty when nothing refers
+        // to it); one without it has no such route.
+        if matches!(answer.status.as_u16(), 400 | 404 | 405 | 501) {
+            return Ok(None);
+        }
+        if !answer.status.is_success() {
+            return Err(self.status(&what, &answer));
+        }
+        let index = super::Manifest::parse(answer.body, Some(super::manifest::OCI_INDEX))
+            .map_err(|e| RegistryError::Invalid(format!("{}: {what}: {e}", self.name)))?;
+        match index.kind {
+            super::ManifestKind::Index(descriptors) => Ok(Some(descriptors)),
+            super::ManifestKind::Image { .. } => Err(RegistryError::Invalid(format!(
+                "{}: {what}: the registry sent an image manifest, not an index",
+                self.name
+            ))),
+        }
+    }
 }
 
 impl OciRegistry {

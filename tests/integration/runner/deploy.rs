@@ -196,13 +196,14 @@ fn a_concurrent_change_stops_the_deploy_and_staging_takes_only_what_dev_serves()
         "their change stands"
     );
 
-    // The ladder: staging takes only what dev's alias serves now.
+    // The ladder: staging takes only what dev's alias serves now. (Staging is the ladder's last
+    // rung, which requires attestation by default; attestation is `attest.rs`'s.)
     let (dev, staging) = (unique("dev"), unique("staging"));
     function(&dev, "x86_64", &old);
     function(&staging, "x86_64", &old);
     std::fs::write(
         events.join("lambda-gate.toml"),
-        format!("[promotion]\nladders = [[\"dev\", \"staging\"]]\n\n[deploy.environments.dev]\nfunction = \"{dev}\"\n\n[deploy.environments.staging]\nfunction = \"{staging}\"\nregion = \"us-east-1\"\n"),
+        format!("[promotion]\nladders = [[\"dev\", \"staging\"]]\n\n[deploy.environments.dev]\nfunction = \"{dev}\"\n\n[deploy.environments.staging]\nfunction = \"{staging}\"\nregion = \"us-east-1\"\nrequire-attestation = false\n"),
     )
     .unwrap();
     let image = format!("{}/{repository_path}@{digest}", registry());

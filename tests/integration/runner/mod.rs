@@ -12,6 +12,7 @@ use assert_cmd::Command;
 
 use serde_json::Value;
 
+mod attest;
 mod build;
 mod deploy;
 mod deploy_faults;
