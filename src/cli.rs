@@ -233,6 +233,14 @@ pub struct PushArgs {
     /// Tags (each platform also gets `<tag>-<arch>`).
     #[arg(long = "tag", short = 't', required = true)]
     pub tags: Vec<String>,
+    /// Sign attestations with this private key (as `build --sign-key`; default:
+    /// `$LAMBDA_GATE_SIGNING_KEY`): the gate runs on `--project` first, and the images must have
+    /// been built from exactly its sources.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<String>,
+    /// The project the images were built from (with a signing key).
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
     #[command(flatten)]
     pub output: RunnerOutput,
     #[command(flatten)]

@@ -8,6 +8,13 @@
 //               deployTo: ['dev', 'staging', 'prod'])   // [deploy.environments.*] of the policy
 //   buildLambda(name: 'quote', path: 'services/quote', repository: '…/team/quote',
 //               secrets: [[id: 'pip', file: 'pip-conf'], [id: 'token', string: 'artifactory-token']])
+//   buildLambda(name: 'quote', path: 'services/quote', repository: '…/team/quote',
+//               signingKey: 'lambda-release-key', deployTo: ['dev', 'staging', 'prod'])
+//
+// `signingKey` is a Jenkins secret file credential holding the PEM private key (ECDSA P-256 or
+// Ed25519) the Push stage signs attestations with: provenance, the gate's verdict on `path` and an
+// SBOM, attached to every pushed image. An environment with `require-attestation` (prod, the
+// ladder's last rung, by default) deploys only images carrying that verdict.
 //
 // `secrets` are Jenkins credentials handed to the build as BuildKit secrets, for
 // `RUN --mount=type=secret,id=pip ...`: a secret file credential (`file:`) or secret text
@@ -17,7 +24,7 @@
 //
 // Stages: Gate (SARIF -> Warnings, JUnit -> Tests), Build (every platform, binfmt set up for
 // arm64), Smoke (each platform's image, the project's events/*.json), Push (exactly the images
-// that passed, and an index), Promote (each environment in turn by digest; an `input` before
+// that passed, and an index; signed attestations with `signingKey`), Promote (each environment in turn by digest; an `input` before
 // prod), Deploy (each environment of `deployTo` in turn, by the index digest: the function's
 // architecture picks the image, the published version is smoke-tested where it runs, the alias
 // moves at once or as the environment's canary, and a failure rolls back and stops here; an
@@ -35,6 +42,7 @@ def call(Map config = [:]) {
     List<String> promoteTo = config.promoteTo ?: []
     List<String> deployTo = config.deployTo ?: []
     List<Map> secrets = config.secrets ?: []
+    String signingKey = config.signingKey
     for (Map secret in secrets) {
         if (!(secret.id ==~ /[A-Za-z0-9_.-]+/) || (secret.file ? 1 : 0) + (secret.string ? 1 : 0) != 1) {
             error("buildLambda: each of `secrets` needs an `id` (letters, digits, `_.-`) and one of `file` or `string` (a credentials id): ${secret.keySet()}")
@@ -102,8 +110,16 @@ def call(Map config = [:]) {
         List<String> tags = config.tags ?: [sh(returnStdout: true, script: 'git rev-parse --short=12 HEAD').trim(), 'dev']
         String images = built.platforms.collect { " --image ${it.platform}=${it.image_id}" }.join('')
         String tagArgs = tags.collect { " --tag ${it}" }.join('')
-        pushed = readJSON(text: sh(returnStdout: true,
-            script: "${gate} push '${repository}'${images}${tagArgs} --format json --quiet"))
+        String script = "${gate} push '${repository}'${images}${tagArgs} --project '${path}' --format json --quiet"
+        if (signingKey) {
+            // The key file is bound for the push only, by variable: lambda-gate reads
+            // LAMBDA_GATE_SIGNING_KEY itself, so the path is never in the command line either.
+            withCredentials([file(credentialsId: signingKey, variable: 'LAMBDA_GATE_SIGNING_KEY')]) {
+                pushed = readJSON(text: sh(returnStdout: true, script: script))
+            }
+        } else {
+            pushed = readJSON(text: sh(returnStdout: true, script: script))
+        }
     }
 
     for (String environment in promoteTo) {

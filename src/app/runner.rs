@@ -20,7 +20,7 @@ use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
 use crate::runner::attest::statement::{GateIdentity, PolicyIdentity, Verdict};
 use crate::runner::attest::{self, Signer};
-use crate::runner::build::{self, BuildRequest, BuildResult, Signing};
+use crate::runner::build::{self, BuildRequest, BuildResult, PushSigning, Signing};
 use crate::runner::buildkit::BuildSecret;
 use crate::runner::deploy::{
     self, AliasStatus, DeployRequest, DeployResult, Emergency, Shift, Target, TargetChoice,
@@ -306,12 +306,29 @@ pub fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let connection = Connection {
         insecure_registries: args.registry.insecure_registries.clone(),
     };
+    let signing = match signer(args.sign_key.as_deref())? {
+        Some(signer) => {
+            let verdict = gate_verdict(&args.project)?;
+            if !verdict.passed() {
+                return finish::<()>(Err(Refusal::GateFailed(args.project.clone()).into()));
+            }
+            Some(PushSigning {
+                signing: Signing {
+                    signer: std::sync::Arc::new(signer),
+                    verdict,
+                },
+                project: args.project.clone(),
+            })
+        }
+        None => None,
+    };
     let mut log = progress(args.output.quiet);
     let outcome = runtime()?.block_on(build::push_images(
         &images,
         &repository,
         &args.tags,
         &connection,
+        signing.as_ref(),
         &mut log,
     ));
     if let Ok(result) = &outcome {

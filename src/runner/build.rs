@@ -25,6 +25,8 @@ use crate::rules::dockerfile::parser::{self as dockerfile, Base};
 
 /// The label that records what an image was built from.
 pub const INPUTS_LABEL: &str = "dev.lambda-gate.inputs";
+/// The label that carries a platform's build facts (no secrets), for `push --sign-key`.
+pub const FACTS_LABEL: &str = "dev.lambda-gate.build";
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -156,6 +158,14 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
         let inputs = inputs_digest(&context.digest, request, platform, &base_digests);
         inputs_by_platform.push((platform.clone(), inputs));
     }
+    let facts = build_facts(
+        request,
+        revision.as_deref(),
+        &resolved,
+        builder,
+        &started_on,
+        &context.digest,
+    );
     let plan = request.signing.as_ref().map(|signing| attest::Plan {
         signer: signing.signer.clone(),
         verdict: Verdict {
@@ -163,13 +173,7 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
             commit: revision.clone(),
             ..signing.verdict.clone()
         },
-        facts: build_facts(
-            request,
-            revision.as_deref(),
-            &resolved,
-            builder,
-            &started_on,
-        ),
+        facts: facts.clone(),
     });
 
     // Already pushed from the same inputs? Then only the tags move.
@@ -218,6 +222,10 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
         );
         let mut labels = HashMap::new();
         labels.insert(INPUTS_LABEL.to_string(), inputs.clone());
+        labels.insert(
+            FACTS_LABEL.to_string(),
+            serde_json::to_string(&platform_facts(&facts, platform)).unwrap_or_default(),
+        );
         labels.insert(
             "org.opencontainers.image.created".to_string(),
             created_timestamp(),
@@ -510,6 +518,7 @@ fn build_facts(
     resolved: &[ResolvedBase],
     builder: Builder,
     started: &str,
+    context_digest: &str,
 ) -> attest::statement::BuildFacts {
     attest::statement::BuildFacts {
         source_uri: git_remote(&request.project),
@@ -532,43 +541,152 @@ fn build_facts(
             })
             .collect(),
         builder: builder.as_str().to_string(),
-        invocation: ["BUILD_URL", "BUILD_TAG"]
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty())),
+        invocation: invocation(),
         started: started.to_string(),
         finished: now_rfc3339(),
+        context_digest: context_digest.to_string(),
+    }
+    .without_secrets()
+}
+
+/// One platform's part of `facts`, as its image's label carries it (no run times: the label is
+/// part of the image, and the same inputs make the same facts).
+fn platform_facts(
+    facts: &attest::statement::BuildFacts,
+    platform: &Platform,
+) -> attest::statement::BuildFacts {
+    let platform = platform.to_string();
+    attest::statement::BuildFacts {
+        platforms: vec![platform.clone()],
+        bases: facts
+            .bases
+            .iter()
+            .map(|(name, digests)| {
+                let mine = digests
+                    .iter()
+                    .filter(|(p, _)| *p == platform)
+                    .cloned()
+                    .collect();
+                (name.clone(), mine)
+            })
+            .collect(),
+        invocation: None,
+        started: String::new(),
+        finished: String::new(),
+        ..facts.clone()
     }
 }
 
 /// Pushes images the Engine already has (`platform=image` pairs, e.g. from `build --format
-/// json` without `--push`), checking each is the platform it is pushed as.
+/// json` without `--push`), checking each is the platform it is pushed as. With `signing`, the
+/// gate's verdict on `signing.project` is attested, and only if the images were built from
+/// exactly the sources the project holds now (their build context's digest, from their label).
 pub async fn push_images(
     images: &[(Platform, String)],
     repository: &Reference,
     tags: &[String],
     connection: &Connection,
+    signing: Option<&PushSigning>,
     log: Log<'_>,
 ) -> Outcome<BuildResult> {
     let docker = engine::connect().await?;
     let registry = AnyRegistry::connect(repository, connection).await?;
     let mut built = Vec::new();
+    let mut facts: Option<attest::statement::BuildFacts> = None;
+    let mut unlabelled = Vec::new();
     for (platform, image) in images {
         let inspect = engine::inspect(&docker, image).await?;
         engine::require_platform(&inspect, platform)?;
-        let inputs = inspect
-            .config
-            .and_then(|c| c.labels)
-            .and_then(|l| l.get(INPUTS_LABEL).cloned())
-            .unwrap_or_default();
+        let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
+        let inputs = labels.get(INPUTS_LABEL).cloned().unwrap_or_default();
+        match labels
+            .get(FACTS_LABEL)
+            .and_then(|text| serde_json::from_str::<attest::statement::BuildFacts>(text).ok())
+        {
+            Some(own) => {
+                facts = Some(match facts {
+                    Some(known) => known.merge(own),
+                    None => own,
+                })
+            }
+            None => unlabelled.push(image.clone()),
+        }
         let id = inspect.id.unwrap_or_else(|| image.clone());
         built.push((platform.clone(), inputs, id, Vec::new()));
     }
-    // No gate ran on what is pushed here: nothing to attest.
-    let result = push_built(&docker, &registry, repository, built, tags, None, log).await?;
+    let plan = match signing {
+        Some(signing) => Some(push_plan(signing, facts, &unlabelled)?),
+        None => None,
+    };
+    let result = push_built(
+        &docker,
+        &registry,
+        repository,
+        built,
+        tags,
+        plan.as_ref(),
+        log,
+    )
+    .await?;
     Ok(BuildResult {
         project: String::new(),
         ..result
     })
+}
+
+/// What `push --sign-key` attests with: the gate's verdict on the project the images came from.
+#[derive(Debug, Clone)]
+pub struct PushSigning {
+    pub signing: Signing,
+    pub project: PathBuf,
+}
+
+/// The attestation plan of a push: the images' own build facts, checked against the project.
+fn push_plan(
+    signing: &PushSigning,
+    facts: Option<attest::statement::BuildFacts>,
+    unlabelled: &[String],
+) -> anyhow::Result<attest::Plan> {
+    let facts = match facts {
+        Some(facts) if unlabelled.is_empty() => facts,
+        _ => {
+            bail!(
+                "{} carries no `{FACTS_LABEL}` label: only images built by `lambda-gate build` can be attested (nothing was pushed)",
+                unlabelled.join(", ")
+            )
+        }
+    };
+    let context = context::archive(&signing.project, &facts.dockerfile)?;
+    if context.digest != facts.context_digest {
+        bail!(
+            "the images were built from other sources than {} holds now (build context {}, now {}): the gate's verdict would not be about them; build and push from the same checkout (nothing was pushed)",
+            signing.project.display(),
+            facts.context_digest,
+            context.digest
+        );
+    }
+    let now = now_rfc3339();
+    Ok(attest::Plan {
+        signer: signing.signing.signer.clone(),
+        verdict: Verdict {
+            inputs_digest: context.digest,
+            commit: facts.commit.clone(),
+            ..signing.signing.verdict.clone()
+        },
+        facts: attest::statement::BuildFacts {
+            invocation: invocation(),
+            started: now.clone(),
+            finished: now,
+            ..facts
+        },
+    })
+}
+
+/// The CI run this is: Jenkins' `BUILD_URL`, else its `BUILD_TAG`.
+fn invocation() -> Option<String> {
+    ["BUILD_URL", "BUILD_TAG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
 fn platform_result(

@@ -145,7 +145,7 @@ check(ev.contains('sh:test -e /proc/sys/fs/binfmt_misc/qemu-aarch64 || update-bi
 check(ev.contains("sh:lambda-gate build 'services/quote' --platform linux/amd64,linux/arm64 --no-smoke --format json --quiet --build-arg 'BASE_IMAGE=r.example.com/base@sha256:0b'"), 'build command', ev)
 check(ev.contains("sh:lambda-gate smoke 'sha256:aaa' --platform linux/amd64") && ev.contains("sh:lambda-gate smoke 'sha256:bbb' --platform linux/arm64"), 'smoke each built image', ev)
 check(ev.indexOf('dir:services/quote') < ev.indexOf("sh:lambda-gate smoke 'sha256:aaa' --platform linux/amd64"), 'smoke runs in the project (its events/)', ev)
-check(ev.contains("sh:lambda-gate push 'r.example.com/team/quote' --image linux/amd64=sha256:aaa --image linux/arm64=sha256:bbb --tag c0ffee123456 --tag dev --format json --quiet"), 'push exactly the smoked images', ev)
+check(ev.contains("sh:lambda-gate push 'r.example.com/team/quote' --image linux/amd64=sha256:aaa --image linux/arm64=sha256:bbb --tag c0ffee123456 --tag dev --project 'services/quote' --format json --quiet"), 'push exactly the smoked images', ev)
 check(ev.contains("sh:lambda-gate promote 'r.example.com/team/quote' --digest sha256:1dx --to staging --record-ssm '/lambda/quote/staging'"), 'promote by digest', ev)
 int approval = ev.findIndexOf { it.startsWith('input:') }
 check(approval > ev.indexOf('stage:Promote: quote to prod') && approval < ev.findIndexOf { it.contains('--to prod') }, 'an input step before prod', ev)
@@ -168,6 +168,22 @@ check(ev.contains(bound), 'the credentials are bound by id, each to its variable
 check(ev.indexOf(bound) < ev.indexOf(buildLine) && ev.indexOf(buildLine) < ev.indexOf('endCredentials'), 'the build runs inside withCredentials, with --secret by variable', ev)
 check(ev.indexOf('endCredentials') < ev.indexOf('stage:Smoke: quote'), 'the credentials are bound for the build only', ev)
 check(!ev.any { it.contains('--build-arg') }, 'no secret goes through a build argument', ev)
+// 4c. Signing: the key file credential is bound around the push only, by variable; the push
+// names the project (the gate's verdict is on it).
+jenkins = new FakeJenkins()
+jenkins.answers["lambda-gate build"] = buildJson
+jenkins.answers["lambda-gate push"] = pushJson
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+library.call(name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote', tags: ['v1'],
+    signingKey: 'release-key')
+ev = jenkins.events
+String keyBound = 'withCredentials:file(release-key->LAMBDA_GATE_SIGNING_KEY)'
+int pushLine = ev.findIndexOf { it.startsWith("sh:lambda-gate push 'r.example.com/team/quote'") }
+check(ev.indexOf(keyBound) < pushLine && pushLine < ev.lastIndexOf('endCredentials') && ev[pushLine].contains("--project 'services/quote'"), 'the push signs inside withCredentials, with the project', ev)
+check(!ev.any { it.contains('release-key') && it.startsWith('sh:') }, 'the key is never in a command line', ev)
+checks += 2
+
 jenkins = new FakeJenkins()
 library = jenkins.load('vars/buildLambda.groovy')
 library.setBinding(jenkins.binding())
@@ -199,7 +215,7 @@ check(stages == ['stage:Checkout', 'stage:binfmt', 'stage:Release base: test', '
 check(ev.contains('load:vars/buildLambda.groovy'), 'the local buildLambda', ev)
 check(ev.contains("sh:lambda-gate build . --dockerfile images/aws-lambda-python-dev-base/Dockerfile --build-arg 'RELEASE_BASE=127.0.0.1:5000/ci/aws-lambda-python-release-base@sha256:rel' --no-smoke --push '127.0.0.1:5000/ci/aws-lambda-python-dev-base' --tag test --format json --quiet"), 'dev base on the test release base', ev)
 check(ev.any { it.startsWith("sh:lambda-gate build 'example-project'") && it.contains("BASE_IMAGE=127.0.0.1:5000/ci/aws-lambda-python-release-base@sha256:rel") }, 'example on the test release base', ev)
-check(ev.contains("sh:lambda-gate push '127.0.0.1:5000/ci/example-project' --image linux/amd64=sha256:aaa --image linux/arm64=sha256:bbb --tag test --format json --quiet"), 'example pushed as test', ev)
+check(ev.contains("sh:lambda-gate push '127.0.0.1:5000/ci/example-project' --image linux/amd64=sha256:aaa --image linux/arm64=sha256:bbb --tag test --project 'example-project' --format json --quiet"), 'example pushed as test', ev)
 check(ev[-2] == "sh:lambda-gate promote '127.0.0.1:5000/ci/aws-lambda-python-release-base' --digest sha256:rel --to latest", 'release base promoted last but one', ev)
 check(ev[-1] == "sh:lambda-gate promote '127.0.0.1:5000/ci/aws-lambda-python-dev-base' --digest sha256:dev --to latest", 'dev base promoted last', ev)
 checks += 7

@@ -84,8 +84,11 @@ impl Statement {
 }
 
 /// What a build was, for its provenance. Never holds a secret: BuildKit secrets are named by
-/// id only, and build arguments whose names say they hold credentials are left out.
-#[derive(Debug, Clone, Default)]
+/// id only, and build arguments whose names say they hold credentials are left out (see
+/// [`BuildFacts::without_secrets`]). A built image carries its platform's facts in a label
+/// ([`crate::runner::build::FACTS_LABEL`]), so `push` can attest what `build` did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BuildFacts {
     /// The git remote (`origin`) the project came from, when it has one.
     pub source_uri: Option<String>,
@@ -103,6 +106,33 @@ pub struct BuildFacts {
     pub invocation: Option<String>,
     pub started: String,
     pub finished: String,
+    /// `sha256:` of the build context (the files the image was built from).
+    #[serde(default)]
+    pub context_digest: String,
+}
+
+impl BuildFacts {
+    /// The same facts with every credential-named build argument dropped.
+    pub fn without_secrets(mut self) -> BuildFacts {
+        self.build_args.retain(|name, _| !is_secret_name(name));
+        self
+    }
+
+    /// The facts of several platforms' images of one build, as one: platforms and bases joined.
+    pub fn merge(mut self, other: BuildFacts) -> BuildFacts {
+        for platform in other.platforms {
+            if !self.platforms.contains(&platform) {
+                self.platforms.push(platform);
+            }
+        }
+        for (name, digests) in other.bases {
+            match self.bases.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, known)) => known.extend(digests),
+                None => self.bases.push((name, digests)),
+            }
+        }
+        self
+    }
 }
 
 /// Whether a build argument's name says it carries a credential (its value is never attested).
@@ -130,6 +160,7 @@ pub fn provenance(facts: &BuildFacts) -> Value {
         .filter(|(name, _)| !is_secret_name(name))
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+
     let mut external = json!({
         "dockerfile": facts.dockerfile,
         "platforms": facts.platforms,
@@ -142,6 +173,14 @@ pub fn provenance(facts: &BuildFacts) -> Value {
         external["secretIds"] = json!(facts.secret_ids);
     }
     let mut dependencies = Vec::new();
+    if !facts.context_digest.is_empty() {
+        // The files the image was built from, as sent to the builder (after .dockerignore).
+        dependencies.push(json!({
+            "uri": "context:.",
+            "name": "build context",
+            "digest": digest_map(&facts.context_digest),
+        }));
+    }
     if let Some(commit) = &facts.commit {
         let uri = facts
             .source_uri
@@ -152,11 +191,10 @@ pub fn provenance(facts: &BuildFacts) -> Value {
     }
     for (name, digests) in &facts.bases {
         for (platform, digest) in digests {
-            let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
             dependencies.push(json!({
                 "uri": format!("docker-image://{name}"),
                 "name": name,
-                "digest": {algorithm: hex},
+                "digest": digest_map(digest),
                 "annotations": {"platform": platform},
             }));
         }
@@ -180,6 +218,12 @@ pub fn provenance(facts: &BuildFacts) -> Value {
             "metadata": metadata,
         },
     })
+}
+
+/// `{"sha256": hex}` of `sha256:hex`.
+fn digest_map(digest: &str) -> Value {
+    let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
+    json!({algorithm: hex})
 }
 
 /// The builder's identity: the Jenkins instance when the build runs in one, else lambda-gate on

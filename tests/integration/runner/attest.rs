@@ -331,3 +331,79 @@ fn deploy_and_verify_deployable_take_only_images_with_a_signed_verdict_of_this_p
         text(&refused)
     );
 }
+
+/// The Jenkins way: `build` without pushing, the smoke test, then `push --sign-key --project`
+/// (what `buildLambda`'s Push stage runs with `signingKey`). The push gates the project again and
+/// signs only images built from exactly its sources.
+#[test]
+fn push_signs_only_images_built_from_the_sources_it_gates() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = key_pair(keys.path(), "release", "p256");
+    let (_dir, project) = example_project();
+    std::fs::copy(&public, project.join("release.pub")).unwrap();
+    std::fs::write(
+        project.join("lambda-gate.toml"),
+        "[deploy.environments.prod]\nfunction = \"app\"\nrequire-attestation = true\nattestation-key = \"release.pub\"\n",
+    )
+    .unwrap();
+    let report = build_unpushed(&project, "linux/amd64");
+    let repository = format!("{}/{}", registry(), unique("attest/pushed"));
+    let push = |project: &Path| {
+        let mut command = gate();
+        command
+            .args([
+                "push",
+                &repository,
+                "--tag",
+                "v1",
+                "--format",
+                "json",
+                "--quiet",
+            ])
+            .args([
+                "--image",
+                &format!(
+                    "linux/amd64={}",
+                    report["platforms"][0]["image_id"].as_str().unwrap()
+                ),
+            ])
+            .arg("--project")
+            .arg(project)
+            .env("LAMBDA_GATE_SIGNING_KEY", &private);
+        run(&mut command)
+    };
+    let pushed = push(&project);
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+    let pushed = json(&pushed);
+    assert_eq!(
+        pushed["attestations"].as_array().unwrap().len(),
+        2,
+        "{pushed}"
+    );
+    let image = pushed["platforms"][0]["image_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verified = run(gate()
+        .args(["verify-deployable", &image, "--architecture", "x86_64"])
+        .args(["--environment", "prod", "--project"])
+        .arg(&project)
+        .args(["--format", "json"]));
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    let verdict = &json(&verified)["attestation"]["verdict"];
+    assert_eq!(verdict["result"], "passed");
+    assert!(verdict["commit"].is_string(), "{verdict}");
+
+    // A source changed after the build: the gate's verdict would be about other files.
+    let handler = project.join("app/handler.py");
+    let mut text_now = std::fs::read_to_string(&handler).unwrap();
+    text_now.push_str("\n# changed after the build\n");
+    std::fs::write(&handler, text_now).unwrap();
+    let refused = push(&project);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("built from other sources"),
+        "{}",
+        text(&refused)
+    );
+}
