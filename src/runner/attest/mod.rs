@@ -87,7 +87,7 @@ impl Signer {
 /// directory.
 pub fn verification_key(spec: &str, root: &Path) -> anyhow::Result<PublicKey> {
     let path = root.join(spec);
-    PublicKey::read(&path).with_context(|| "the environment's `attestation-key`".to_string())
+    PublicKey::read(&path).context("the environment's `attestation-key`")
 }
 
 /// What a build attests, besides the images it pushes.
