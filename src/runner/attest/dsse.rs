@@ -66,9 +66,9 @@ impl Envelope {
         }
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Envelope, EnvelopeProblem> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| EnvelopeProblem::Malformed(format!("not a DSSE envelope: {e}")))
+    /// Parsing can only find the bytes malformed: the reason.
+    pub fn parse(bytes: &[u8]) -> Result<Envelope, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not a DSSE envelope: {e}"))
     }
 
     pub fn payload_bytes(&self) -> Result<Vec<u8>, EnvelopeProblem> {
@@ -169,9 +169,8 @@ mod tests {
             retyped.verify(key.public_key()),
             Err(EnvelopeProblem::BadSignature)
         );
-        assert!(matches!(
-            Envelope::parse(b"{}"),
-            Err(EnvelopeProblem::Malformed(_))
-        ));
+        assert!(Envelope::parse(b"{}")
+            .unwrap_err()
+            .contains("not a DSSE envelope"));
     }
 }

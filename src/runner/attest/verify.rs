@@ -134,7 +134,7 @@ pub fn judge(
         referrer: referrer.to_string(),
         reason,
     };
-    let envelope = Envelope::parse(bytes).map_err(|p| unreadable(describe(&p)))?;
+    let envelope = Envelope::parse(bytes).map_err(unreadable)?;
     let payload = envelope
         .verify(&requirement.key)
         .map_err(|problem| match problem {
@@ -202,14 +202,6 @@ pub fn judge(
         key_id: requirement.key.key_id(),
         verdict,
     })
-}
-
-fn describe(problem: &EnvelopeProblem) -> String {
-    match problem {
-        EnvelopeProblem::Malformed(reason) => reason.clone(),
-        EnvelopeProblem::BadSignature => "the signature does not verify".into(),
-        EnvelopeProblem::NotSignedBy { .. } => "signed by another key".into(),
-    }
 }
 
 #[cfg(test)]
