@@ -75,6 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pipeline(args) => runner::run_pipeline(args),
         #[cfg(feature = "runner")]
         Command::Deploy(args) => runner::run_deploy(*args),
+        #[cfg(feature = "runner")]
+        Command::Trace(args) => runner::run_trace(args),
         #[cfg(not(feature = "runner"))]
         Command::Build(_)
         | Command::Smoke(_)
@@ -83,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Promote(_)
         | Command::VerifyDeployable(_)
         | Command::Deploy(_)
+        | Command::Trace(_)
         | Command::Pipeline(_) => Err(runner_not_built()),
         Command::Policy {
             command: PolicyCommand::Show { path, config },

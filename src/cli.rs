@@ -81,6 +81,10 @@ pub enum Command {
     /// environment, then move its alias (at once or as a canary watched by alarms); roll back
     /// when either check fails.
     Deploy(Box<DeployArgs>),
+    /// The chain behind what a function serves: alias weights, each version, its image digest,
+    /// the gate verdict attached to it (policy, commit, signer) and its build (source, builder,
+    /// base digests).
+    Trace(TraceArgs),
     /// This repository's pipeline: base images as `test`, example-project against them, and
     /// only then both bases promoted to `latest`.
     Pipeline(PipelineArgs),
@@ -190,10 +194,12 @@ pub struct BuildArgs {
     /// value never reaches the image, its history, its labels or any output.
     #[arg(long = "secret", value_name = "id=ID,src=FILE|env=VAR")]
     pub secrets: Vec<String>,
-    /// Sign attestations (provenance, the gate's verdict, an SBOM) with this private key (PEM:
-    /// ECDSA P-256 or Ed25519) and attach them to every pushed image. Default:
-    /// `$LAMBDA_GATE_SIGNING_KEY`; without either, pushed images carry no attestations.
-    #[arg(long, value_name = "FILE")]
+    /// Sign attestations (provenance, the gate's verdict, an SBOM) with this key and attach them
+    /// to every pushed image: a private key file (PEM: ECDSA P-256 or Ed25519) or
+    /// `awskms:KEY` (an ECC_NIST_P256 signing key: id, ARN or alias; kms:Sign and
+    /// kms:GetPublicKey). Default: `$LAMBDA_GATE_SIGNING_KEY`; without either, pushed images
+    /// carry no attestations.
+    #[arg(long, value_name = "FILE|awskms:KEY")]
     pub sign_key: Option<String>,
     #[command(flatten)]
     pub output: RunnerOutput,
@@ -233,10 +239,10 @@ pub struct PushArgs {
     /// Tags (each platform also gets `<tag>-<arch>`).
     #[arg(long = "tag", short = 't', required = true)]
     pub tags: Vec<String>,
-    /// Sign attestations with this private key (as `build --sign-key`; default:
-    /// `$LAMBDA_GATE_SIGNING_KEY`): the gate runs on `--project` first, and the images must have
-    /// been built from exactly its sources.
-    #[arg(long, value_name = "FILE")]
+    /// Sign attestations with this key (a private key file or `awskms:KEY`, as `build
+    /// --sign-key`; default: `$LAMBDA_GATE_SIGNING_KEY`): the gate runs on `--project` first,
+    /// and the images must have been built from exactly its sources.
+    #[arg(long, value_name = "FILE|awskms:KEY")]
     pub sign_key: Option<String>,
     /// The project the images were built from (with a signing key).
     #[arg(long, default_value = ".")]
@@ -381,6 +387,37 @@ pub struct VerifyArgs {
     /// Where the policy is read from (with `--environment`).
     #[arg(long, default_value = ".")]
     pub project: PathBuf,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 traced (with --environment: every serving version's verdict verified), 1 with --environment: a serving version's image falls short of its requirement, 2 usage, AWS or registry error."
+)]
+pub struct TraceArgs {
+    /// `NAME[:ALIAS]` or an ARN (default: the --environment's function and alias; alias
+    /// default `live`).
+    pub function: Option<String>,
+    /// Judge each serving image by this environment's requirement (`[deploy.environments.NAME]`:
+    /// its function, alias, region, role and `attestation-key`, under the policy in force).
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Check signatures with this key (`FILE.pub` or `awskms:KEY`) when no environment names one.
+    #[arg(long, value_name = "FILE|awskms:KEY")]
+    pub key: Option<String>,
+    /// Where the policy is read from (with --environment).
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// The external ID the role's trust policy asks for.
+    #[arg(long, value_name = "ID", env = "LAMBDA_GATE_EXTERNAL_ID")]
+    pub external_id: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: RunnerFormat,
     #[command(flatten)]

@@ -14,7 +14,9 @@
 // `signingKey` is a Jenkins secret file credential holding the PEM private key (ECDSA P-256 or
 // Ed25519) the Push stage signs attestations with: provenance, the gate's verdict on `path` and an
 // SBOM, attached to every pushed image. An environment with `require-attestation` (prod, the
-// ladder's last rung, by default) deploys only images carrying that verdict.
+// ladder's last rung, by default) deploys only images carrying that verdict. Or `signingKmsKey`
+// (`alias/release`, a key id or ARN): an AWS KMS key (ECC_NIST_P256, SIGN_VERIFY) the agent's
+// AWS identity may kms:Sign with; no key material is on the agent at all.
 //
 // `secrets` are Jenkins credentials handed to the build as BuildKit secrets, for
 // `RUN --mount=type=secret,id=pip ...`: a secret file credential (`file:`) or secret text
@@ -43,6 +45,10 @@ def call(Map config = [:]) {
     List<String> deployTo = config.deployTo ?: []
     List<Map> secrets = config.secrets ?: []
     String signingKey = config.signingKey
+    String signingKmsKey = config.signingKmsKey
+    if (signingKey && signingKmsKey) {
+        error("buildLambda: name one of `signingKey` (a secret file credential) or `signingKmsKey` (an AWS KMS key), not both")
+    }
     for (Map secret in secrets) {
         if (!(secret.id ==~ /[A-Za-z0-9_.-]+/) || (secret.file ? 1 : 0) + (secret.string ? 1 : 0) != 1) {
             error("buildLambda: each of `secrets` needs an `id` (letters, digits, `_.-`) and one of `file` or `string` (a credentials id): ${secret.keySet()}")
@@ -115,6 +121,10 @@ def call(Map config = [:]) {
             // The key file is bound for the push only, by variable: lambda-gate reads
             // LAMBDA_GATE_SIGNING_KEY itself, so the path is never in the command line either.
             withCredentials([file(credentialsId: signingKey, variable: 'LAMBDA_GATE_SIGNING_KEY')]) {
+                pushed = readJSON(text: sh(returnStdout: true, script: script))
+            }
+        } else if (signingKmsKey) {
+            withEnv(["LAMBDA_GATE_SIGNING_KEY=awskms:${signingKmsKey}"]) {
                 pushed = readJSON(text: sh(returnStdout: true, script: script))
             }
         } else {

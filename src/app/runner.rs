@@ -14,7 +14,7 @@ use super::{EXIT_CLEAN, EXIT_VIOLATIONS};
 use crate::check::{check, CheckOptions};
 use crate::cli::{
     BuildArgs, BuilderArg, DeployArgs, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs,
-    RunnerFormat, SmokeArgs, VerifyArgs,
+    RunnerFormat, SmokeArgs, TraceArgs, VerifyArgs,
 };
 use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
@@ -22,6 +22,7 @@ use crate::runner::attest::statement::{GateIdentity, PolicyIdentity, Verdict};
 use crate::runner::attest::{self, Signer};
 use crate::runner::build::{self, BuildRequest, BuildResult, PushSigning, Signing};
 use crate::runner::buildkit::BuildSecret;
+use crate::runner::deploy::trace::{Trace, TraceRequest, VerdictLink};
 use crate::runner::deploy::{
     self, AliasStatus, DeployRequest, DeployResult, Emergency, Shift, Target, TargetChoice,
 };
@@ -92,21 +93,31 @@ pub fn gate_verdict(project: &Path) -> anyhow::Result<Verdict> {
             .collect(),
         inputs_digest: String::new(),
         counts,
-        coverage: BTreeMap::new(),
+        coverage: result
+            .lambda_dirs
+            .iter()
+            .filter_map(|dir| {
+                let at = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+                let (report, total) =
+                    crate::rules::coverage::report_total(dir, &config.policy_for(&at))?;
+                Some((crate::report::display_path(&dir.join(report)), total))
+            })
+            .collect(),
         commit: None,
         time_verified: crate::runner::build::now_rfc3339(),
     })
 }
 
-/// The signer `--sign-key` (or `$LAMBDA_GATE_SIGNING_KEY`) names, if any.
-fn signer(flag: Option<&str>) -> anyhow::Result<Option<Signer>> {
+/// The signer `--sign-key` (or `$LAMBDA_GATE_SIGNING_KEY`) names, if any, opened on `runtime`
+/// (the one the command goes on with: a KMS client keeps its connections there).
+fn signer(flag: Option<&str>, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Option<Signer>> {
     let from_env = std::env::var(attest::SIGNING_KEY_ENV)
         .ok()
         .filter(|v| !v.is_empty());
-    flag.map(str::to_string)
-        .or(from_env)
-        .map(|spec| Signer::open(&spec))
-        .transpose()
+    match flag.map(str::to_string).or(from_env) {
+        Some(spec) => Ok(Some(runtime.block_on(Signer::open(&spec))?)),
+        None => Ok(None),
+    }
 }
 
 fn build_args(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -224,7 +235,8 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
             project.join(&args.dockerfile).display()
         );
     }
-    let signer = signer(args.sign_key.as_deref())?;
+    let runtime = runtime()?;
+    let signer = signer(args.sign_key.as_deref(), &runtime)?;
     let verdict = gate_verdict(&project)?;
     if !verdict.passed() {
         return finish::<()>(Err(Refusal::GateFailed(project).into()));
@@ -275,7 +287,7 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if request.push.is_some() && request.signing.is_none() {
         log("no signing key (--sign-key, $LAMBDA_GATE_SIGNING_KEY): the pushed images carry no attestations, and environments that require them will refuse them");
     }
-    let outcome = runtime()?.block_on(build::build(&request, &mut log));
+    let outcome = runtime.block_on(build::build(&request, &mut log));
     if let Ok(result) = &outcome {
         print_built(result, args.output.format)?;
     }
@@ -306,7 +318,8 @@ pub fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let connection = Connection {
         insecure_registries: args.registry.insecure_registries.clone(),
     };
-    let signing = match signer(args.sign_key.as_deref())? {
+    let runtime = runtime()?;
+    let signing = match signer(args.sign_key.as_deref(), &runtime)? {
         Some(signer) => {
             let verdict = gate_verdict(&args.project)?;
             if !verdict.passed() {
@@ -323,7 +336,7 @@ pub fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut log = progress(args.output.quiet);
-    let outcome = runtime()?.block_on(build::push_images(
+    let outcome = runtime.block_on(build::push_images(
         &images,
         &repository,
         &args.tags,
@@ -450,6 +463,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let connection = Connection {
         insecure_registries: args.registry.insecure_registries.clone(),
     };
+    let runtime = runtime()?;
     let requirement = match &args.environment {
         Some(name) => {
             let loaded = crate::policy::load(&args.project, None, false)?;
@@ -460,11 +474,11 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     policy.deploy.environments.keys().cloned().collect::<Vec<_>>().join(", ")
                 );
             }
-            attestation_requirement(name, &loaded)?
+            attestation_requirement(name, &loaded, &runtime)?
         }
         None => None,
     };
-    let outcome = runtime()?.block_on(async {
+    let outcome = runtime.block_on(async {
         let registry = AnyRegistry::connect(&image, &connection).await?;
         let mut deployable =
             promote::verify_deployable(&registry, &image, &args.architecture).await?;
@@ -508,6 +522,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn attestation_requirement(
     name: &str,
     config: &crate::policy::Config,
+    runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Option<attest::verify::Requirement>> {
     let policy = &config.base.policy;
     if !policy.requires_attestation(name) {
@@ -521,10 +536,10 @@ fn attestation_requirement(
             "it is the last rung of a ladder in `[promotion]`".to_string()
         };
         bail!(
-            "{name} takes only images with a signed gate verdict ({why}), but names no key to check them with: set `attestation-key = \"FILE.pub\"` in `[deploy.environments.{name}]` (the public key builds sign with), or `require-attestation = false`"
+            "{name} takes only images with a signed gate verdict ({why}), but names no key to check them with: set `attestation-key = \"FILE.pub\"` (the public key builds sign with) or `attestation-key = \"awskms:KEY\"` in `[deploy.environments.{name}]`, or `require-attestation = false`"
         );
     };
-    let key = attest::verification_key(spec, &config.root)?;
+    let key = runtime.block_on(attest::verification_key(spec, &config.root))?;
     Ok(Some(attest::verify::Requirement {
         environment: name.to_string(),
         key,
@@ -625,14 +640,15 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let target = Target::resolve(&choice, environment).map_err(anyhow::Error::msg)?;
+    let runtime = runtime()?;
     if args.status {
-        let status = runtime()?.block_on(deploy::status(&target))?;
+        let status = runtime.block_on(deploy::status(&target))?;
         print_status(&status, args.output.format)?;
         return finish(Ok(()));
     }
     if args.abort {
         let mut log = progress(args.output.quiet);
-        let outcome = runtime()?.block_on(deploy::abort(&target, &mut log));
+        let outcome = runtime.block_on(deploy::abort(&target, &mut log));
         if let Ok(status) = &outcome {
             print_status(status, args.output.format)?;
         }
@@ -735,12 +751,12 @@ pub fn run_deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
             insecure_registries: args.registry.insecure_registries.clone(),
         },
         attestation: match &args.environment {
-            Some(name) => attestation_requirement(name, &loaded)?,
+            Some(name) => attestation_requirement(name, &loaded, &runtime)?,
             None => None,
         },
     };
     let mut log = progress(args.output.quiet);
-    let outcome = runtime()?.block_on(deploy::deploy(&request, &mut log));
+    let outcome = runtime.block_on(deploy::deploy(&request, &mut log));
     match &outcome {
         Ok(result) => print_deployed(result, args.output.format)?,
         Err(Stop::Refused(Refusal::RolledBack(result))) => {
@@ -829,4 +845,198 @@ fn print_deployed(result: &DeployResult, format: RunnerFormat) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+pub fn run_trace(args: TraceArgs) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
+    let (function, alias) = match args.function.as_deref() {
+        Some(given) => {
+            let (function, alias) = split_qualifier(given);
+            (Some(function), alias)
+        }
+        None => (None, None),
+    };
+    let loaded;
+    let (environment, requirement) = match &args.environment {
+        Some(name) => {
+            loaded = crate::policy::load(&args.project, None, false)?;
+            let policy = &loaded.base.policy;
+            let environment = policy.deploy.environments.get(name).with_context(|| {
+                format!(
+                    "--environment {name}: the policy has no `[deploy.environments.{name}]` (it has: {})",
+                    policy.deploy.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            (
+                Some(environment),
+                attestation_requirement(name, &loaded, &runtime)?,
+            )
+        }
+        None => (None, None),
+    };
+    let key = match (&requirement, &args.key) {
+        (None, Some(spec)) => Some(
+            runtime
+                .block_on(attest::verification_key(spec, Path::new(".")))
+                .context("--key")?,
+        ),
+        _ => None,
+    };
+    let choice = TargetChoice {
+        function,
+        alias,
+        region: args.region.clone(),
+        role_arn: args.role_arn.clone(),
+        external_id: args.external_id.clone(),
+        session_name: deploy::session_name(None, std::env::var("BUILD_TAG").ok().as_deref()),
+    };
+    let target = Target::resolve(&choice, environment).map_err(anyhow::Error::msg)?;
+    let judged = requirement.is_some();
+    let request = TraceRequest {
+        target,
+        requirement,
+        key,
+        connection: Connection {
+            insecure_registries: args.registry.insecure_registries.clone(),
+        },
+    };
+    let trace = runtime.block_on(deploy::trace::trace(&request))?;
+    match args.format {
+        RunnerFormat::Json => print_json(&trace)?,
+        RunnerFormat::Human => print!("{}", render_trace(&trace)),
+    }
+    Ok(ExitCode::from(if judged && !trace.all_verified() {
+        EXIT_VIOLATIONS
+    } else {
+        EXIT_CLEAN
+    }))
+}
+
+/// `NAME:ALIAS`, or an ARN with a qualifier: the function and the alias.
+fn split_qualifier(given: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = given.split(':').collect();
+    match parts[..] {
+        ["arn", ..] if parts.len() == 8 => (parts[..7].join(":"), Some(parts[7].to_string())),
+        [name, alias] => (name.to_string(), Some(alias.to_string())),
+        _ => (given.to_string(), None),
+    }
+}
+
+fn render_trace(trace: &Trace) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}:{}", trace.function, trace.alias);
+    for version in &trace.versions {
+        let _ = writeln!(
+            out,
+            "  version {} ({}% of traffic): {}",
+            version.version,
+            version.weight,
+            version.image_uri.as_deref().unwrap_or("no image")
+        );
+        let verdict = |v: &Verdict| {
+            format!(
+                "{} under policy {} (gate {} {}), commit {}",
+                v.result,
+                v.policy.digest,
+                v.gate.name,
+                v.gate.version,
+                v.commit.as_deref().unwrap_or("unknown")
+            )
+        };
+        let line = match &version.verdict {
+            VerdictLink::Verified {
+                envelope,
+                key_id,
+                verdict: v,
+                stamp_differs,
+            } => {
+                let mut line = format!(
+                    "verified: {}; signed by {key_id}; envelope {envelope}",
+                    verdict(v)
+                );
+                if let Some(stamp) = stamp_differs {
+                    let _ = write!(line, " (the version's description names {stamp})");
+                }
+                line
+            }
+            VerdictLink::Refused { reason } => format!("REFUSED: {reason}"),
+            VerdictLink::Signed {
+                envelope,
+                key_id,
+                verdict: v,
+            } => format!(
+                "signed by {key_id} (no environment's policy to judge it by): {}; envelope {envelope}",
+                verdict(v)
+            ),
+            VerdictLink::Unchecked {
+                envelope,
+                verdict: v,
+            } => format!(
+                "unchecked (no key given: --environment or --key): claims {}; envelope {envelope}",
+                verdict(v)
+            ),
+            VerdictLink::Missing { reason } => format!("none: {reason}"),
+            VerdictLink::Untraceable { reason } => format!("cannot trace: {reason}"),
+        };
+        let _ = writeln!(out, "    verdict  {line}");
+        if let Some(build) = &version.provenance {
+            let _ = writeln!(
+                out,
+                "    build    {} at {}, by {}{}{}",
+                build.source.as_deref().unwrap_or("an unnamed source"),
+                build.commit.as_deref().unwrap_or("an unknown commit"),
+                build.builder.as_deref().unwrap_or("an unnamed builder"),
+                build
+                    .invocation
+                    .as_deref()
+                    .map_or(String::new(), |i| format!(" ({i})")),
+                if build.signature_checked {
+                    ""
+                } else {
+                    " [signature unchecked]"
+                }
+            );
+            for base in &build.bases {
+                let _ = writeln!(
+                    out,
+                    "    base     {}@{}{}",
+                    base.name,
+                    base.digest,
+                    base.platform
+                        .as_deref()
+                        .map_or(String::new(), |p| format!(" ({p})"))
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_qualifier;
+
+    #[test]
+    fn a_function_names_its_alias_after_a_colon() {
+        assert_eq!(
+            split_qualifier("quote:prod"),
+            ("quote".into(), Some("prod".into()))
+        );
+        assert_eq!(split_qualifier("quote"), ("quote".into(), None));
+        assert_eq!(
+            split_qualifier("arn:aws:lambda:eu-west-1:111122223333:function:quote:live"),
+            (
+                "arn:aws:lambda:eu-west-1:111122223333:function:quote".into(),
+                Some("live".into())
+            )
+        );
+        assert_eq!(
+            split_qualifier("arn:aws:lambda:eu-west-1:111122223333:function:quote"),
+            (
+                "arn:aws:lambda:eu-west-1:111122223333:function:quote".into(),
+                None
+            )
+        );
+    }
 }

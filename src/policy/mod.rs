@@ -129,7 +129,8 @@ pub struct EnvironmentPolicy {
     /// policy. Default: on for the last rung of a ladder (`prod`), off elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_attestation: Option<bool>,
-    /// The public key (PEM, relative to the policy's directory) verdicts must be signed by.
+    /// The key verdicts must be signed by: a PEM public key file (relative to the policy's
+    /// directory) or `awskms:KEY` (its public key, read with kms:GetPublicKey).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation_key: Option<String>,
 }

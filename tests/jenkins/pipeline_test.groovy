@@ -170,18 +170,37 @@ check(ev.indexOf('endCredentials') < ev.indexOf('stage:Smoke: quote'), 'the cred
 check(!ev.any { it.contains('--build-arg') }, 'no secret goes through a build argument', ev)
 // 4c. Signing: the key file credential is bound around the push only, by variable; the push
 // names the project (the gate's verdict is on it).
-jenkins = new FakeJenkins()
-jenkins.answers["lambda-gate build"] = buildJson
-jenkins.answers["lambda-gate push"] = pushJson
-library = jenkins.load('vars/buildLambda.groovy')
-library.setBinding(jenkins.binding())
-library.call(name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote', tags: ['v1'],
-    signingKey: 'release-key')
-ev = jenkins.events
+// A build and push of services/quote under tag v1 with `signing` (signingKey or signingKmsKey).
+List signedRun(Map signing, String buildJson, String pushJson) {
+    FakeJenkins jenkins = new FakeJenkins()
+    jenkins.answers["lambda-gate build"] = buildJson
+    jenkins.answers["lambda-gate push"] = pushJson
+    def library = jenkins.load('vars/buildLambda.groovy')
+    library.setBinding(jenkins.binding())
+    library.call([name: 'quote', path: 'services/quote', repository: 'r.example.com/team/quote', tags: ['v1']] + signing)
+    return jenkins.events
+}
+ev = signedRun([signingKey: 'release-key'], buildJson, pushJson)
 String keyBound = 'withCredentials:file(release-key->LAMBDA_GATE_SIGNING_KEY)'
 int pushLine = ev.findIndexOf { it.startsWith("sh:lambda-gate push 'r.example.com/team/quote'") }
 check(ev.indexOf(keyBound) < pushLine && pushLine < ev.lastIndexOf('endCredentials') && ev[pushLine].contains("--project 'services/quote'"), 'the push signs inside withCredentials, with the project', ev)
 check(!ev.any { it.contains('release-key') && it.startsWith('sh:') }, 'the key is never in a command line', ev)
+checks += 2
+// 4d. Signing with a KMS key: named to the push by variable, around the push only.
+ev = signedRun([signingKmsKey: 'alias/release'], buildJson, pushJson)
+int kmsBound = ev.indexOf('withEnv:LAMBDA_GATE_SIGNING_KEY=awskms:alias/release')
+pushLine = ev.findIndexOf { it.startsWith("sh:lambda-gate push 'r.example.com/team/quote'") }
+check(kmsBound >= 0 && kmsBound == pushLine - 1 && !ev.any { it.startsWith('sh:') && it.contains('awskms') }, 'the push signs with the KMS key named by variable', ev)
+jenkins = new FakeJenkins()
+library = jenkins.load('vars/buildLambda.groovy')
+library.setBinding(jenkins.binding())
+failed = false
+try {
+    library.call(name: 'quote', repository: 'r.example.com/team/quote', signingKey: 'k', signingKmsKey: 'alias/k')
+} catch (PipelineError e) {
+    failed = e.message.contains('not both')
+}
+check(failed, 'a file key and a KMS key together are refused', [])
 checks += 2
 
 jenkins = new FakeJenkins()

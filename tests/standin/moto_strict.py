@@ -17,12 +17,26 @@ $LATEST's image otherwise), and an image update is in progress for a moment, ref
 meanwhile, as on AWS (moto reports it done at once). CloudWatch's composite alarms, which deploys accept as judges, are stored by moto but cannot
 be created through its API: the PutCompositeAlarm action is added below.
 
+KMS Sign: moto signs whatever it is given as a raw message. KMS takes at most 4,096 bytes of raw
+message (`ValidationException` beyond), and with `MessageType = DIGEST` signs the given digest
+as it is (its length must be the algorithm's). Both are done here as KMS documents them, so a
+signer that sends a large envelope raw fails here as on AWS, and a digest signature verifies.
+KMS's GetPublicKey names the key's `KeySpec` (moto only its older name, `CustomerMasterKeySpec`).
+
 Usage: python3 moto_strict.py [moto_server arguments]
 """
 
+import base64
 import hashlib
+import json
 import re
 import sys
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
+from moto.kms.exceptions import ValidationException as KmsValidationException
+from moto.kms.responses import KmsResponse
 
 from moto.core.exceptions import JsonRESTError
 from moto.ecr import models
@@ -430,6 +444,61 @@ LambdaResponse.delete_provisioned_concurrency_config = delete_provisioned_concur
 lambda_urls.url_paths[
     r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
 ] = LambdaResponse.dispatch
+
+
+KMS_RAW_MESSAGE_LIMIT = 4096
+KMS_DIGESTS = {
+    "ECDSA_SHA_256": (hashes.SHA256, 32),
+    "ECDSA_SHA_384": (hashes.SHA384, 48),
+    "ECDSA_SHA_512": (hashes.SHA512, 64),
+}
+moto_kms_sign = KmsResponse.sign
+
+
+def kms_sign_as_documented(self):
+    message = self._get_param("Message") or b""
+    if isinstance(message, str):
+        message = message.encode("utf-8")
+    message_type = self._get_param("MessageType") or "RAW"
+    algorithm = self._get_param("SigningAlgorithm")
+    if message_type == "RAW" and len(message) > KMS_RAW_MESSAGE_LIMIT:
+        raise KmsValidationException(
+            "1 validation error detected: Value at 'Message' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {KMS_RAW_MESSAGE_LIMIT}"
+        )
+    if message_type != "DIGEST":
+        return moto_kms_sign(self)
+    if algorithm not in KMS_DIGESTS:
+        raise KmsValidationException(f"Digest signing is not served here for {algorithm}")
+    hash_type, length = KMS_DIGESTS[algorithm]
+    if len(message) != length:
+        raise KmsValidationException(f"Digest is invalid length for algorithm {algorithm}.")
+    key = self.kms_backend.describe_key(self._get_param("KeyId"))
+    if key.key_usage != "SIGN_VERIFY" or algorithm not in (key.signing_algorithms or []):
+        raise KmsValidationException(f"{algorithm} is not valid for key {key.id}")
+    signature = key.private_key.private_key.sign(
+        message, ec.ECDSA(asym_utils.Prehashed(hash_type()))
+    )
+    return json.dumps(
+        {
+            "KeyId": key.arn,
+            "Signature": base64.b64encode(signature).decode("ascii"),
+            "SigningAlgorithm": algorithm,
+        }
+    )
+
+
+KmsResponse.sign = kms_sign_as_documented
+moto_kms_get_public_key = KmsResponse.get_public_key
+
+
+def kms_get_public_key_with_key_spec(self):
+    answer = json.loads(moto_kms_get_public_key(self))
+    answer.setdefault("KeySpec", answer.get("CustomerMasterKeySpec"))
+    return json.dumps(answer)
+
+
+KmsResponse.get_public_key = kms_get_public_key_with_key_spec
 
 if __name__ == "__main__":
     from moto.server import main

@@ -121,8 +121,13 @@ pub fn is_test_file(relative: &str) -> bool {
 /// The report file of a Lambda: the first of the policy's `reports` that exists. Looked up
 /// directly, not through the walk: reports are build output and usually git-ignored.
 pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<LambdaFile> {
+    report_in(&lambda.dir, policy)
+}
+
+/// The report file of the Lambda in `dir` (see [`find_report`]).
+pub fn report_in(dir: &Path, policy: &EffectivePolicy) -> Option<LambdaFile> {
     policy.policy.coverage.reports.iter().find_map(|name| {
-        let path = lambda.dir.join(name);
+        let path = dir.join(name);
         let metadata = crate::fsio::metadata(&path).ok().filter(|m| m.is_file())?;
         Some(LambdaFile {
             path,
@@ -131,6 +136,14 @@ pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<LambdaFi
             size: metadata.len(),
         })
     })
+}
+
+/// The total percent covered of the Lambda in `dir`, as its report states it (coverage.py's
+/// own total), with the report's Lambda-relative path; `None` without a readable report.
+pub fn report_total(dir: &Path, policy: &EffectivePolicy) -> Option<(String, f64)> {
+    let file = report_in(dir, policy)?;
+    let data = report::read(&file.path, false).ok()?;
+    Some((file.relative, data.totals.percent()))
 }
 
 /// Maps a path the report names to a Lambda-relative path: as given, under the Lambda's

@@ -8,6 +8,7 @@
 
 pub mod dsse;
 pub mod keys;
+pub mod kms;
 pub mod referrers;
 pub mod sbom;
 pub mod statement;
@@ -20,6 +21,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use self::keys::{FileKey, PublicKey};
+use self::kms::KmsKey;
 use self::referrers::Attachment;
 use self::statement::{BuildFacts, Statement, Subject, Verdict};
 use super::reference::Reference;
@@ -32,20 +34,32 @@ pub const SIGNING_KEY_ENV: &str = "LAMBDA_GATE_SIGNING_KEY";
 /// What signs attestations.
 pub enum Signer {
     /// A PEM private key file (ECDSA P-256 or Ed25519).
-    File { path: PathBuf, key: FileKey },
+    File { path: PathBuf, key: Box<FileKey> },
+    /// An asymmetric AWS KMS key (`awskms:KEY`).
+    Kms(KmsKey),
 }
 
 impl Signer {
-    /// The signer `spec` names: a private key file.
-    pub fn open(spec: &str) -> anyhow::Result<Signer> {
+    /// The signer `spec` names: `awskms:KEY` (a KMS key id, ARN or alias), else a private key
+    /// file.
+    pub async fn open(spec: &str) -> anyhow::Result<Signer> {
+        if let Some(key) = kms::key_of(spec) {
+            return Ok(Signer::Kms(
+                KmsKey::open(key).await.context("the signing key")?,
+            ));
+        }
         let path = PathBuf::from(spec);
         let key = FileKey::read(&path).context("the signing key")?;
-        Ok(Signer::File { path, key })
+        Ok(Signer::File {
+            path,
+            key: Box::new(key),
+        })
     }
 
     pub fn public_key(&self) -> &PublicKey {
         match self {
             Signer::File { key, .. } => key.public_key(),
+            Signer::Kms(key) => key.public_key(),
         }
     }
 
@@ -57,6 +71,7 @@ impl Signer {
     pub fn describe(&self) -> String {
         match self {
             Signer::File { path, .. } => format!("{} ({})", path.display(), self.key_id()),
+            Signer::Kms(key) => format!("{}{} ({})", kms::SCHEME, key.key(), self.key_id()),
         }
     }
 
@@ -64,6 +79,7 @@ impl Signer {
     pub async fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         match self {
             Signer::File { key, .. } => key.sign(message).map_err(anyhow::Error::msg),
+            Signer::Kms(key) => key.sign(message).await,
         }
     }
 
@@ -83,9 +99,14 @@ impl Signer {
     }
 }
 
-/// A verification key as policy names it: a PEM public key file, relative to the policy's
-/// directory.
-pub fn verification_key(spec: &str, root: &Path) -> anyhow::Result<PublicKey> {
+/// A verification key as policy names it: `awskms:KEY` (its public key, from KMS), else a PEM
+/// public key file, relative to the policy's directory.
+pub async fn verification_key(spec: &str, root: &Path) -> anyhow::Result<PublicKey> {
+    if let Some(key) = kms::key_of(spec) {
+        return kms::public_key(key)
+            .await
+            .context("the environment's `attestation-key`");
+    }
     let path = root.join(spec);
     PublicKey::read(&path).context("the environment's `attestation-key`")
 }

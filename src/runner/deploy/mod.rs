@@ -13,6 +13,7 @@ mod inflight;
 mod judge;
 mod lambda;
 mod target;
+pub mod trace;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};

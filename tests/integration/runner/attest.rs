@@ -2,6 +2,8 @@
 //! API, so the OCI referrers tag schema is what stores them) and read back by others' tools
 //! (`tests/attest/verify.py`: oras, securesystemslib, in-toto-attestation, cyclonedx).
 
+use std::ffi::OsStr;
+
 use super::*;
 
 /// A key pair made by openssl, as a team would make it: `(private, public)` PEM paths.
@@ -46,15 +48,26 @@ fn built(project: &Path, repository: &str, platforms: &str, key: Option<&Path>) 
     json(&output)
 }
 
-fn verify_with_standard_tools(repository: &str, subject: &str, public: &Path) -> Value {
+/// Runs `tests/attest/SCRIPT` (Python, no lambda-gate code) with the registry, `repository`,
+/// `subject` and `more` as arguments: its standard output, once it has succeeded.
+fn attest_script(script: &str, repository: &str, subject: &str, more: &[&OsStr]) -> Vec<u8> {
     let output = Process::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attest/verify.py"))
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/attest")
+                .join(script),
+        )
         .args([&registry(), repository, subject])
-        .arg(public)
+        .args(more)
         .output()
         .expect("python3 (tests/requirements.txt)");
-    assert!(output.status.success(), "verify.py: {}", text(&output));
-    serde_json::from_slice(&output.stdout).expect("verify.py prints JSON")
+    assert!(output.status.success(), "{script}: {}", text(&output));
+    output.stdout
+}
+
+fn verify_with_standard_tools(repository: &str, subject: &str, public: &Path) -> Value {
+    let stdout = attest_script("verify.py", repository, subject, &[public.as_os_str()]);
+    serde_json::from_slice(&stdout).expect("verify.py prints JSON")
 }
 
 fn by_type<'a>(referrers: &'a Value, predicate: &str) -> &'a Value {
@@ -64,6 +77,48 @@ fn by_type<'a>(referrers: &'a Value, predicate: &str) -> &'a Value {
         .iter()
         .find(|r| r["predicateType"] == predicate)
         .unwrap_or_else(|| panic!("no {predicate} referrer in {referrers}"))
+}
+
+/// A policy whose `prod` takes only images with a verdict signed by `key` (a file relative to
+/// the project, or `awskms:KEY`).
+fn prod_requires(project: &Path, key: &str) {
+    std::fs::write(
+        project.join("lambda-gate.toml"),
+        format!("[deploy.environments.prod]\nfunction = \"unused\"\nrequire-attestation = true\nattestation-key = \"{key}\"\n"),
+    )
+    .unwrap();
+}
+
+/// The example project with a fresh P-256 key pair: the public half is the project's
+/// `release.pub`, by which its policy's `prod` requires verdicts to be signed.
+struct ProdProject {
+    _keys: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    private: PathBuf,
+    project: PathBuf,
+}
+
+fn prod_project() -> ProdProject {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = key_pair(keys.path(), "release", "p256");
+    let (dir, project) = example_project();
+    std::fs::copy(&public, project.join("release.pub")).unwrap();
+    prod_requires(&project, "release.pub");
+    ProdProject {
+        _keys: keys,
+        _dir: dir,
+        private,
+        project,
+    }
+}
+
+/// `verify-deployable IMAGE --environment prod` (x86_64) under `project`'s policy, as JSON.
+fn verify_for_prod(image: &str, project: &Path) -> Output {
+    run(gate()
+        .args(["verify-deployable", image, "--architecture", "x86_64"])
+        .args(["--environment", "prod", "--project"])
+        .arg(project)
+        .args(["--format", "json"]))
 }
 
 #[test]
@@ -143,6 +198,33 @@ fn a_signed_build_attaches_provenance_verdict_and_sbom_that_standard_tools_verif
         .unwrap()
         .iter()
         .any(|r| r == "DKR005"));
+    // The coverage total the gate read: coverage.py's own total of the report (statements and
+    // branches covered over statements and branches).
+    let coverage_py: f64 = tool(
+        "python3",
+        &[
+            "-c",
+            "import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); n = lambda k: int(r.get(k)); print(100.0 * (n('lines-covered') + n('branches-covered')) / (n('lines-valid') + n('branches-valid')))",
+            project.join("coverage.xml").to_str().unwrap(),
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    let attested = &verdict["predicate"]["coverage"];
+    let total = attested
+        .as_object()
+        .and_then(|totals| {
+            totals
+                .iter()
+                .find(|(path, _)| path.ends_with("coverage.xml"))
+        })
+        .and_then(|(_, total)| total.as_f64())
+        .unwrap_or_else(|| panic!("the report's total: {attested}"));
+    assert!(
+        (total - coverage_py).abs() < 1e-9,
+        "{total} vs coverage.py's {coverage_py}"
+    );
 
     let sbom = by_type(&found, "https://cyclonedx.org/bom");
     assert_eq!(sbom["cyclonedxValid"], true, "{}", sbom["cyclonedxErrors"]);
@@ -337,15 +419,9 @@ fn deploy_and_verify_deployable_take_only_images_with_a_signed_verdict_of_this_p
 /// signs only images built from exactly its sources.
 #[test]
 fn push_signs_only_images_built_from_the_sources_it_gates() {
-    let keys = tempfile::tempdir().unwrap();
-    let (private, public) = key_pair(keys.path(), "release", "p256");
-    let (_dir, project) = example_project();
-    std::fs::copy(&public, project.join("release.pub")).unwrap();
-    std::fs::write(
-        project.join("lambda-gate.toml"),
-        "[deploy.environments.prod]\nfunction = \"app\"\nrequire-attestation = true\nattestation-key = \"release.pub\"\n",
-    )
-    .unwrap();
+    // Bound whole: its temporary directories live as long as the test.
+    let prod = prod_project();
+    let (private, project) = (prod.private.clone(), prod.project.clone());
     let report = build_unpushed(&project, "linux/amd64");
     let repository = format!("{}/{}", registry(), unique("attest/pushed"));
     let push = |project: &Path| {
@@ -384,11 +460,7 @@ fn push_signs_only_images_built_from_the_sources_it_gates() {
         .as_str()
         .unwrap()
         .to_string();
-    let verified = run(gate()
-        .args(["verify-deployable", &image, "--architecture", "x86_64"])
-        .args(["--environment", "prod", "--project"])
-        .arg(&project)
-        .args(["--format", "json"]));
+    let verified = verify_for_prod(&image, &project);
     assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
     let verdict = &json(&verified)["attestation"]["verdict"];
     assert_eq!(verdict["result"], "passed");
@@ -405,5 +477,323 @@ fn push_signs_only_images_built_from_the_sources_it_gates() {
         String::from_utf8_lossy(&refused.stderr).contains("built from other sources"),
         "{}",
         text(&refused)
+    );
+}
+
+/// `tests/attest/tamper.py`: rewrites `subject`'s referrers in the registry with plain
+/// distribution API calls, as someone with push access and no key could.
+fn tamper(repository: &str, subject: &str, how: &[&str]) {
+    let how: Vec<&OsStr> = how.iter().map(OsStr::new).collect();
+    attest_script("tamper.py", repository, subject, &how);
+}
+
+/// What is in the registry is what counts: a verdict changed by one byte after signing, and a
+/// valid verdict of another image attached to this one, are each refused with their own message.
+#[test]
+fn verdicts_tampered_with_in_the_registry_are_refused_each_with_its_message() {
+    // Bound whole: its temporary directories live as long as the test.
+    let prod = prod_project();
+    let (private, project) = (prod.private.clone(), prod.project.clone());
+    let repository_path = unique("attest/tampered");
+    let repository = format!("{}/{repository_path}", registry());
+    let digest_of = |report: &Value| {
+        report["platforms"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = digest_of(&built(&project, &repository, "linux/amd64", Some(&private)));
+    let handler = project.join("app/handler.py");
+    let source = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{source}\n# the second image\n")).unwrap();
+    let second = digest_of(&built(&project, &repository, "linux/amd64", Some(&private)));
+    assert_ne!(first, second);
+    let verify = |digest: &str| verify_for_prod(&format!("{repository}@{digest}"), &project);
+    let accepted = verify(&first);
+    assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted));
+
+    tamper(&repository_path, &first, &["flip-byte"]);
+    let refused = verify(&first);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let reason = json(&refused)["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason.contains("signature does not verify: the envelope was changed after signing"),
+        "{reason}"
+    );
+
+    tamper(&repository_path, &first, &["swap-subject", &second]);
+    let refused = verify(&first);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let reason = json(&refused)["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason.contains(&format!(
+            "not {first}: it was attached to an image it does not describe"
+        )),
+        "{reason}"
+    );
+    // The second image's own verdict is untouched.
+    let second_ok = verify(&second);
+    assert_eq!(second_ok.status.code(), Some(0), "{}", text(&second_ok));
+}
+
+/// A KMS key signs (`--sign-key awskms:alias/…`, moto as KMS, as strict as KMS on raw message
+/// size and digest signing: `tests/standin/moto_strict.py`); the envelopes verify with the public
+/// key KMS exports, by others' tools, and an environment naming the KMS key accepts the image.
+/// A key KMS holds that cannot sign as attestations need is refused before anything is built.
+#[test]
+fn a_kms_key_signs_attestations_that_verify_with_its_exported_public_key() {
+    let alias = format!("alias/{}", unique("release"));
+    let exported = aws(&format!(
+        "from cryptography.hazmat.primitives import serialization\n\
+         key = kms.create_key(KeySpec='ECC_NIST_P256', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId']\n\
+         kms.create_alias(AliasName='{alias}', TargetKeyId=key)\n\
+         der = kms.get_public_key(KeyId='{alias}')['PublicKey']\n\
+         print(serialization.load_der_public_key(der).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(), end='')\n\
+         rsa = kms.create_key(KeySpec='RSA_2048', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId']\n\
+         kms.create_alias(AliasName='{alias}-rsa', TargetKeyId=rsa)"
+    ));
+    let keys = tempfile::tempdir().unwrap();
+    let public = keys.path().join("release.pub");
+    std::fs::write(&public, &exported).unwrap();
+    let (_dir, project) = example_project();
+    let repository_path = unique("attest/kms");
+    let repository = format!("{}/{repository_path}", registry());
+    let spec = format!("awskms:{alias}");
+    let signed_by = |spec: &str| {
+        build(
+            &project,
+            &repository,
+            &[
+                "--platform",
+                "linux/amd64",
+                "--no-smoke",
+                "--sign-key",
+                spec,
+            ],
+        )
+    };
+    let output = signed_by(&spec);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let digest = json(&output)["platforms"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let found = verify_with_standard_tools(&repository_path, &digest, &public);
+    let referrers = found["referrers"].as_array().unwrap();
+    assert_eq!(referrers.len(), 3, "provenance, verdict and SBOM: {found}");
+    assert!(referrers
+        .iter()
+        .all(|r| r["signedBy"].as_array().unwrap().len() == 1));
+
+    prod_requires(&project, &spec);
+    let verified = verify_for_prod(&format!("{repository}@{digest}"), &project);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    assert_eq!(
+        json(&verified)["attestation"]["verdict"]["result"],
+        "passed"
+    );
+
+    let rsa = signed_by(&format!("{spec}-rsa"));
+    assert_eq!(rsa.status.code(), Some(2), "{}", text(&rsa));
+    assert!(text(&rsa).contains("has spec RSA_2048"), "{}", text(&rsa));
+}
+
+/// buildLambda's stages with `signingKey`, end to end against the local registry and moto:
+/// build (no push), push signed under the commit and `dev`, promote to staging and prod, deploy
+/// to staging and then to prod, which takes only signed images (the ladder's last rung). A
+/// hand-pushed image of the same repository reaches staging and is refused by prod before any
+/// change. `trace` then shows the chain behind each environment's alias.
+#[test]
+fn the_jenkins_flow_deploys_to_prod_only_what_it_signed_and_trace_shows_why() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = key_pair(keys.path(), "release", "p256");
+    let (_dir, project) = example_project();
+    std::fs::copy(&public, project.join("release.pub")).unwrap();
+    let function_name = unique("signed-flow");
+    let staging = format!("{function_name}-staging");
+    std::fs::write(
+        project.join("lambda-gate.toml"),
+        format!("[promotion]\nladders = [[\"staging\", \"prod\"]]\n\n[deploy.environments.staging]\nfunction = \"{staging}\"\n\n[deploy.environments.prod]\nfunction = \"{function_name}\"\nattestation-key = \"release.pub\"\n"),
+    )
+    .unwrap();
+    let project_dir = project.to_str().unwrap().to_string();
+    let repository_path = unique("attest/flow");
+    let repository = format!("{}/{repository_path}", registry());
+    let placeholder = format!("{repository}@sha256:{}", "0".repeat(64));
+    function(&function_name, "x86_64", &placeholder);
+    function(&staging, "x86_64", &placeholder);
+
+    // Build, then Push with the signing key bound (buildLambda's withCredentials).
+    let built = build_unpushed(&project, "linux/amd64");
+    let push = |tags: &[&str], key: Option<&Path>| {
+        let mut command = gate();
+        command.args([
+            "push",
+            &repository,
+            "--format",
+            "json",
+            "--quiet",
+            "--project",
+            &project_dir,
+        ]);
+        for tag in tags {
+            command.args(["--tag", tag]);
+        }
+        command.args([
+            "--image",
+            &format!(
+                "linux/amd64={}",
+                built["platforms"][0]["image_id"].as_str().unwrap()
+            ),
+        ]);
+        if let Some(key) = key {
+            command.env("LAMBDA_GATE_SIGNING_KEY", key);
+        }
+        run(&mut command)
+    };
+    let pushed = push(&["0a1b2c3d", "dev"], Some(&private));
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+    // Tags and deploys name the index; the function runs its platform's image.
+    let signed_index = json(&pushed)["index_digest"].as_str().unwrap().to_string();
+    let signed = json(&pushed)["platforms"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let promote_to = |digest: &str, environment: &str| {
+        let promoted = promote(&repository, &["--digest", digest, "--to", environment]);
+        assert_eq!(
+            promoted.status.code(),
+            Some(0),
+            "{environment}: {}",
+            text(&promoted)
+        );
+    };
+    let deploy_to = |environment: &str, digest: &str| {
+        deploy(&[
+            "--environment",
+            environment,
+            "--image",
+            &format!("{repository}@{digest}"),
+            "--project",
+            &project_dir,
+        ])
+    };
+    for environment in ["staging", "prod"] {
+        promote_to(&signed_index, environment);
+        let deployed = deploy_to(environment, &signed_index);
+        assert_eq!(
+            deployed.status.code(),
+            Some(0),
+            "{environment}: {}",
+            text(&deployed)
+        );
+    }
+    let prod_version = serving(&function_name)["version"].clone();
+
+    // A hand-pushed image of the same repository: the same project with a change, pushed with
+    // no key, moved up the ladder by hand.
+    std::fs::write(project.join("app/extra.py"), "VALUE = 4\n").unwrap();
+    let by_hand = build_unpushed(&project, "linux/amd64");
+    let pushed = push_images(&repository, &["by-hand"], &by_hand);
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+    let unsigned_index = json(&pushed)["index_digest"].as_str().unwrap().to_string();
+    let unsigned = json(&pushed)["platforms"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // (promote reads the default ladder, dev -> staging -> prod)
+    for environment in ["dev", "staging", "prod"] {
+        promote_to(&unsigned_index, environment);
+    }
+    let to_staging = deploy_to("staging", &unsigned_index);
+    assert_eq!(
+        to_staging.status.code(),
+        Some(0),
+        "staging asks for none: {}",
+        text(&to_staging)
+    );
+    let to_prod = deploy_to("prod", &unsigned_index);
+    assert_eq!(to_prod.status.code(), Some(1), "{}", text(&to_prod));
+    assert!(
+        text(&to_prod).contains("carries no signed gate verdict"),
+        "{}",
+        text(&to_prod)
+    );
+    assert_eq!(
+        serving(&function_name)["version"],
+        prod_version,
+        "prod unchanged"
+    );
+
+    // The chain behind prod: alias -> version -> digest -> verdict -> build -> base.
+    let traced = run(gate()
+        .args(["trace", "--environment", "prod", "--project", &project_dir])
+        .args(["--format", "json"]));
+    assert_eq!(traced.status.code(), Some(0), "{}", text(&traced));
+    let chain = json(&traced);
+    assert_eq!(chain["function"], function_name.as_str());
+    assert_eq!(chain["alias"], "live");
+    let serving_version = &chain["versions"][0];
+    assert_eq!(serving_version["weight"], 100.0);
+    assert_eq!(serving_version["digest"], signed.as_str());
+    let verdict = &serving_version["verdict"];
+    assert_eq!(verdict["status"], "verified", "{chain}");
+    assert_eq!(verdict["verdict"]["result"], "passed");
+    assert_eq!(
+        serving_version["stamped_verdict"], verdict["envelope"],
+        "the deploy's stamp names the verdict that verifies"
+    );
+    let build = &serving_version["provenance"];
+    assert_eq!(build["signature_checked"], true);
+    assert!(build["commit"].is_string(), "{build}");
+    assert!(
+        build["bases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == base().as_str()
+                && b["digest"].as_str().unwrap().starts_with("sha256:")),
+        "{build}"
+    );
+    let human = run(gate().args(["trace", "--environment", "prod", "--project", &project_dir]));
+    assert_eq!(human.status.code(), Some(0), "{}", text(&human));
+    let human = String::from_utf8_lossy(&human.stdout).into_owned();
+    assert!(
+        human.starts_with(&format!("{function_name}:live\n  version {} (100% of traffic): {repository}@{signed}\n    verdict  verified: passed under policy sha256:", prod_version.as_str().unwrap())),
+        "{human}"
+    );
+
+    // Staging serves the hand-pushed image: judged by prod's key, nothing it signed.
+    let staging_trace = run(gate()
+        .args(["trace", &format!("{staging}:live"), "--key"])
+        .arg(project.join("release.pub"))
+        .args(["--format", "json"]));
+    assert_eq!(
+        staging_trace.status.code(),
+        Some(0),
+        "{}",
+        text(&staging_trace)
+    );
+    let staging_chain = json(&staging_trace);
+    assert_eq!(staging_chain["versions"][0]["digest"], unsigned.as_str());
+    assert_eq!(
+        staging_chain["versions"][0]["verdict"]["status"], "missing",
+        "{staging_chain}"
+    );
+    // Judged as prod would judge it: refused, exit 1.
+    let as_prod = run(gate()
+        .args([
+            "trace",
+            &staging,
+            "--environment",
+            "prod",
+            "--project",
+            &project_dir,
+        ])
+        .args(["--format", "json"]));
+    assert_eq!(as_prod.status.code(), Some(1), "{}", text(&as_prod));
+    assert_eq!(
+        json(&as_prod)["versions"][0]["verdict"]["status"],
+        "refused"
     );
 }

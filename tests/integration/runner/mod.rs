@@ -87,6 +87,7 @@ fn aws_env() -> Vec<(&'static str, String)> {
         ("AWS_ENDPOINT_URL_LAMBDA", moto()),
         ("AWS_ENDPOINT_URL_CLOUDWATCH", moto()),
         ("AWS_ENDPOINT_URL_STS", moto()),
+        ("AWS_ENDPOINT_URL_KMS", moto()),
         (
             "LAMBDA_GATE_ECR_REGISTRY_URL",
             format!("http://{}", registry()),
@@ -263,13 +264,13 @@ fn push_images(repository: &str, tags: &[&str], built: &serde_json::Value) -> Ou
 // echoes the event. So the smoke invocations exercise lambda-gate's call and its reading of the
 // answer; the image itself is exercised by `build`'s own smoke test.
 
-/// Runs `script` with boto3 clients `ecr`, `lam`, `cw`, `ssm` and `iam` on moto (in this
+/// Runs `script` with boto3 clients `ecr`, `lam`, `cw`, `ssm`, `iam` and `kms` on moto (in this
 /// test's region) and `kw`, their connection.
 fn aws(script: &str) -> String {
     let output = Process::new("python3")
         .arg("-c")
         .arg(format!(
-            "import boto3, json, urllib.request\nkw = dict(endpoint_url='{0}', region_name='{1}', aws_access_key_id='testing', aws_secret_access_key='testing')\necr = boto3.client('ecr', **kw)\nlam = boto3.client('lambda', **kw)\ncw = boto3.client('cloudwatch', **kw)\nssm = boto3.client('ssm', **kw)\niam = boto3.client('iam', **kw)\ndef moto_api(path, body):\n    urllib.request.urlopen(urllib.request.Request('{0}' + path, data=json.dumps(body).encode(), method='POST', headers={{'Content-Type': 'application/json'}}))\nmoto_api('/moto-api/config', {{'lambda': {{'use_docker': False}}}})\n{script}",
+            "import boto3, json, urllib.request\nkw = dict(endpoint_url='{0}', region_name='{1}', aws_access_key_id='testing', aws_secret_access_key='testing')\necr = boto3.client('ecr', **kw)\nlam = boto3.client('lambda', **kw)\ncw = boto3.client('cloudwatch', **kw)\nssm = boto3.client('ssm', **kw)\niam = boto3.client('iam', **kw)\nkms = boto3.client('kms', **kw)\ndef moto_api(path, body):\n    urllib.request.urlopen(urllib.request.Request('{0}' + path, data=json.dumps(body).encode(), method='POST', headers={{'Content-Type': 'application/json'}}))\nmoto_api('/moto-api/config', {{'lambda': {{'use_docker': False}}}})\n{script}",
             moto(),
             region()
         ))
