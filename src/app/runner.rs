@@ -100,7 +100,9 @@ pub fn gate_verdict(project: &Path) -> anyhow::Result<Verdict> {
                 let at = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
                 let (report, total) =
                     crate::rules::coverage::report_total(dir, &config.policy_for(&at))?;
-                Some((crate::report::display_path(&dir.join(report)), total))
+                let path = dir.join(report);
+                let shown = path.strip_prefix(".").unwrap_or(&path);
+                Some((crate::report::display_path(shown), total))
             })
             .collect(),
         commit: None,

@@ -116,6 +116,7 @@ fn the_gate_only_build_checks_and_names_the_feature_the_runner_needs() {
             "--architecture",
             "arm64",
         ],
+        vec!["trace", "quote:live"],
     ] {
         let output = Command::new(&gate_only)
             .args(&command)

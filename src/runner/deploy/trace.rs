@@ -13,7 +13,7 @@ use crate::runner::attest::referrers::{self, PREDICATE_ANNOTATION};
 use crate::runner::attest::statement::{Statement, Verdict, SLSA_PROVENANCE_V1, VERDICT_V1};
 use crate::runner::attest::verify::{self, Requirement};
 use crate::runner::reference::Reference;
-use crate::runner::registry::{AnyRegistry, Connection};
+use crate::runner::registry::{AnyRegistry, Connection, Registry as _};
 
 /// What to trace.
 pub struct TraceRequest {
@@ -212,6 +212,17 @@ async fn follow_image(
         Err(e) => return (Some(digest), untraceable(format!("{uri}: {e:#}")), None),
     };
     let repository = reference.repository.as_str();
+    match registry.manifest(repository, &digest).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return (
+                Some(digest),
+                untraceable(format!("{uri} is not in its registry: deleted (a lifecycle rule?) or never pushed there, so nothing attached to it can be read")),
+                None,
+            )
+        }
+        Err(e) => return (Some(digest), untraceable(format!("{uri}: {e}")), None),
+    }
     let key = request
         .requirement
         .as_ref()

@@ -137,6 +137,27 @@ fn a_failing_smoke_test_or_a_firing_alarm_rolls_back_and_an_index_without_the_ar
         "1",
         "the canary leaves the alias on the old version"
     );
+    // `trace` mid-canary: both versions, with their shares, the old one first.
+    let traced = run(gate().args(["trace", &canary, "--format", "json"]));
+    assert_eq!(traced.status.code(), Some(0), "{}", text(&traced));
+    let versions = json(&traced)["versions"].clone();
+    let shares: Vec<(String, f64)> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap().to_string(),
+                v["weight"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shares, [("1".to_string(), 90.0), ("2".to_string(), 10.0)]);
+    assert_eq!(versions[0]["image_uri"], old.as_str());
+    assert_eq!(
+        versions[0]["verdict"]["status"], "untraceable",
+        "the old image's registry has no such digest: {versions}"
+    );
     aws(&format!(
         "cw.set_alarm_state(AlarmName='{canary}-errors', StateValue='ALARM', StateReason='test')"
     ));
