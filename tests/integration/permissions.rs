@@ -137,6 +137,7 @@ fn called_actions() -> BTreeSet<String> {
         for found in call.captures_iter(&text) {
             let service = match (&found[1], file) {
                 ("client", "ecr.rs") => "ecr",
+                ("client", "kms.rs") => "kms",
                 ("client", "promote.rs") | ("ssm", _) => "ssm",
                 ("lambda", _) => "lambda",
                 ("cloudwatch", _) => "cloudwatch",

@@ -85,6 +85,25 @@ data "aws_iam_policy_document" "deploy" {
   }
 }
 
+# Attestations signed with KMS keys (`--sign-key awskms:KEY`) and verified by them
+# (`attestation-key = "awskms:KEY"`): exactly the keys named; nothing when none is.
+data "aws_iam_policy_document" "attest" {
+  count = length(var.attestation_kms_key_arns) == 0 ? 0 : 1
+
+  statement {
+    sid       = "SignAndVerifyAttestations"
+    actions   = ["kms:Sign", "kms:GetPublicKey"]
+    resources = var.attestation_kms_key_arns
+  }
+}
+
+resource "aws_iam_role_policy" "attest" {
+  count  = length(var.attestation_kms_key_arns) == 0 ? 0 : 1
+  name   = "sign-attestations"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.attest[0].json
+}
+
 resource "aws_iam_role_policy" "deploy" {
   count  = length(var.deployable_functions) == 0 ? 0 : 1
   name   = "deploy-lambda-functions"

@@ -59,3 +59,9 @@ variable "deploy_image_repository_arns" {
   default     = []
   description = "ECR repositories (ARNs) in other accounts whose images `lambda-gate deploy` deploys from this account: the role reads their manifests and config to pick each function's image (their repository policy must let this account pull: `aws-lambda-container`'s `consumer_account_ids`). This account's repositories under `repository_name_prefix` are always readable."
 }
+
+variable "attestation_kms_key_arns" {
+  type        = list(string)
+  default     = []
+  description = "KMS keys (ARNs; asymmetric ECC_NIST_P256, SIGN_VERIFY) the role signs attestations with (`--sign-key awskms:KEY`: kms:Sign) and checks them by (`attestation-key = \"awskms:KEY\"`: kms:GetPublicKey). None by default."
+}
