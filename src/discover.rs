@@ -26,6 +26,7 @@ use crate::build_context::BuildContext;
 use crate::policy::Config;
 use crate::rules::dockerfile::code::{path_from, CodeStatus, Handler, HandlerOrigin, LambdaCode};
 use crate::rules::dockerfile::declared::{Declared, DeclaredBuild, Declarer};
+use crate::rules::dockerfile::image_files::ImageFiles;
 use crate::rules::dockerfile::kind::{self, ImageKind};
 use crate::rules::dockerfile::parser;
 use crate::rules::dockerfile::{build_commands, sam, terraform_image};
@@ -295,7 +296,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             let mut lambda = project(dir, config.clone(), files);
             let elsewhere = locate_code(&mut lambda, &declared, None);
             if !elsewhere {
-                lambda.images.iter_mut().for_each(Image::release_parse);
+                lambda.release();
             }
             (lambda, elsewhere)
         })
@@ -308,7 +309,7 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             .filter(|(_, elsewhere)| *elsewhere)
             .for_each(|(lambda, _)| {
                 locate_code(lambda, &declared, Some(&contexts));
-                lambda.images.iter_mut().for_each(Image::release_parse);
+                lambda.release();
             });
     }
     workspace.lambdas.extend(lambdas);
@@ -624,7 +625,7 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
         if !image.kind.is_lambda() {
             continue;
         }
-        let Some(Ok(dockerfile)) = &image.parsed else {
+        let Some(Ok(dockerfile)) = image.parsed.get() else {
             continue;
         };
         let path = &files[image.file].path;
@@ -651,7 +652,7 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
             Some(_) => None,
         };
         let resolve = |context: &BuildContext, tried: &str| {
-            let mut code = LambdaCode::resolve(
+            let (mut code, files) = LambdaCode::resolve(
                 dockerfile,
                 &image.kind,
                 &policy,
@@ -673,8 +674,10 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
                 };
                 code.untied = Some(untied.clone());
             }
-            code
+            (code, files)
         };
+        // Whether every COPY source is in the context: else another context is tried.
+        let complete = |files: &ImageFiles| files.missing_sources.is_empty();
         // The contexts the files that build the image name, the deploying one first.
         let named: Vec<&DeclaredBuild> = {
             let builds: Vec<&DeclaredBuild> = declared.builds_of(path).collect();
@@ -684,7 +687,8 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
             }
         };
         if !named.is_empty() && named.iter().all(|build| build.context == *dir) {
-            image.code = Some(resolve(own, &tried_named(dir, &named)));
+            let (code, files) = resolve(own, &tried_named(dir, &named));
+            image.located(code, files, None);
             continue;
         }
         if !named.is_empty() {
@@ -695,19 +699,18 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
             let tried = tried_named(dir, &named);
             let mut attempts = named.iter().map(|build| {
                 let context = contexts.context(&build.context);
-                let code = resolve(&context, &tried);
-                (context, code)
+                let (code, files) = resolve(&context, &tried);
+                (context, code, files)
             });
             let first = attempts.next();
             let chosen = match first {
-                Some((context, code)) if !code.image.missing_sources.is_empty() => attempts
-                    .find(|(_, code)| code.image.missing_sources.is_empty())
-                    .or(Some((context, code))),
+                Some((context, code, files)) if !complete(&files) => attempts
+                    .find(|(_, _, files)| complete(files))
+                    .or(Some((context, code, files))),
                 other => other,
             };
-            if let Some((context, code)) = chosen {
-                image.code = Some(code);
-                image.context = Some(context);
+            if let Some((context, code, files)) = chosen {
+                image.located(code, files, Some(context));
             }
             continue;
         }
@@ -715,13 +718,13 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
             "the Dockerfile's directory and each one above it up to {}",
             boundary_text(dir, config, &boundary)
         );
-        let code = resolve(own, &tried);
-        if code.image.missing_sources.is_empty() {
-            image.code = Some(code);
+        let (code, files) = resolve(own, &tried);
+        if complete(&files) {
+            image.located(code, files, None);
             continue;
         }
         let Some(contexts) = contexts else {
-            image.code = Some(code);
+            image.located(code, files, None);
             elsewhere = true;
             continue;
         };
@@ -734,18 +737,12 @@ fn locate_code(lambda: &mut Lambda, declared: &Declared, contexts: Option<&Conte
             .take_while(|ancestor| ancestor.starts_with(&boundary))
             .find_map(|ancestor| {
                 let context = contexts.context(ancestor);
-                let code = resolve(&context, &tried);
-                code.image
-                    .missing_sources
-                    .is_empty()
-                    .then_some((context, code))
+                let (code, files) = resolve(&context, &tried);
+                complete(&files).then_some((context, code, files))
             });
         match found {
-            Some((context, code)) => {
-                image.code = Some(code);
-                image.context = Some(context);
-            }
-            None => image.code = Some(code),
+            Some((context, code, files)) => image.located(code, files, Some(context)),
+            None => image.located(code, files, None),
         }
     }
     elsewhere
@@ -801,15 +798,7 @@ fn project(dir: PathBuf, config: Arc<Config>, files: Vec<LambdaFile>) -> Lambda 
                 Some(Ok(dockerfile)) => crate::rules::dockerfile::base_python_version(dockerfile),
                 _ => None,
             };
-            Image {
-                file: index,
-                text,
-                parsed,
-                base_python,
-                kind,
-                context: None,
-                code: None,
-            }
+            Image::new(index, text, parsed, kind, base_python)
         })
         .collect();
     // The image Lambda runs first: a Lambda image before the others, then `Dockerfile`,

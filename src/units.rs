@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use crate::build_context::BuildContext;
 use crate::policy::Config;
 use crate::rules::dockerfile::code::LambdaCode;
+use crate::rules::dockerfile::image_files::{Build, ImageFiles};
 use crate::rules::dockerfile::kind::ImageKind;
 use crate::rules::dockerfile::parser::{self, Dockerfile, ParseError};
 
@@ -94,9 +95,12 @@ pub struct Image {
     pub file: usize,
     /// The text, or why the file could not be read.
     pub text: Result<Arc<str>, crate::engine::Unreadable>,
-    /// The parse, while discovery classifies the project and locates its code; then dropped
-    /// (see [`Image::parse`]).
-    pub(crate) parsed: Option<Result<Dockerfile, ParseError>>,
+    /// The parse: made by discovery to classify the project and locate its code, dropped when
+    /// discovery is done with the project, made again when a family asks (see [`Image::parse`]).
+    pub(crate) parsed: OnceLock<Result<Dockerfile, ParseError>>,
+    /// The files the image holds as its build shows them, made when a rule asks
+    /// ([`Lambda::image_files`]).
+    files: OnceLock<ImageFiles>,
     /// The Python version its final base names (`python:3.12-slim`), when it names one.
     pub base_python: Option<String>,
     pub kind: ImageKind,
@@ -109,20 +113,52 @@ pub struct Image {
 }
 
 impl Image {
-    /// The parse of its text, `None` when it could not be read. Held only during discovery: a
-    /// parse takes about eight times its text's memory, and a family parses again (about 8 µs
-    /// a Dockerfile) rather than every Dockerfile of a large run being held until its end.
-    pub fn parse(&self) -> Option<std::borrow::Cow<'_, Result<Dockerfile, ParseError>>> {
-        match (&self.parsed, &self.text) {
-            (Some(parsed), _) => Some(std::borrow::Cow::Borrowed(parsed)),
-            (None, Ok(text)) => Some(std::borrow::Cow::Owned(parser::parse(text))),
-            (None, Err(_)) => None,
+    /// An image of a project's file `file` (an index into [`Lambda::files`]), with its text and,
+    /// when it was parsed, the parse.
+    pub(crate) fn new(
+        file: usize,
+        text: Result<Arc<str>, crate::engine::Unreadable>,
+        parsed: Option<Result<Dockerfile, ParseError>>,
+        kind: ImageKind,
+        base_python: Option<String>,
+    ) -> Image {
+        Image {
+            file,
+            text,
+            parsed: parsed.map(OnceLock::from).unwrap_or_default(),
+            files: OnceLock::new(),
+            base_python,
+            kind,
+            context: None,
+            code: None,
         }
     }
 
-    /// Discovery is done with the parse.
-    pub(crate) fn release_parse(&mut self) {
-        self.parsed = None;
+    /// The parse of its text, `None` when it could not be read. Made once per unit: kept while
+    /// the unit is checked and freed with it, not held for every Dockerfile of a large run (a
+    /// parse takes about eight times its text's memory; parsing again costs about 8 µs).
+    pub fn parse(&self) -> Option<&Result<Dockerfile, ParseError>> {
+        let text = self.text.as_ref().ok()?;
+        Some(self.parsed.get_or_init(|| parser::parse(text)))
+    }
+
+    /// Discovery located its code in `files`, built from `context` (`None`: the project's
+    /// directory).
+    pub(crate) fn located(
+        &mut self,
+        code: LambdaCode,
+        files: ImageFiles,
+        context: Option<BuildContext>,
+    ) {
+        self.code = Some(code);
+        self.files = OnceLock::from(files);
+        self.context = context;
+    }
+
+    /// Drops the parse, which can be made again from the text. The simulated files stay:
+    /// simulating again costs more than they take.
+    fn release(&mut self) {
+        self.parsed = OnceLock::new();
     }
 }
 
@@ -170,6 +206,31 @@ impl Lambda {
     /// The project directory's build context, computed once (reads `.dockerignore`).
     pub fn build_context(&self) -> &BuildContext {
         project_context(&self.build_context, &self.dir, &self.files)
+    }
+
+    /// The files `image` holds as its build shows them (COPY and ADD from its context, other
+    /// stages, a known base), simulated once per unit; `None` when its Dockerfile does not parse.
+    /// Simulated with the policy discovery used, so rules see what discovery located code in.
+    pub fn image_files<'a>(&'a self, image: &'a Image) -> Option<&'a ImageFiles> {
+        let Ok(dockerfile) = image.parse()? else {
+            return None;
+        };
+        Some(image.files.get_or_init(|| {
+            let policy = self.config.policy_for(&self.files[image.file].path);
+            ImageFiles::simulate(&Build {
+                dockerfile,
+                policy: &policy,
+                context: self.context_of(image),
+            })
+        }))
+    }
+
+    /// Discovery is done with the project: what can be made again cheaply (parses, the
+    /// project's build context) is dropped, so a large run does not hold it for every unit until
+    /// the unit is checked.
+    pub(crate) fn release(&mut self) {
+        self.images.iter_mut().for_each(Image::release);
+        self.build_context = OnceLock::new();
     }
 }
 

@@ -76,7 +76,6 @@ pub struct LambdaCode {
     pub handler: Option<Handler>,
     /// The build context's directory.
     pub context: PathBuf,
-    pub image: ImageFiles,
     /// The module file Lambda runs (absolute), with the function the handler names (none for a
     /// Web Adapter's web server module).
     pub module: Option<(PathBuf, Option<String>)>,
@@ -136,6 +135,7 @@ pub fn path_from(from: &Path, to: &Path) -> String {
 impl LambdaCode {
     /// Follows the build of `dockerfile` from `context` and locates the module `handler` (or the
     /// Web Adapter's web server) runs. `tried` says, for a message, which contexts were tried.
+    /// With the code: the image's files as the build shows them.
     pub fn resolve(
         dockerfile: &Dockerfile,
         kind: &ImageKind,
@@ -143,12 +143,33 @@ impl LambdaCode {
         build_context: &BuildContext,
         handler: Option<Handler>,
         tried: &str,
-    ) -> LambdaCode {
+    ) -> (LambdaCode, ImageFiles) {
         let image = ImageFiles::simulate(&Build {
             dockerfile,
             policy,
             context: build_context,
         });
+        let code = Self::locate(
+            &image,
+            dockerfile,
+            kind,
+            policy,
+            build_context,
+            handler,
+            tried,
+        );
+        (code, image)
+    }
+
+    fn locate(
+        image: &ImageFiles,
+        dockerfile: &Dockerfile,
+        kind: &ImageKind,
+        policy: &EffectivePolicy,
+        build_context: &BuildContext,
+        handler: Option<Handler>,
+        tried: &str,
+    ) -> LambdaCode {
         let root = build_context
             .root()
             .map(Path::to_path_buf)
@@ -157,13 +178,12 @@ impl LambdaCode {
         let mut code = LambdaCode {
             handler,
             context: root.clone(),
-            image,
             module: None,
             status: CodeStatus::Located,
             span: None,
             untied: None,
         };
-        let roots = code.image.import_roots(task_root);
+        let roots = image.import_roots(task_root);
         let (module, function) = match (kind, &code.handler) {
             (ImageKind::WebAdapter, _) => match web_server_module(dockerfile) {
                 Some(module) => (module, None),
@@ -182,7 +202,7 @@ impl LambdaCode {
                 }
             },
         };
-        if let Some((span, source)) = code.image.missing_sources.first() {
+        if let Some((span, source)) = image.missing_sources.first() {
             code.span = Some(span.clone());
             code.status = unlocated(
                 &format!("the COPY source `{source}` is in no build context tried ({tried}), so the image is built from a context the gate cannot see"),
@@ -192,7 +212,7 @@ impl LambdaCode {
         }
         let found = roots
             .iter()
-            .map(|root| code.image.module_file(root, &module))
+            .map(|root| image.module_file(root, &module))
             .find(|found| *found != ModuleFile::Absent)
             .unwrap_or(ModuleFile::Absent);
         let task_root = roots[0].as_str();
@@ -207,9 +227,10 @@ impl LambdaCode {
                 );
             }
             ModuleFile::Absent => {
-                let unknown = code.image.unknown.iter().find(|u| {
-                    !code.image.package_from_context(task_root, &module) || u.into.is_none()
-                });
+                let unknown = image
+                    .unknown
+                    .iter()
+                    .find(|u| !image.package_from_context(task_root, &module) || u.into.is_none());
                 code.status = match unknown {
                     Some(unknown) => {
                         code.span = Some(unknown.span.clone());

@@ -28,9 +28,9 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         return Vec::new();
     }
     let local;
-    let code = match ctx.code {
-        Some(code) => code,
-        None => {
+    let (code, image) = match (ctx.code, ctx.files) {
+        (Some(code), Some(files)) => (code, files),
+        _ => {
             local = LambdaCode::resolve(
                 ctx.dockerfile,
                 ctx.kind,
@@ -42,7 +42,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 }),
                 "the Dockerfile's directory",
             );
-            &local
+            (&local.0, &local.1)
         }
     };
     // DKR006 reports a missing or malformed handler.
@@ -89,9 +89,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     ) {
         return Vec::new();
     }
-    let roots = code
-        .image
-        .import_roots(&ctx.policy.policy.dockerfile.task_root);
+    let roots = image.import_roots(&ctx.policy.policy.dockerfile.task_root);
     let task_root = roots[0].clone();
     let candidates = ImageFiles::module_candidates(&task_root, module);
     let relative = module.replace('.', "/");
@@ -99,7 +97,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut help = format!(
         "copy the module into the task root, e.g. `COPY {top} ${{LAMBDA_TASK_ROOT}}/{top}/`"
     );
-    if let Some(nearest) = nearest_module(module, &code.image, &task_root) {
+    if let Some(nearest) = nearest_module(module, image, &task_root) {
         help = format!("did you mean `{nearest}`? The image has that module; or {help}");
     }
     vec![Finding::new(
@@ -184,7 +182,7 @@ mod tests {
     }
 
     /// What discovery locates of the Lambda `text` builds from a context of `files`.
-    fn located(text: &str, files: &[&str]) -> LambdaCode {
+    fn located(text: &str, files: &[&str]) -> (LambdaCode, ImageFiles) {
         let dockerfile = super::super::parser::parse(text).expect("parses");
         let policy = crate::policy::EffectivePolicy::compile(crate::policy::default_policy())
             .expect("policy");
@@ -262,7 +260,7 @@ mod tests {
         );
         // Not this rule's to say: LG007 reports that the module could not be located.
         assert!(run_with(check, &text, &[], |_| {}).is_empty());
-        let code = located(&text, &[]);
+        let (code, _) = located(&text, &[]);
         assert!(
             not_located_because(&code).contains("a RUN in the stage it copies from"),
             "{code:?}"
@@ -298,7 +296,7 @@ mod tests {
         // Into the task root, another image's files may hold the module: not located.
         let venv = format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=builder /app/.venv ${{LAMBDA_TASK_ROOT}}\nCMD [\"app.handler.handler\"]\n");
         assert!(run_with(check, &venv, &["x.py"], |_| {}).is_empty());
-        not_located_because(&located(&venv, &["x.py"]));
+        not_located_because(&located(&venv, &["x.py"]).0);
         // ... unless the handler's package comes from the context (uv's documented layout):
         // then a misspelt module in it is an error, not a guess.
         let uv = format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY --from=builder ${{LAMBDA_TASK_ROOT}} ${{LAMBDA_TASK_ROOT}}\nCOPY ./app ${{LAMBDA_TASK_ROOT}}/app\nCMD [\"app.mian.handler\"]\n");
@@ -311,12 +309,12 @@ mod tests {
         let body = "COPY src/quote/app ${LAMBDA_TASK_ROOT}/app";
         assert!(run(body, &["app/handler.py"]).is_empty());
         let text = format!("FROM {RELEASE}:3.12@{DIGEST}\n{body}\nCMD [\"app.handler.handler\"]\n");
-        let code = located(&text, &["app/handler.py"]);
+        let (code, image) = located(&text, &["app/handler.py"]);
         assert!(
             not_located_because(&code).contains("in no build context tried"),
             "{code:?}"
         );
-        assert_eq!(code.image.missing_sources.len(), 1);
+        assert_eq!(image.missing_sources.len(), 1);
     }
 
     #[test]
@@ -369,6 +367,7 @@ mod tests {
                 build_context: &context,
                 kind: &kind,
                 code: None,
+                files: None,
             })
         };
         assert!(lint("app.handler.handler").is_empty());

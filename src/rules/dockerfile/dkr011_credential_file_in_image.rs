@@ -3,7 +3,7 @@
 //! reads those whose names credentials go by (`*.pem`, `id_rsa`, `.env`, service-account keys,
 //! `.npmrc`...): a secret it finds is an error; a name it cannot confirm is a note.
 
-use super::image_files::{Build, ImageFiles};
+use super::image_files::{Build, Copied, ImageFiles};
 use super::Context;
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
@@ -24,8 +24,8 @@ const MAX_READ: u64 = 1024 * 1024;
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let local;
-    let image = match ctx.code {
-        Some(code) => &code.image,
+    let image = match ctx.files {
+        Some(files) => files,
         None => {
             local = ImageFiles::simulate(&Build {
                 dockerfile: ctx.dockerfile,
@@ -35,14 +35,11 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             &local
         }
     };
-    let mut copied: Vec<(&String, &String)> = image.sources.iter().collect();
-    copied.sort();
+    let mut copied: Vec<(&String, &Copied)> = image.sources.iter().collect();
+    copied.sort_by_key(|(target, _)| *target);
     let mut findings = Vec::new();
-    for (target, source) in copied {
+    for (target, Copied { source, by: span }) in copied {
         let Some(kind) = credential_kind(source) else {
-            continue;
-        };
-        let Some(span) = image.copied_by.get(target) else {
             continue;
         };
         let text = ctx.build_context.root().and_then(|root| {
@@ -247,6 +244,7 @@ mod tests {
             build_context: &context,
             kind: &kind,
             code: None,
+            files: None,
         })
     }
 

@@ -35,20 +35,29 @@ pub fn known_base(reference: &ImageRef, policy: &EffectivePolicy) -> bool {
 pub struct ImageFiles {
     /// Absolute paths in the image.
     pub files: HashSet<String>,
-    pub dirs: HashSet<String>,
+    /// The directories, while the build is simulated (empty after).
+    dirs: HashSet<String>,
     /// Where files may come from that cannot be followed, and why, with the directory they land
     /// in when it is known.
     pub unknown: Vec<Unknown>,
     /// COPY sources the build context does not have: the context is probably another one.
     pub missing_sources: Vec<(Span, String)>,
-    /// For each image file copied from the build context, the context file it came from.
-    pub sources: HashMap<String, String>,
-    /// For each image file copied from the build context, the COPY or ADD that copied it.
-    pub copied_by: HashMap<String, Span>,
+    /// For each image file copied from the build context: where from, and by what.
+    pub sources: HashMap<String, Copied>,
     /// Whether the final image builds on a base whose files are known ([`known_base`]).
     pub known_base: bool,
     /// The final WORKDIR: where the runtime interface client imports the handler from.
     pub workdir: String,
+}
+
+/// An image file copied from the build context (one map, not two keyed alike: a large run holds
+/// one of these per copied file of every Lambda).
+#[derive(Debug, Clone)]
+pub struct Copied {
+    /// The context file it came from.
+    pub source: String,
+    /// The COPY or ADD that copied it.
+    pub by: Span,
 }
 
 /// Files the simulation cannot follow.
@@ -71,11 +80,11 @@ impl ImageFiles {
             Some(last) => Self::simulate_stage(build, last, 0),
             None => Self::simulate_stage(build, 0, 0),
         };
-        // Kept for the rest of the run, once per Lambda: no room to grow.
+        // Kept until the unit is checked, once per Lambda: no room to grow, and no directories
+        // (only the simulation asks whether a destination is one).
         files.files.shrink_to_fit();
-        files.dirs.shrink_to_fit();
+        files.dirs = HashSet::new();
         files.sources.shrink_to_fit();
-        files.copied_by.shrink_to_fit();
         files
     }
 
@@ -95,7 +104,6 @@ impl ImageFiles {
             unknown: Vec::new(),
             missing_sources: Vec::new(),
             sources: HashMap::new(),
-            copied_by: HashMap::new(),
             known_base: false,
             workdir: "/".into(),
         };
@@ -402,14 +410,7 @@ impl ImageFiles {
             copied.sort();
             for (target, file) in copied {
                 match from.sources.get(file) {
-                    Some(context_file) => {
-                        let by = from
-                            .copied_by
-                            .get(file)
-                            .unwrap_or(&instruction.span)
-                            .clone();
-                        self.copied(target, context_file, &by);
-                    }
+                    Some(copied) => self.copied(target, &copied.source, &copied.by),
                     None => self.add(target),
                 }
             }
@@ -442,14 +443,18 @@ impl ImageFiles {
     /// A file copied from the build context: later copies to the same path replace it.
     fn copied(&mut self, target: String, source: &str, instruction: &Span) {
         self.add(target.clone());
-        self.copied_by.insert(target.clone(), instruction.clone());
-        self.sources.insert(target, source.to_string());
+        self.sources.insert(
+            target,
+            Copied {
+                source: source.to_string(),
+                by: instruction.clone(),
+            },
+        );
     }
 
     /// A file in the image; what it came from is unknown unless [`Self::copied`] says.
     fn add(&mut self, file: String) {
         self.sources.remove(&file);
-        self.copied_by.remove(&file);
         for dir in ancestors(&file) {
             self.dirs.insert(if dir.is_empty() {
                 "/".into()
@@ -535,9 +540,9 @@ impl ImageFiles {
         for candidate in Self::module_candidates(task_root, module) {
             if self.files.contains(&candidate) {
                 return match self.sources.get(&candidate) {
-                    Some(source) => ModuleFile::FromContext {
+                    Some(copied) => ModuleFile::FromContext {
                         image: candidate,
-                        source: source.clone(),
+                        source: copied.source.clone(),
                     },
                     None => ModuleFile::Generated { image: candidate },
                 };
@@ -567,7 +572,7 @@ impl ImageFiles {
         self.sources
             .iter()
             .filter(move |(image, _)| image.starts_with(&prefix) && image.ends_with(".py"))
-            .map(|(image, source)| (image.as_str(), source.as_str()))
+            .map(|(image, copied)| (image.as_str(), copied.source.as_str()))
     }
 }
 
@@ -695,14 +700,14 @@ mod tests {
             image
                 .sources
                 .get("/function/lambda_function.py")
-                .map(String::as_str),
+                .map(|copied| copied.source.as_str()),
             Some("app/lambda_function.py")
         );
         assert_eq!(
             image
                 .sources
                 .get("/function/lib/util.py")
-                .map(String::as_str),
+                .map(|copied| copied.source.as_str()),
             Some("app/lib/util.py")
         );
         assert!(!image.files.contains("/function/README.md"));
@@ -723,7 +728,7 @@ mod tests {
             image
                 .sources
                 .get("/var/task/handler.py")
-                .map(String::as_str),
+                .map(|copied| copied.source.as_str()),
             Some("handler.py")
         );
         // Another image's files are not followed, and `/bin/uv` cannot land on the handler's

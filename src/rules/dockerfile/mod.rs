@@ -46,6 +46,9 @@ pub struct Context<'a> {
     pub kind: &'a kind::ImageKind,
     /// What Lambda runs of it, as discovery located it (a Lambda image in a walked project).
     pub code: Option<&'a code::LambdaCode>,
+    /// The files the image holds as its build shows them: given with `code`, else a rule that
+    /// needs them simulates the build itself.
+    pub files: Option<&'a image_files::ImageFiles>,
 }
 
 impl Context<'_> {
@@ -246,6 +249,7 @@ pub(crate) mod testing {
             policy: &policy,
             build_context: &build_context,
             code: None,
+            files: None,
         })
     }
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::code::{CodeStatus, LambdaCode};
+use super::image_files::ImageFiles;
 use super::kind::ImageKind;
 use super::parser::{Dockerfile, ParseError};
 use super::Context;
@@ -38,7 +39,11 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         let Some(parsed) = image.parse() else {
             continue;
         };
-        let parsed = parsed.as_ref();
+        let located = image
+            .code
+            .as_ref()
+            .zip(lambda.image_files(image))
+            .map(|(code, files)| Located { code, files });
         let mut findings = lint_parsed(
             &file.path,
             text,
@@ -46,7 +51,7 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
             &image.kind,
             &policy,
             lambda.context_of(image),
-            image.code.as_ref(),
+            located,
         );
         // The note points at what decided it: the final stage's FROM.
         let from = parsed
@@ -163,6 +168,13 @@ pub fn lint_dockerfile(
     lint_parsed(path, text, &parsed, &kind, policy, build_context, None)
 }
 
+/// What discovery located of a Lambda image, with the image's files it was located in.
+#[derive(Clone, Copy)]
+struct Located<'a> {
+    code: &'a LambdaCode,
+    files: &'a ImageFiles,
+}
+
 fn lint_parsed(
     path: &Path,
     text: &str,
@@ -170,7 +182,7 @@ fn lint_parsed(
     kind: &ImageKind,
     policy: &EffectivePolicy,
     build_context: &BuildContext,
-    code: Option<&LambdaCode>,
+    located: Option<Located<'_>>,
 ) -> Vec<(&'static Rule, Finding)> {
     let dockerfile = match parsed {
         Ok(dockerfile) => dockerfile,
@@ -188,7 +200,8 @@ fn lint_parsed(
         policy,
         build_context,
         kind,
-        code,
+        code: located.map(|l| l.code),
+        files: located.map(|l| l.files),
     };
     let mut findings = Vec::new();
     for (rule, check) in registry::checks_of(Check::dockerfile) {

@@ -110,9 +110,9 @@ pub fn first_party(lambda: &Lambda) -> Vec<FirstParty> {
     let followed = lambda
         .images
         .iter()
-        .filter_map(|image| image.code.as_ref())
-        .find(|code| code.image.unknown.is_empty() && code.image.known_base);
-    if let Some(code) = followed {
+        .filter_map(|image| Some((image.code.as_ref()?, lambda.image_files(image)?)))
+        .find(|(_, files)| files.unknown.is_empty() && files.known_base);
+    if let Some((code, files)) = followed {
         let task_root = lambda
             .config
             .policy_for(&lambda.dir)
@@ -121,22 +121,22 @@ pub fn first_party(lambda: &Lambda) -> Vec<FirstParty> {
             .task_root
             .trim_end_matches('/')
             .to_string();
-        let mut modules: Vec<FirstParty> =
-            code.image
-                .python_sources(&task_root)
-                .filter_map(|(image, source)| {
-                    let stem = image
-                        .strip_prefix(&task_root)?
-                        .trim_start_matches('/')
-                        .strip_suffix(".py")?;
-                    let module = stem.strip_suffix("/__init__").unwrap_or(stem);
-                    (!module.is_empty() && module != "__init__" && !module.contains(['-', ' ']))
-                        .then(|| FirstParty {
-                            module: module.replace('/', "."),
-                            path: code.context.join(source),
-                        })
-                })
-                .collect();
+        let mut modules: Vec<FirstParty> = files
+            .python_sources(&task_root)
+            .filter_map(|(image, source)| {
+                let stem = image
+                    .strip_prefix(&task_root)?
+                    .trim_start_matches('/')
+                    .strip_suffix(".py")?;
+                let module = stem.strip_suffix("/__init__").unwrap_or(stem);
+                (!module.is_empty() && module != "__init__" && !module.contains(['-', ' '])).then(
+                    || FirstParty {
+                        module: module.replace('/', "."),
+                        path: code.context.join(source),
+                    },
+                )
+            })
+            .collect();
         modules.sort_by(|a, b| a.module.cmp(&b.module));
         return modules;
     }
