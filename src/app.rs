@@ -109,6 +109,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `sweep --deployed`: the runner traces each Lambda's environments.
+#[cfg(feature = "runner")]
+fn deployments_of(args: &SweepArgs) -> anyhow::Result<Option<Box<dyn crate::sweep::Deployments>>> {
+    if !args.deployed {
+        return Ok(None);
+    }
+    let connection = crate::runner::registry::Connection {
+        insecure_registries: args.registry.insecure_registries.clone(),
+    };
+    Ok(Some(Box::new(runner::TracedDeployments::new(
+        args.config.clone(),
+        connection,
+    )?)))
+}
+
+#[cfg(not(feature = "runner"))]
+fn deployments_of(args: &SweepArgs) -> anyhow::Result<Option<Box<dyn crate::sweep::Deployments>>> {
+    match args.deployed {
+        true => Err(runner_not_built().context("`sweep --deployed` traces what runs in AWS")),
+        false => Ok(None),
+    }
+}
+
 /// Prints an error for exit code 2; configuration errors with the line they point at.
 /// The error of a runner command in a binary built without the runner (`--no-default-features`).
 #[cfg(not(feature = "runner"))]
@@ -319,7 +342,8 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     } else {
         Box::new(sweep::progress::Lines::new())
     };
-    let mut report = sweep::sweep(&options, progress.as_ref())?;
+    let deployments = deployments_of(&args)?;
+    let mut report = sweep::sweep(&options, progress.as_ref(), deployments.as_deref())?;
     if report.kept > 0 && !args.output.quiet {
         eprintln!(
             "sweep: {} of {} repositories unchanged since an earlier sweep (same commit, policy and lambda-gate): their records were used again; --no-cache checks them again",

@@ -505,6 +505,14 @@ pub struct SweepArgs {
     /// those of an earlier sweep (whose record is otherwise used again; see `lambda-gate cache`).
     #[arg(long)]
     pub no_cache: bool,
+    /// Also trace what each Lambda's environments run (`[deploy.environments]` of its policy,
+    /// as `lambda-gate trace --environment` does): whether every image serving there carries a
+    /// valid gate verdict. Needs AWS credentials and the runner.
+    #[arg(long)]
+    pub deployed: bool,
+    #[cfg(feature = "runner")]
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub output: SweepOutput,
 }

@@ -3,7 +3,7 @@
 //! (human or JSON), and the documented exit code, decided in one place ([`finish`]) from the
 //! worker's typed outcome.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +32,7 @@ use crate::runner::promote::{self, PromoteRequest, Source};
 use crate::runner::reference::{Backend, Reference};
 use crate::runner::registry::{self, AnyRegistry, Connection};
 use crate::runner::{engine, parse_platforms, runtime, smoke, Platform};
+use crate::sweep::report::{DeployedRecord, DeployedVersion};
 
 /// Runs the gate on `project`, printing its findings to stderr; true when it passed.
 pub fn gate(project: &Path) -> anyhow::Result<bool> {
@@ -547,6 +548,107 @@ fn attestation_requirement(
         key,
         policy_digest: config.gate_digest(),
     }))
+}
+
+/// `sweep --deployed`: each environment of a Lambda's policy, traced as `trace --environment`
+/// traces it. Lambdas under one policy share its environments: each policy's are traced once.
+pub struct TracedDeployments {
+    runtime: tokio::runtime::Runtime,
+    /// The sweep's `--config`, else each Lambda's own policy.
+    config: Option<PathBuf>,
+    connection: Connection,
+    /// By policy file; held while tracing, so that parallel repositories under one policy do not
+    /// trace it twice.
+    traced: std::sync::Mutex<HashMap<PathBuf, Vec<DeployedRecord>>>,
+}
+
+impl TracedDeployments {
+    pub fn new(config: Option<PathBuf>, connection: Connection) -> anyhow::Result<Self> {
+        Ok(TracedDeployments {
+            runtime: runtime()?,
+            config,
+            connection,
+            traced: Default::default(),
+        })
+    }
+
+    fn trace(&self, name: &str, loaded: &crate::policy::Config) -> DeployedRecord {
+        let environment = &loaded.base.policy.deploy.environments[name];
+        let traced = (|| {
+            let requirement = attestation_requirement(name, loaded, &self.runtime)?;
+            // An environment that names a key without requiring a verdict: checked with it.
+            let key = match (&requirement, environment.attestation_key.as_deref()) {
+                (None, Some(spec)) => Some(
+                    self.runtime
+                        .block_on(attest::verification_key(spec, &loaded.root))?,
+                ),
+                _ => None,
+            };
+            let choice = TargetChoice {
+                function: None,
+                alias: None,
+                region: None,
+                role_arn: None,
+                external_id: None,
+                session_name: deploy::session_name(
+                    None,
+                    std::env::var("BUILD_TAG").ok().as_deref(),
+                ),
+            };
+            let target = Target::resolve(&choice, Some(environment)).map_err(anyhow::Error::msg)?;
+            self.runtime.block_on(deploy::trace::trace(&TraceRequest {
+                target,
+                requirement,
+                key,
+                connection: self.connection.clone(),
+            }))
+        })();
+        let mut record = DeployedRecord {
+            environment: name.to_string(),
+            function: format!("{}:{}", environment.function, environment.alias),
+            error: None,
+            versions: Vec::new(),
+        };
+        match traced {
+            Ok(trace) => {
+                record.versions = (trace.versions.iter())
+                    .map(|version| {
+                        let (verdict, reason) = version.verdict.status();
+                        DeployedVersion {
+                            version: version.version.clone(),
+                            weight: version.weight,
+                            digest: version.digest.clone(),
+                            verdict: verdict.to_string(),
+                            reason: reason.map(str::to_string),
+                        }
+                    })
+                    .collect()
+            }
+            Err(error) => record.error = Some(format!("{error:#}")),
+        }
+        record
+    }
+}
+
+impl crate::sweep::Deployments for TracedDeployments {
+    fn of(&self, lambda_dir: &Path) -> Vec<DeployedRecord> {
+        // A policy that cannot be loaded is the repository's error in the report already.
+        let Ok(loaded) = crate::policy::load(lambda_dir, self.config.as_deref(), false) else {
+            return Vec::new();
+        };
+        let Some(source) = &loaded.source else {
+            return Vec::new();
+        };
+        let mut traced = self.traced.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(records) = traced.get(source.path()) {
+            return records.clone();
+        }
+        let records: Vec<DeployedRecord> = (loaded.base.policy.deploy.environments.keys())
+            .map(|name| self.trace(name, &loaded))
+            .collect();
+        traced.insert(source.path().to_path_buf(), records.clone());
+        records
+    }
 }
 
 pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {

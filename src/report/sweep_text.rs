@@ -71,6 +71,52 @@ pub fn render_human(report: &SweepReport, out: &mut dyn Write) -> io::Result<()>
             )?;
         }
     }
+    // sweep --deployed: every environment a Lambda deploys to; those whose serving images do
+    // not all carry a valid verdict, each with why.
+    let deployed: Vec<(&str, &str, &crate::sweep::report::DeployedRecord)> = (report.repositories)
+        .iter()
+        .flat_map(|r| r.lambdas.iter().map(move |l| (r, l)))
+        .flat_map(|(r, l)| {
+            l.deployed
+                .iter()
+                .map(move |e| (r.name.as_str(), l.path.as_str(), e))
+        })
+        .collect();
+    if !deployed.is_empty() {
+        let verified = deployed.iter().filter(|(_, _, e)| e.verified()).count();
+        writeln!(
+            out,
+            "
+Deployed images: {verified} of {} verified",
+            count(deployed.len(), "environment", "environments")
+        )?;
+        for (repository, lambda, environment) in deployed.iter().filter(|(_, _, e)| !e.verified()) {
+            let what = match &environment.error {
+                Some(error) => format!("cannot trace: {error}"),
+                None if environment.versions.is_empty() => "serves no version".to_string(),
+                None => (environment.versions.iter())
+                    .map(|v| {
+                        format!(
+                            "version {} ({}%) {}{}",
+                            v.version,
+                            v.weight,
+                            v.verdict,
+                            v.reason
+                                .as_deref()
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            writeln!(
+                out,
+                "  {repository}/{lambda} {} {}: {what}",
+                environment.environment, environment.function
+            )?;
+        }
+    }
     // A repository read without error but with no Lambda: the gate found nothing it judges
     // there, which is worth seeing (a Dockerfile under a name the policy does not list?).
     let without: Vec<&str> = report

@@ -268,6 +268,7 @@ mod tests {
             errors: 0,
             warnings: 0,
             diagnostics,
+            deployed: Vec::new(),
         };
         lambda.recount();
         let repository = RepositoryRecord {

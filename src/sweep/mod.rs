@@ -168,8 +168,20 @@ impl Progress for Silent {
     fn finish(&self) {}
 }
 
-/// Runs a sweep and returns its report (baseline and trend are applied by the caller).
-pub fn sweep(options: &SweepOptions, progress: &dyn Progress) -> anyhow::Result<SweepReport> {
+/// What runs where a Lambda deploys (`sweep --deployed`): the runner's tracing, given to the
+/// sweep so that the gate itself holds no AWS client.
+pub trait Deployments: Sync {
+    /// Each environment of the policy in force in `lambda_dir`, as traced.
+    fn of(&self, lambda_dir: &Path) -> Vec<report::DeployedRecord>;
+}
+
+/// Runs a sweep and returns its report (baseline and trend are applied by the caller). With
+/// `deployments`, each Lambda's record says what its environments run.
+pub fn sweep(
+    options: &SweepOptions,
+    progress: &dyn Progress,
+    deployments: Option<&dyn Deployments>,
+) -> anyhow::Result<SweepReport> {
     let mut targets = match &options.source {
         Source::Root(root) => repos::find_checkouts(root)?,
         Source::List { file, cache } => {
@@ -246,6 +258,19 @@ pub fn sweep(options: &SweepOptions, progress: &dyn Progress) -> anyhow::Result<
                 records.push((record, fix));
             }
         }
+    }
+    if let Some(deployments) = deployments {
+        // After the cache: a stored record's environments are traced again, since what runs
+        // there changes without a commit.
+        records
+            .par_iter_mut()
+            .zip(&targets)
+            .filter(|((record, _), _)| record.error.is_none())
+            .for_each(|((record, _), target)| {
+                for lambda in &mut record.lambdas {
+                    lambda.deployed = deployments.of(&target.dir.join(&lambda.path));
+                }
+            });
     }
     let (repositories, fixes): (Vec<_>, Vec<_>) = records.into_iter().unzip();
     let mut report = SweepReport::new(repositories, options.shard.map(|s| s.to_string()));

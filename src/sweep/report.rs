@@ -115,6 +115,50 @@ pub struct LambdaRecord {
     pub errors: usize,
     pub warnings: usize,
     pub diagnostics: Vec<DiagnosticRecord>,
+    /// With `sweep --deployed`: each environment the Lambda's policy deploys it to, and whether
+    /// every image serving there carries a valid gate verdict. Never kept in the results cache:
+    /// what runs changes without a commit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deployed: Vec<DeployedRecord>,
+}
+
+/// An environment of a Lambda's policy (`[deploy.environments.NAME]`), as `lambda-gate trace
+/// --environment NAME` reads it: the versions its alias serves and each one's verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeployedRecord {
+    pub environment: String,
+    /// `FUNCTION:ALIAS`.
+    pub function: String,
+    /// Why it could not be read (AWS, the registry, the environment's key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every version the alias sends traffic to, the main one first.
+    #[serde(default)]
+    pub versions: Vec<DeployedVersion>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeployedVersion {
+    pub version: String,
+    /// Percent of the alias's traffic.
+    pub weight: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// `verified`, `refused`, `unchecked` (the environment names no attestation key),
+    /// `missing` or `untraceable`: the statuses of `lambda-gate trace`.
+    pub verdict: String,
+    /// Why it is not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl DeployedRecord {
+    /// Every serving version's verdict verified against the environment's key and policy.
+    pub fn verified(&self) -> bool {
+        self.error.is_none()
+            && !self.versions.is_empty()
+            && self.versions.iter().all(|v| v.verdict == "verified")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -156,6 +200,7 @@ impl LambdaRecord {
             errors: 0,
             warnings: 0,
             diagnostics,
+            deployed: Vec::new(),
         };
         record.recount();
         record

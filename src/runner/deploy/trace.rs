@@ -87,6 +87,23 @@ pub enum VerdictLink {
     Untraceable { reason: String },
 }
 
+impl VerdictLink {
+    /// Its status word (as in JSON) and, unless verified or signed, why.
+    pub fn status(&self) -> (&'static str, Option<&str>) {
+        match self {
+            VerdictLink::Verified { .. } => ("verified", None),
+            VerdictLink::Refused { reason } => ("refused", Some(reason)),
+            VerdictLink::Signed { .. } => ("signed", None),
+            VerdictLink::Unchecked { .. } => (
+                "unchecked",
+                Some("no key to check its signature: a claim, not a proof"),
+            ),
+            VerdictLink::Missing { reason } => ("missing", Some(reason)),
+            VerdictLink::Untraceable { reason } => ("untraceable", Some(reason)),
+        }
+    }
+}
+
 /// The build link: where the image came from, per its provenance.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProvenanceLink {

@@ -796,4 +796,69 @@ fn the_jenkins_flow_deploys_to_prod_only_what_it_signed_and_trace_shows_why() {
         json(&as_prod)["versions"][0]["verdict"]["status"],
         "refused"
     );
+
+    // The sweep's view of the repository: each environment of the Lambda's policy, and whether
+    // every image serving there carries a valid verdict (JSON, text and the HTML report).
+    let sweep = |format: &str, html: Option<&Path>| {
+        let mut command = gate();
+        command
+            .args(["sweep", "-q", "--deployed", "--no-cache", "--root"])
+            .arg(project.parent().unwrap())
+            .args(["--format", format]);
+        if let Some(html) = html {
+            command.arg("--html").arg(html);
+        }
+        let swept = run(&mut command);
+        assert_eq!(swept.status.code(), Some(0), "{}", text(&swept));
+        swept
+    };
+    let html = keys.path().join("sweep.html");
+    let swept = json(&sweep("json", Some(&html)));
+    let repository = &swept["repositories"][0];
+    assert_eq!(
+        repository["lambdas"][0]["path"], "example-project",
+        "{swept}"
+    );
+    let environments = repository["lambdas"][0]["deployed"].as_array().unwrap();
+    let by_name = |name: &str| {
+        environments
+            .iter()
+            .find(|e| e["environment"] == name)
+            .unwrap_or_else(|| panic!("{name}: {swept}"))
+    };
+    let prod = by_name("prod");
+    assert_eq!(prod["function"], format!("{function_name}:live").as_str());
+    assert_eq!(prod["versions"][0]["digest"], signed.as_str());
+    assert_eq!(prod["versions"][0]["verdict"], "verified", "{prod}");
+    let staging_record = by_name("staging");
+    assert_eq!(staging_record["versions"][0]["digest"], unsigned.as_str());
+    // Staging names no key: what it serves is judged by nothing, and nothing is attached.
+    assert_eq!(
+        staging_record["versions"][0]["verdict"], "missing",
+        "{staging_record}"
+    );
+    let human = String::from_utf8_lossy(&sweep("human", None).stdout).into_owned();
+    assert!(
+        human.contains("Deployed images: 1 of 2 environments verified")
+            && human.contains(&format!(
+                "{}/example-project staging {staging}:live: version {} (100%) missing: no gate verdict is attached to this digest",
+                repository["name"].as_str().unwrap(),
+                staging_record["versions"][0]["version"].as_str().unwrap(),
+            )),
+        "{human}"
+    );
+    let dom = chromium_dom(&html);
+    assert!(dom.contains("1 of 2 verified"), "{dom}");
+}
+
+/// The DOM of a report page once its script has run, in headless Chromium.
+fn chromium_dom(page: &Path) -> String {
+    let chromium = std::env::var("LAMBDA_GATE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let output = Process::new(&chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{chromium}` (tests/run.sh installs it): {e}"));
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
