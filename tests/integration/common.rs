@@ -67,3 +67,27 @@ pub fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// Headless Chromium on the page `page` with `extra` arguments (`--dump-dom`, `--screenshot=…`);
+/// it must exit cleanly. tests/run.sh installs it (LAMBDA_GATE_CHROMIUM names another).
+pub fn chromium(page: &Path, extra: &[&str]) -> Output {
+    let chromium = std::env::var("LAMBDA_GATE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let output = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{chromium}` (tests/run.sh installs it): {e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

@@ -478,27 +478,7 @@ fn the_html_report_renders_in_headless_chromium() {
         .assert()
         .code(1);
     let report = read_report(&json);
-    let chromium = std::env::var("LAMBDA_GATE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let run = |extra: &[&str]| {
-        let output = Process::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--enable-logging=stderr",
-                "--v=0",
-            ])
-            .args(extra)
-            .arg(format!("file://{}", html.display()))
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `{chromium}` (tests/run.sh installs it): {e}"));
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    };
+    let run = |extra: &[&str]| super::common::chromium(&html, extra);
     let output = run(&["--dump-dom"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();

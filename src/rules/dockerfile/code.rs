@@ -149,66 +149,62 @@ impl LambdaCode {
             policy,
             context: build_context,
         });
-        let code = Self::locate(
-            &image,
-            dockerfile,
-            kind,
-            policy,
-            build_context,
-            handler,
-            tried,
-        );
-        (code, image)
-    }
-
-    fn locate(
-        image: &ImageFiles,
-        dockerfile: &Dockerfile,
-        kind: &ImageKind,
-        policy: &EffectivePolicy,
-        build_context: &BuildContext,
-        handler: Option<Handler>,
-        tried: &str,
-    ) -> LambdaCode {
-        let root = build_context
-            .root()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let task_root = policy.policy.dockerfile.task_root.trim_end_matches('/');
         let mut code = LambdaCode {
             handler,
-            context: root.clone(),
+            context: build_context
+                .root()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
             module: None,
             status: CodeStatus::Located,
             span: None,
             untied: None,
         };
+        code.locate(
+            &image,
+            dockerfile,
+            kind,
+            policy.policy.dockerfile.task_root.trim_end_matches('/'),
+            tried,
+        );
+        (code, image)
+    }
+
+    /// Locates in `image` the module the handler (or the Web Adapter's web server) runs.
+    fn locate(
+        &mut self,
+        image: &ImageFiles,
+        dockerfile: &Dockerfile,
+        kind: &ImageKind,
+        task_root: &str,
+        tried: &str,
+    ) {
         let roots = image.import_roots(task_root);
-        let (module, function) = match (kind, &code.handler) {
+        let (module, function) = match (kind, &self.handler) {
             (ImageKind::WebAdapter, _) => match web_server_module(dockerfile) {
                 Some(module) => (module, None),
                 None => {
-                    code.status = CodeStatus::Partly(
+                    self.status = CodeStatus::Partly(
                         "its web server command names no Python module to follow".into(),
                     );
-                    return code;
+                    return;
                 }
             },
             (_, handler) => match handler.as_ref().and_then(Handler::parts) {
                 Some((module, function)) => (module.to_string(), Some(function.to_string())),
                 None => {
-                    code.status = unlocated("it sets no usable handler", Some("DKR006"));
-                    return code;
+                    self.status = unlocated("it sets no usable handler", Some("DKR006"));
+                    return;
                 }
             },
         };
         if let Some((span, source)) = image.missing_sources.first() {
-            code.span = Some(span.clone());
-            code.status = unlocated(
+            self.span = Some(span.clone());
+            self.status = unlocated(
                 &format!("the COPY source `{source}` is in no build context tried ({tried}), so the image is built from a context the gate cannot see"),
                 None,
             );
-            return code;
+            return;
         }
         let found = roots
             .iter()
@@ -218,10 +214,10 @@ impl LambdaCode {
         let task_root = roots[0].as_str();
         match found {
             ModuleFile::FromContext { source, .. } => {
-                code.module = Some((root.join(source), function));
+                self.module = Some((self.context.join(source), function));
             }
             ModuleFile::Generated { image } => {
-                code.status = unlocated(
+                self.status = unlocated(
                     &format!("its module `{image}` is written by the Dockerfile itself (a heredoc or an archive's member), not read from the build context"),
                     None,
                 );
@@ -231,9 +227,9 @@ impl LambdaCode {
                     .unknown
                     .iter()
                     .find(|u| !image.package_from_context(task_root, &module) || u.into.is_none());
-                code.status = match unknown {
+                self.status = match unknown {
                     Some(unknown) => {
-                        code.span = Some(unknown.span.clone());
+                        self.span = Some(unknown.span.clone());
                         unlocated(
                         &format!("its module `{module}` may come from where the gate cannot follow: {}", unknown.reason),
                         None,
@@ -246,7 +242,6 @@ impl LambdaCode {
                 };
             }
         }
-        code
     }
 }
 

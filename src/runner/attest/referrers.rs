@@ -24,6 +24,16 @@ pub struct Attachment {
     pub envelope: Bytes,
 }
 
+/// The predicate type a referrer's annotation names, when it names one: a referrer without it is
+/// read to find out.
+pub fn predicate_of(referrer: &Descriptor) -> Option<&str> {
+    referrer
+        .annotations
+        .as_ref()?
+        .get(PREDICATE_ANNOTATION)?
+        .as_str()
+}
+
 /// The referrers tag schema's tag for `digest`: `sha256:<hex>` → `sha256-<hex>`.
 pub fn fallback_tag(digest: &str) -> String {
     digest.replace(':', "-")

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use super::dsse::{Envelope, EnvelopeProblem};
 use super::keys::PublicKey;
-use super::referrers::{self, PREDICATE_ANNOTATION};
+use super::referrers;
 use super::statement::{Statement, Verdict, VERDICT_V1};
 use crate::runner::registry::Registry;
 
@@ -97,11 +97,7 @@ pub async fn verify<R: Registry>(
     };
     let candidates = referrers::envelopes_of(registry, repository, digest).await?;
     for referrer in candidates {
-        let predicate = referrer
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(PREDICATE_ANNOTATION))
-            .and_then(|p| p.as_str());
+        let predicate = referrers::predicate_of(&referrer);
         // Unannotated referrers are read too: the annotation only spares fetching the others.
         if predicate.is_some_and(|p| p != VERDICT_V1) {
             continue;

@@ -9,7 +9,7 @@ use super::lambda::{digest_of, Session};
 use super::target::Target;
 use crate::runner::attest::dsse::Envelope;
 use crate::runner::attest::keys::PublicKey;
-use crate::runner::attest::referrers::{self, PREDICATE_ANNOTATION};
+use crate::runner::attest::referrers;
 use crate::runner::attest::statement::{Statement, Verdict, SLSA_PROVENANCE_V1, VERDICT_V1};
 use crate::runner::attest::verify::{self, Requirement};
 use crate::runner::reference::Reference;
@@ -369,11 +369,7 @@ async fn read_claims(
         unsigned: 0,
     };
     for referrer in listed {
-        let predicate = referrer
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(PREDICATE_ANNOTATION))
-            .and_then(|p| p.as_str());
+        let predicate = referrers::predicate_of(&referrer);
         if predicate.is_some_and(|p| p != VERDICT_V1 && p != SLSA_PROVENANCE_V1) {
             continue;
         }

@@ -847,18 +847,7 @@ fn the_jenkins_flow_deploys_to_prod_only_what_it_signed_and_trace_shows_why() {
             )),
         "{human}"
     );
-    let dom = chromium_dom(&html);
+    let dom = String::from_utf8_lossy(&crate::common::chromium(&html, &["--dump-dom"]).stdout)
+        .into_owned();
     assert!(dom.contains("1 of 2 verified"), "{dom}");
-}
-
-/// The DOM of a report page once its script has run, in headless Chromium.
-fn chromium_dom(page: &Path) -> String {
-    let chromium = std::env::var("LAMBDA_GATE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let output = Process::new(&chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `{chromium}` (tests/run.sh installs it): {e}"));
-    assert!(output.status.success(), "{}", text(&output));
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
