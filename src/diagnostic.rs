@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::date::Date;
+
 /// How bad a diagnostic is. Only `Error` fails the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +67,10 @@ pub struct Diagnostic {
     /// holds nothing to check, a directory that cannot be walked): formats that attach
     /// findings to files report it as a run-level notice instead.
     pub about_directory: bool,
+    /// A finding held at warning until this day (UTC), an error after it: a base's previous
+    /// digest in its grace window. A stored result holding one is current only until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<Date>,
 }
 
 /// A 1-based line and a 1-based column counted in characters.
@@ -101,6 +107,8 @@ pub struct Finding {
     /// Set when the rule could not decide (e.g. a value that cannot be evaluated statically):
     /// the finding is reported as `info` whatever the rule's severity, so it never fails the gate.
     pub undecided: bool,
+    /// Allowed until this day (UTC): reported at most as a warning until then.
+    pub grace_until: Option<Date>,
 }
 
 impl Finding {
@@ -111,6 +119,7 @@ impl Finding {
             help: None,
             fix: None,
             undecided: false,
+            grace_until: None,
         }
     }
 
@@ -127,6 +136,24 @@ impl Finding {
     pub fn undecided(mut self) -> Self {
         self.undecided = true;
         self
+    }
+
+    /// Allowed until `date` (UTC): a warning at most until then.
+    pub fn in_grace_until(mut self, date: Date) -> Self {
+        self.grace_until = Some(date);
+        self
+    }
+
+    /// The severity this finding is reported at, its rule being at `severity`: an undecided
+    /// finding never fails the gate, and one in its grace window warns at most.
+    pub fn severity_under(&self, severity: Severity) -> Severity {
+        if self.undecided {
+            Severity::Info
+        } else if self.grace_until.is_some() {
+            severity.min(Severity::Warning)
+        } else {
+            severity
+        }
     }
 }
 

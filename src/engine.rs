@@ -120,6 +120,7 @@ pub fn whole_file(
         help,
         fix: None,
         about_directory: false,
+        grace_until: None,
     }
 }
 
@@ -233,6 +234,7 @@ pub fn finish(
             span: finding.span,
             message: finding.message,
             help: finding.help,
+            grace_until: finding.grace_until,
             fix: finding.fix,
             about_directory: false,
         });
@@ -241,11 +243,7 @@ pub fn finish(
         let Some(severity) = policy.policy.level(rule.id).severity() else {
             continue;
         };
-        let severity = if finding.undecided {
-            Severity::Info
-        } else {
-            severity
-        };
+        let severity = finding.severity_under(severity);
         let line = index.line_of(finding.span.start);
         let suppressed = suppressions
             .iter()

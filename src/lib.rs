@@ -10,6 +10,7 @@ pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod corpus;
+pub mod date;
 pub mod diagnostic;
 pub mod digest;
 pub mod discover;

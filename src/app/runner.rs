@@ -107,7 +107,7 @@ pub fn gate_verdict(project: &Path) -> anyhow::Result<Verdict> {
             })
             .collect(),
         commit: None,
-        time_verified: crate::runner::build::now_rfc3339(),
+        time_verified: crate::date::now_rfc3339(),
     })
 }
 

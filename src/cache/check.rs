@@ -37,6 +37,9 @@ pub enum Miss {
     NoEntry,
     /// This input changed since the stored run.
     Changed(PathBuf),
+    /// A warning of the stored run held only until this day (a base's previous digest whose
+    /// grace window has since ended).
+    GraceEnded(crate::date::Date),
 }
 
 /// Why a run's result was not stored, for `--verbose`.
@@ -129,6 +132,15 @@ pub fn read_payload(payload: &[u8]) -> Option<(Vec<Input>, CheckResult)> {
         .then(|| (entry.inputs, entry.result.into()))
 }
 
+/// The grace date of a stored diagnostic that has passed: its verdict is a day old.
+fn grace_ended(diagnostics: &[Diagnostic]) -> Option<crate::date::Date> {
+    let today = crate::date::Date::today();
+    diagnostics
+        .iter()
+        .filter_map(|d| d.grace_until)
+        .find(|until| *until < today)
+}
+
 /// Only the first recording of a process stores (see [`NotStored::NotRecorded`]).
 static RECORDED_ONCE: AtomicBool = AtomicBool::new(false);
 
@@ -166,6 +178,9 @@ impl CheckCache {
         let entry: Entry = self.cache.get(&self.key).ok_or(Miss::NoEntry)?;
         if !entry.result.is_sound() {
             return Err(Miss::NoEntry);
+        }
+        if let Some(until) = grace_ended(&entry.result.diagnostics) {
+            return Err(Miss::GraceEnded(until));
         }
         if let Some(changed) = crate::fsio::first_changed(&entry.inputs) {
             return Err(Miss::Changed(changed.path.clone()));
@@ -209,6 +224,10 @@ impl std::fmt::Display for Miss {
         match self {
             Miss::NoEntry => write!(f, "no stored result for these paths and options"),
             Miss::Changed(path) => write!(f, "`{}` changed since the stored run", path.display()),
+            Miss::GraceEnded(until) => write!(
+                f,
+                "a warning of the stored run held only until {until} (a previous base digest's grace window)"
+            ),
         }
     }
 }
@@ -255,5 +274,17 @@ mod tests {
         with_source["span"]["end"] = 1_000_000.into();
         let past_the_end = serde_json::to_vec(&entry).expect("JSON");
         assert!(read_payload(&past_the_end).is_none());
+    }
+
+    #[test]
+    fn a_stored_grace_warning_is_current_through_its_day_and_not_after() {
+        let (_, mut result) = read_payload(WRITTEN).expect("a sound entry");
+        assert_eq!(grace_ended(&result.diagnostics), None);
+        let today = crate::date::Date::today();
+        result.diagnostics[0].grace_until = Some(today);
+        assert_eq!(grace_ended(&result.diagnostics), None);
+        let yesterday = today.plus_days(-1);
+        result.diagnostics[0].grace_until = Some(yesterday);
+        assert_eq!(grace_ended(&result.diagnostics), Some(yesterday));
     }
 }

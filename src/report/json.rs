@@ -1,6 +1,6 @@
 //! The JSON format, schema version 1 (documented in README.md):
 //! `{"version": 1, "diagnostics": [{rule, name, severity, path, line, column, end_line,
-//! end_column, message, help, fixable}], "summary": {files, lambdas, errors, warnings, infos,
+//! end_column, message, help, fixable, grace_until?}], "summary": {files, lambdas, errors, warnings, infos,
 //! elapsed_ms, cached}}`.
 
 use std::io::{self, Write};
@@ -33,6 +33,9 @@ struct JsonDiagnostic<'a> {
     message: &'a str,
     help: Option<&'a str>,
     fixable: bool,
+    /// A warning until this day, an error after it (a base's previous digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grace_until: Option<crate::date::Date>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +67,7 @@ pub fn render(result: &CheckResult, options: RenderOptions, out: &mut dyn Write)
                 message: &d.message,
                 help: d.help.as_deref(),
                 fixable: d.fix.is_some(),
+                grace_until: d.grace_until,
             })
             .collect(),
         summary: JsonSummary {

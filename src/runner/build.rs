@@ -146,7 +146,8 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
     }
     log(&format!("builder: {builder}"));
     let revision = git_revision(project);
-    let started_on = now_rfc3339();
+    // Provenance times are real, whatever `SOURCE_DATE_EPOCH` says.
+    let started_on = crate::date::now_rfc3339();
     let resolved = resolve_bases(&docker, &bases, &request.connection).await;
     let mut results = Vec::new();
     let mut inputs_by_platform = Vec::new();
@@ -543,7 +544,7 @@ fn build_facts(
         builder: builder.as_str().to_string(),
         invocation: invocation(),
         started: started.to_string(),
-        finished: now_rfc3339(),
+        finished: crate::date::now_rfc3339(),
         context_digest: context_digest.to_string(),
     }
     .without_secrets()
@@ -665,7 +666,7 @@ fn push_plan(
             context.digest
         );
     }
-    let now = now_rfc3339();
+    let now = crate::date::now_rfc3339();
     Ok(attest::Plan {
         signer: signing.signing.signer.clone(),
         verdict: Verdict {
@@ -1044,47 +1045,15 @@ pub fn git_short_revision(project: &Path) -> Option<String> {
     git_revision(project).map(|r| r[..r.len().min(12)].to_string())
 }
 
-/// Now, RFC 3339 UTC (provenance times are real, whatever `SOURCE_DATE_EPOCH` says).
-pub fn now_rfc3339() -> String {
-    rfc3339(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-    )
-}
-
 /// RFC 3339 UTC, from `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
 fn created_timestamp() -> String {
-    let seconds = std::env::var("SOURCE_DATE_EPOCH")
+    match std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
-        });
-    rfc3339(seconds)
-}
-
-fn rfc3339(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    {
+        Some(seconds) => crate::date::rfc3339(seconds),
+        None => crate::date::now_rfc3339(),
+    }
 }
 
 fn short(digest: &str) -> &str {
@@ -1110,12 +1079,5 @@ mod tests {
             vec!["127.0.0.1:5000/x:test"]
         );
         assert!(base_images(text, &args, Some("nope")).is_err());
-    }
-
-    #[test]
-    fn created_is_rfc3339() {
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -257,6 +257,7 @@ mod tests {
             severity: Severity::Error,
             message: message.into(),
             fixable: false,
+            grace_until: None,
         }
     }
 

@@ -212,9 +212,11 @@ pub fn sweep(
             Some(_) => None,
         })
         .collect();
+    let today = crate::date::Date::today();
     let mut kept: Vec<Option<RepositoryRecord>> = keys
         .par_iter()
         .map(|key| key.as_ref().and_then(|key| options.cache.get(key)))
+        .map(|record: Option<RepositoryRecord>| record.filter(|r| r.current_on(today)))
         .collect();
     for (target, record) in targets.iter().zip(&kept) {
         if record.is_some() {

@@ -171,6 +171,20 @@ pub struct DiagnosticRecord {
     pub severity: Severity,
     pub message: String,
     pub fixable: bool,
+    /// A warning held until this day (UTC), an error after it (a base's previous digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<crate::date::Date>,
+}
+
+impl RepositoryRecord {
+    /// Whether the record's verdict still holds on `today`: no warning in it held only until
+    /// an earlier day (a base's previous digest past its grace date is an error now).
+    pub fn current_on(&self, today: crate::date::Date) -> bool {
+        (self.lambdas.iter().flat_map(|l| &l.diagnostics))
+            .chain(&self.other)
+            .filter_map(|d| d.grace_until)
+            .all(|until| until >= today)
+    }
 }
 
 impl DiagnosticRecord {
@@ -183,6 +197,7 @@ impl DiagnosticRecord {
             severity: diagnostic.severity,
             message: diagnostic.message.clone(),
             fixable: diagnostic.fix.is_some(),
+            grace_until: diagnostic.grace_until,
         }
     }
 
@@ -463,6 +478,7 @@ mod tests {
             help: None,
             fix: None,
             about_directory: false,
+            grace_until: None,
         }
     }
 

@@ -719,3 +719,63 @@ fn an_unreachable_registry_names_the_address_and_what_to_check() {
         .stderr(contains("cannot connect to http://127.0.0.1:9"))
         .stderr(contains("check that the registry runs there"));
 }
+
+/// The base pipeline keeps a base's previous digest allowed until a grace date: DKR005 warns
+/// (naming the date and the fix) until then and errors after it; JSON carries the date.
+#[test]
+fn a_previous_base_digest_warns_until_its_grace_date_then_fails() {
+    let old = format!("sha256:{}", "1".repeat(64));
+    let root = lambda(
+        format!("FROM {RELEASE}:3.12@{old}\nCOPY app/ ${{LAMBDA_TASK_ROOT}}/app/\nCMD [\"app.handler.handler\"]\n")
+            .as_bytes(),
+    );
+    let policy = |until: &str| {
+        format!(
+            "[dockerfile.digests]\n\"{RELEASE}:3.12\" = \"{DIGEST}\"\n\n[dockerfile.previous-digests]\n\"{RELEASE}:3.12\" = [{{ digest = \"{old}\", allowed-until = {until} }}]\n"
+        )
+    };
+    fs::write(root.path().join("lambda-gate.toml"), policy("2999-12-31")).unwrap();
+    let within = check_root(&root, &["--no-cache"]).code(0);
+    let stdout = text_of(&within);
+    assert!(stdout.contains("warning[DKR005]"), "{stdout}");
+    assert!(stdout.contains("allowed until 2999-12-31"), "{stdout}");
+    assert!(
+        stdout.contains("after 2999-12-31 this is an error"),
+        "{stdout}"
+    );
+    let json = check_root(&root, &["--no-cache", "--format", "json"]).code(0);
+    let report: serde_json::Value = serde_json::from_str(&text_of(&json)).unwrap();
+    let dkr005 = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "DKR005")
+        .expect("a DKR005 diagnostic");
+    assert_eq!(dkr005["grace_until"], "2999-12-31");
+    assert_eq!(dkr005["severity"], "warning");
+
+    fs::write(root.path().join("lambda-gate.toml"), policy("2001-01-01")).unwrap();
+    let ended = check_root(&root, &["--no-cache"]).code(1);
+    assert!(text_of(&ended).contains("grace ended on 2001-01-01"));
+    // `--fix` moves the pin to the digest policy records.
+    check_root(&root, &["--no-cache", "--fix"]).code(0);
+    let fixed = fs::read_to_string(root.path().join("fn/Dockerfile")).unwrap();
+    assert!(
+        fixed.starts_with(&format!("FROM {RELEASE}:3.12@{DIGEST}\n")),
+        "{fixed}"
+    );
+
+    // A grace date that is not a TOML date is a configuration error at its line.
+    fs::write(
+        root.path().join("lambda-gate.toml"),
+        policy("\"16 December\""),
+    )
+    .unwrap();
+    check_root(&root, &["--no-cache"])
+        .code(2)
+        .stderr(contains("lambda-gate.toml:5:"));
+}
+
+fn text_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}

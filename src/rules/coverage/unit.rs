@@ -81,11 +81,7 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         for located in check(&context) {
             diagnostics.push(Diagnostic {
                 rule: rule.id,
-                severity: if located.finding.undecided {
-                    Severity::Info
-                } else {
-                    severity
-                },
+                severity: located.finding.severity_under(severity),
                 path: (session.display)(&located.path),
                 span: 0..0,
                 start: located.start,
@@ -94,6 +90,7 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
                 help: located.finding.help,
                 fix: None,
                 about_directory: false,
+                grace_until: located.finding.grace_until,
             });
         }
     }

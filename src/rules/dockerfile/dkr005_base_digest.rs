@@ -4,6 +4,7 @@
 use super::parser::{Base, Stage};
 use super::settings::DigestRequirement;
 use super::Context;
+use crate::date::Date;
 use crate::diagnostic::{Edit, Finding, Fix, Severity, Span};
 use crate::rules::{Check, Family, Rule};
 
@@ -48,19 +49,55 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     ),
                 }
             }
-            (Some(pinned), Some(recorded)) if pinned != recorded => Finding::new(
-                stage.image.span.clone(),
-                format!(
-                    "the base `{reference}` is pinned to an outdated digest: policy records `{recorded}` for this tag"
-                ),
-            )
-            .help("update the digest to the one policy records, which carries the current security updates")
-            .fix(pin_fix(ctx, stage, recorded)),
+            (Some(pinned), Some(recorded)) if pinned != recorded => {
+                let until = reference
+                    .tagged()
+                    .and_then(|tagged| ctx.policy.dockerfile.allowed_until(&tagged, pinned));
+                outdated(ctx, stage, &reference.to_string(), recorded, until)
+            }
             _ => continue,
         };
         findings.push(finding);
     }
     findings
+}
+
+/// A base pinned to another digest than the one policy records: an error, or a warning while
+/// the pinned digest is a previous one still in its grace window.
+fn outdated(
+    ctx: &Context<'_>,
+    stage: &Stage,
+    reference: &str,
+    recorded: &str,
+    allowed_until: Option<Date>,
+) -> Finding {
+    let span = stage.image.span.clone();
+    let fix = pin_fix(ctx, stage, recorded);
+    let Some(until) = allowed_until else {
+        return Finding::new(
+            span,
+            format!("the base `{reference}` is pinned to an outdated digest: policy records `{recorded}` for this tag"),
+        )
+        .help("update the digest to the one policy records, which carries the current security updates")
+        .fix(fix);
+    };
+    // Only a previous digest's verdict depends on the day, so only then is the clock read.
+    if Date::today() <= until {
+        Finding::new(
+            span,
+            format!("the base `{reference}` is pinned to the previous digest, allowed until {until}: policy records `{recorded}` for this tag"),
+        )
+        .help(format!("update the digest to the one policy records (`lambda-gate check --fix`, or merge the re-pinning branch); after {until} this is an error"))
+        .fix(fix)
+        .in_grace_until(until)
+    } else {
+        Finding::new(
+            span,
+            format!("the base `{reference}` is pinned to a previous digest whose grace ended on {until}: policy records `{recorded}` for this tag"),
+        )
+        .help("update the digest to the one policy records, which carries the current security updates (`lambda-gate check --fix`)")
+        .fix(fix)
+    }
 }
 
 /// Where the reference is written literally: the FROM word, or the default of the global ARG
@@ -117,6 +154,7 @@ fn pin_fix(ctx: &Context<'_>, stage: &Stage, digest: &str) -> Option<Fix> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::settings::PreviousDigest;
     use super::super::testing::{run, run_with, DEV, DIGEST, RELEASE};
     use super::*;
     use crate::fix::apply_edits;
@@ -154,6 +192,59 @@ mod tests {
         let findings = run(check, &text);
         assert!(findings[0].message.contains("outdated"));
         assert_eq!(fixed(&text), format!("FROM {RELEASE}:3.12@{DIGEST}\n"));
+    }
+
+    #[test]
+    fn a_previous_digest_warns_until_its_grace_date_and_errors_after() {
+        let old = format!("sha256:{}", "1".repeat(64));
+        let text = format!("FROM {RELEASE}:3.12@{old}\n");
+        let grace = |until: &str| {
+            let old = old.clone();
+            let until = Date::parse(until).unwrap();
+            run_with(check, &text, &[], move |p| {
+                p.dockerfile.previous_digests.insert(
+                    format!("{RELEASE}:3.12"),
+                    vec![PreviousDigest {
+                        digest: old.clone(),
+                        allowed_until: until,
+                    }],
+                );
+            })
+        };
+        let within = grace("2999-12-31");
+        assert_eq!(within.len(), 1);
+        assert_eq!(within[0].grace_until, Date::parse("2999-12-31"));
+        assert_eq!(within[0].severity_under(Severity::Error), Severity::Warning);
+        assert!(
+            within[0].message.contains("allowed until 2999-12-31"),
+            "{}",
+            within[0].message
+        );
+        assert!(within[0].fix.is_some());
+        let ended = grace("2001-01-01");
+        assert_eq!(ended[0].grace_until, None);
+        assert_eq!(ended[0].severity_under(Severity::Error), Severity::Error);
+        assert!(
+            ended[0].message.contains("grace ended on 2001-01-01"),
+            "{}",
+            ended[0].message
+        );
+        // Another digest than the previous one gets no grace.
+        let other = run_with(
+            check,
+            &format!("FROM {RELEASE}:3.12@sha256:{}\n", "2".repeat(64)),
+            &[],
+            |p| {
+                p.dockerfile.previous_digests.insert(
+                    format!("{RELEASE}:3.12"),
+                    vec![PreviousDigest {
+                        digest: format!("sha256:{}", "1".repeat(64)),
+                        allowed_until: Date::parse("2999-12-31").unwrap(),
+                    }],
+                );
+            },
+        );
+        assert!(other[0].message.contains("outdated") && other[0].grace_until.is_none());
     }
 
     #[test]

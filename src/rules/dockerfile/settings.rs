@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::image::{normalize_repository_pattern, ImageRef};
+use crate::date::Date;
 use crate::policy::{compiled, path_glob, spanned_glob, strings, NameMatcher, SettingError};
 
 /// Which stages must pin their base by digest.
@@ -30,6 +31,9 @@ pub struct DockerfilePolicy {
     pub require_digest: DigestRequirement,
     /// `repository:tag` (glob) -> the digest that tag is pinned to.
     pub digests: BTreeMap<String, String>,
+    /// `repository:tag` (glob) -> digests pinned before the current one, each allowed (DKR005
+    /// warns) until its grace date and refused (DKR005 errors) after it.
+    pub previous_digests: BTreeMap<String, Vec<PreviousDigest>>,
     /// Name patterns (case-insensitive globs) of ENV/ARG that must not hold a literal value.
     pub secret_names: Vec<String>,
     /// Where Lambda imports the handler from.
@@ -54,6 +58,7 @@ impl DockerfilePolicy {
             dev_bases: Vec::new(),
             require_digest: DigestRequirement::FinalStage,
             digests: BTreeMap::new(),
+            previous_digests: BTreeMap::new(),
             secret_names: Vec::new(),
             task_root: String::new(),
             base_env: BTreeMap::new(),
@@ -61,6 +66,39 @@ impl DockerfilePolicy {
             lambda_images: Vec::new(),
             not_secret_names: Vec::new(),
         }
+    }
+}
+
+/// A digest a tag was pinned to before, and the last day (UTC) it is still allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PreviousDigest {
+    pub digest: String,
+    pub allowed_until: Date,
+}
+
+/// `{ digest = "sha256:...", allowed-until = 2026-12-16 }` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PreviousDigestLayer {
+    pub digest: Spanned<String>,
+    pub allowed_until: Spanned<toml::value::Datetime>,
+}
+
+impl PreviousDigestLayer {
+    /// The grace date: a TOML local date (`2026-12-16`), nothing else.
+    fn date(&self) -> Result<Date, SettingError> {
+        let value = self.allowed_until.get_ref();
+        let date = match (value.date, value.time, value.offset) {
+            (Some(date), None, None) => Date::parse(&date.to_string()),
+            _ => None,
+        };
+        date.ok_or_else(|| {
+            SettingError::at(
+                self.allowed_until.span(),
+                format!("`allowed-until = {value}` is not a date: write a TOML date, `allowed-until = 2026-12-16`"),
+            )
+        })
     }
 }
 
@@ -72,6 +110,7 @@ pub struct DockerfileLayer {
     pub dev_bases: Option<Vec<Spanned<String>>>,
     pub require_digest: Option<DigestRequirement>,
     pub digests: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    pub previous_digests: Option<BTreeMap<Spanned<String>, Vec<PreviousDigestLayer>>>,
     pub secret_names: Option<Vec<Spanned<String>>>,
     pub task_root: Option<Spanned<String>>,
     pub base_env: Option<BTreeMap<String, String>>,
@@ -81,7 +120,7 @@ pub struct DockerfileLayer {
 }
 
 impl DockerfileLayer {
-    /// Lists replace the layer below; `digests` and `base-env` merge by key.
+    /// Lists replace the layer below; `digests`, `previous-digests` and `base-env` merge by key.
     pub fn apply(&self, dockerfile: &mut DockerfilePolicy) {
         if let Some(v) = &self.release_bases {
             dockerfile.release_bases = strings(v);
@@ -96,6 +135,21 @@ impl DockerfileLayer {
             dockerfile
                 .digests
                 .insert(key.get_ref().clone(), digest.get_ref().clone());
+        }
+        for (key, previous) in self.previous_digests.iter().flatten() {
+            // Validated before layers apply; a date that did not read is never reached.
+            let previous = previous
+                .iter()
+                .filter_map(|p| {
+                    Some(PreviousDigest {
+                        digest: p.digest.get_ref().clone(),
+                        allowed_until: p.date().ok()?,
+                    })
+                })
+                .collect();
+            dockerfile
+                .previous_digests
+                .insert(key.get_ref().clone(), previous);
         }
         if let Some(v) = &self.secret_names {
             dockerfile.secret_names = strings(v);
@@ -134,26 +188,41 @@ impl DockerfileLayer {
                 "`dockerfile.names` must name at least one file name pattern (besides `!` exclusions)",
             ));
         }
-        for (key, digest) in self.digests.iter().flatten() {
+        let tagged_key = |key: &Spanned<String>| {
             spanned_glob(key)?;
-            if !key.get_ref().contains(':') {
-                return Err(SettingError::at(
-                    key.span(),
-                    format!(
-                        "`{}` has no tag: digest keys are `repository:tag`",
-                        key.get_ref()
-                    ),
-                ));
+            if key.get_ref().contains(':') {
+                return Ok(());
             }
+            Err(SettingError::at(
+                key.span(),
+                format!(
+                    "`{}` has no tag: digest keys are `repository:tag`",
+                    key.get_ref()
+                ),
+            ))
+        };
+        let digest_value = |digest: &Spanned<String>| {
             let probe = format!("example.com/x@{}", digest.get_ref());
-            if ImageRef::parse(&probe).is_err() {
-                return Err(SettingError::at(
-                    digest.span(),
-                    format!(
-                        "`{}` is not a digest: expected `sha256:` and 64 lower-case hex digits",
-                        digest.get_ref()
-                    ),
-                ));
+            if ImageRef::parse(&probe).is_ok() {
+                return Ok(());
+            }
+            Err(SettingError::at(
+                digest.span(),
+                format!(
+                    "`{}` is not a digest: expected `sha256:` and 64 lower-case hex digits",
+                    digest.get_ref()
+                ),
+            ))
+        };
+        for (key, digest) in self.digests.iter().flatten() {
+            tagged_key(key)?;
+            digest_value(digest)?;
+        }
+        for (key, previous) in self.previous_digests.iter().flatten() {
+            tagged_key(key)?;
+            for entry in previous {
+                digest_value(&entry.digest)?;
+                entry.date()?;
             }
         }
         if let Some(root) = &self.task_root {
@@ -176,6 +245,7 @@ pub struct DockerfileMatchers {
     pub secret_names: NameMatcher,
     pub not_secret_names: NameMatcher,
     pub digests: Vec<(GlobMatcher, String)>,
+    pub previous_digests: Vec<(GlobMatcher, Vec<PreviousDigest>)>,
     pub base_env: HashMap<String, String>,
     pub names: crate::units::DockerfileNames,
     pub lambda_images: GlobSet,
@@ -200,20 +270,25 @@ impl DockerfileMatchers {
             }
             set.build()
         })?;
-        let digests = (dockerfile.digests.iter())
-            .map(|(key, digest)| {
-                let matcher = compiled("digest", std::slice::from_ref(key), |key| {
-                    Ok(path_glob(&normalize_repository_pattern(&key[0]))?.compile_matcher())
-                })?;
-                Ok((matcher, digest.clone()))
-            })
-            .collect::<Result<Vec<_>, globset::Error>>()?;
+        fn by_tag<T: Clone>(
+            table: &BTreeMap<String, T>,
+        ) -> Result<Vec<(GlobMatcher, T)>, globset::Error> {
+            (table.iter())
+                .map(|(key, value)| {
+                    let matcher = compiled("digest", std::slice::from_ref(key), |key| {
+                        Ok(path_glob(&normalize_repository_pattern(&key[0]))?.compile_matcher())
+                    })?;
+                    Ok((matcher, value.clone()))
+                })
+                .collect()
+        }
         Ok(DockerfileMatchers {
             release_bases: repositories(&dockerfile.release_bases)?,
             dev_bases: repositories(&dockerfile.dev_bases)?,
             secret_names: names(&dockerfile.secret_names)?,
             not_secret_names: names(&dockerfile.not_secret_names)?,
-            digests,
+            digests: by_tag(&dockerfile.digests)?,
+            previous_digests: by_tag(&dockerfile.previous_digests)?,
             base_env: (dockerfile.base_env.iter())
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
@@ -232,5 +307,16 @@ impl DockerfileMatchers {
             .iter()
             .find(|(matcher, _)| matcher.is_match(tagged))
             .map(|(_, digest)| digest.as_str())
+    }
+
+    /// The last day `digest`, pinned before the one policy records for `repository:tag`, is
+    /// still allowed (the latest, when several entries name it).
+    pub fn allowed_until(&self, tagged: &str, digest: &str) -> Option<Date> {
+        (self.previous_digests.iter())
+            .filter(|(matcher, _)| matcher.is_match(tagged))
+            .flat_map(|(_, previous)| previous)
+            .filter(|previous| previous.digest == digest)
+            .map(|previous| previous.allowed_until)
+            .max()
     }
 }
