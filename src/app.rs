@@ -106,6 +106,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write!(out, "{}", toml::to_string_pretty(&effective.policy)?)?;
             Ok(ExitCode::from(EXIT_CLEAN))
         }
+        Command::Policy {
+            command:
+                PolicyCommand::RecordDigest {
+                    file,
+                    images,
+                    grace_days,
+                    tag,
+                },
+        } => {
+            let bases = images
+                .iter()
+                .map(|image| policy::record::BuiltBase::parse(image).context("--image"))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let recorded =
+                policy::record::record_in_file(&file, &bases, tag.as_deref(), grace_days)?;
+            for line in &recorded {
+                println!("{line}");
+            }
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
     }
 }
 

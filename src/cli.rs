@@ -443,6 +443,19 @@ pub struct PipelineArgs {
     /// The Engine builder (default: the policy's `builder`, normally `auto`).
     #[arg(long, value_enum)]
     pub builder: Option<BuilderArg>,
+    /// After promoting, record both bases' new digests in this policy file (`lambda-gate.toml`
+    /// or `pyproject.toml`) under `[dockerfile.digests]`, the replaced digests allowed until the
+    /// grace date under `[dockerfile.previous-digests]`. Commit the file for the sweep to roll.
+    #[arg(long, value_name = "FILE")]
+    pub record_policy: Option<PathBuf>,
+    /// With --record-policy: days a replaced digest stays allowed (DKR005 warns, then errors).
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 14,
+        requires = "record_policy"
+    )]
+    pub grace_days: u32,
     #[command(flatten)]
     pub output: RunnerOutput,
     #[command(flatten)]
@@ -607,6 +620,26 @@ pub enum PolicyCommand {
         path: PathBuf,
         #[command(flatten)]
         config: ConfigArgs,
+    },
+    /// Record newly built bases' digests in a policy file, as the base-image pipeline does:
+    /// each `[dockerfile.digests]` key naming the base's repository takes the new digest, and
+    /// the replaced one stays allowed until a grace date (DKR005 warns until then, errors
+    /// after). The same digest again changes nothing. Comments and layout are kept.
+    #[command(
+        after_help = "Exit codes: 0 recorded (or nothing to change), 2 the file cannot be read, edited or would not load."
+    )]
+    RecordDigest {
+        /// The policy file: `lambda-gate.toml` or `pyproject.toml`.
+        file: PathBuf,
+        /// `REPOSITORY@sha256:...` of a built base; repeat for several.
+        #[arg(long = "image", value_name = "REF@DIGEST", required = true)]
+        images: Vec<String>,
+        /// Days a replaced digest stays allowed.
+        #[arg(long, value_name = "DAYS", default_value_t = 14)]
+        grace_days: u32,
+        /// The tag to record a base under when no key names its repository yet.
+        #[arg(long, value_name = "TAG")]
+        tag: Option<String>,
     },
 }
 

@@ -668,6 +668,13 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
         },
         ladders: policy.policy.promotion.ladders.clone(),
         moving_tags: policy.policy.terraform.moving_tags.clone(),
+        record: args
+            .record_policy
+            .clone()
+            .map(|file| pipeline::RecordPolicy {
+                file,
+                grace_days: args.grace_days,
+            }),
     };
     let mut log = progress(args.output.quiet);
     let outcome = runtime()?.block_on(pipeline::run(&request, &gate, &mut log));
@@ -685,6 +692,9 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
                     "{} {}:{} = {}",
                     promotion.status, promotion.repository, promotion.to, promotion.digest
                 );
+            }
+            for line in &result.recorded {
+                println!("recorded {line}");
             }
         }
     }

@@ -153,29 +153,52 @@ fn toml_error(path: &Path, text: &str, error: toml::de::Error) -> ConfigError {
     error_at(path, text, error.span(), error.message().trim().to_string())
 }
 
-fn read_pyproject_layer(path: &Path) -> Result<Option<(Layer, String)>, ConfigError> {
-    let text = read(path)?;
-    let pyproject: Pyproject = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
-    Ok(pyproject
-        .tool
-        .and_then(|tool| tool.lambda_gate)
-        .map(|layer| (layer, text)))
+fn pyproject_layer(path: &Path, text: &str) -> Result<Option<Layer>, ConfigError> {
+    let pyproject: Pyproject = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+    Ok(pyproject.tool.and_then(|tool| tool.lambda_gate))
 }
 
 fn read_layer(source: &ConfigSource) -> Result<(Layer, String), ConfigError> {
+    let text = read(source.path())?;
+    let layer = parse_layer(source, &text)?;
+    Ok((layer, text))
+}
+
+fn parse_layer(source: &ConfigSource, text: &str) -> Result<Layer, ConfigError> {
     match source {
         ConfigSource::LambdaGateToml(path) => {
-            let text = read(path)?;
-            let layer = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
-            Ok((layer, text))
+            toml::from_str(text).map_err(|e| toml_error(path, text, e))
         }
-        ConfigSource::Pyproject(path) => read_pyproject_layer(path)?.ok_or_else(|| ConfigError {
+        ConfigSource::Pyproject(path) => pyproject_layer(path, text)?.ok_or_else(|| ConfigError {
             path: path.clone(),
             line: 1,
             column: 1,
             message: "no [tool.lambda-gate] table".into(),
         }),
     }
+}
+
+/// The configuration file `path` names, read as a `pyproject.toml` by its name.
+fn source_of(path: &Path) -> ConfigSource {
+    if path
+        .file_name()
+        .is_some_and(|name| name == "pyproject.toml")
+    {
+        ConfigSource::Pyproject(path.to_path_buf())
+    } else {
+        ConfigSource::LambdaGateToml(path.to_path_buf())
+    }
+}
+
+/// The policy `text` would make as the configuration file `path` (validated as a loaded one
+/// is, on top of the embedded default): for a tool that writes a policy file and must not
+/// write one the gate refuses.
+pub fn policy_of_text(path: &Path, text: &str) -> Result<Policy, ConfigError> {
+    let layer = parse_layer(&source_of(path), text)?;
+    validate(path, text, &layer)?;
+    let mut policy = default_policy();
+    layer.apply(&mut policy);
+    Ok(policy)
 }
 
 /// The embedded default policy, with every registered rule at its default level (parsed once
@@ -217,16 +240,7 @@ fn parse_default_policy() -> Policy {
 /// (unless `isolated`), on top of the embedded default.
 pub fn load(start: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Config, ConfigError> {
     let source = match explicit {
-        Some(path) => Some(
-            if path
-                .file_name()
-                .is_some_and(|name| name == "pyproject.toml")
-            {
-                ConfigSource::Pyproject(path.to_path_buf())
-            } else {
-                ConfigSource::LambdaGateToml(path.to_path_buf())
-            },
-        ),
+        Some(path) => Some(source_of(path)),
         None if isolated => None,
         None => find_config(start),
     };

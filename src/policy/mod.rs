@@ -3,6 +3,7 @@
 
 mod layer;
 mod load;
+pub mod record;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ use crate::rules::mypy::settings::MypyPolicy;
 use crate::rules::terraform::settings::TerraformPolicy;
 
 pub use layer::{Layer, OverrideLayer};
-pub use load::{default_policy, find_config, load, ConfigError, ConfigSource};
+pub use load::{default_policy, find_config, load, policy_of_text, ConfigError, ConfigSource};
 
 /// The embedded default policy.
 pub const DEFAULT_POLICY: &str = include_str!("../../rules/policy.toml");

@@ -2,6 +2,8 @@
 //! base images from `images/` for every platform as `test`, builds `example-project` against
 //! those `test` bases (gate, build, smoke test), and only when all of that passed promotes both
 //! bases to `latest` — by the digests just built, never whatever `test` points at by then.
+//! With a policy file to record in, it then writes the two new digests there, the replaced
+//! ones kept allowed until a grace date ([`crate::policy::record`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ use super::promote::{self, PromoteRequest, PromoteResult, Source};
 use super::reference::Reference;
 use super::registry::{AnyRegistry, Connection};
 use super::Platform;
+use crate::policy::record::{record_in_file, BuiltBase, RecordedDigest};
+use crate::rules::dockerfile::image::ImageRef;
 
 pub const RELEASE_BASE: &str = "aws-lambda-python-release-base";
 pub const DEV_BASE: &str = "aws-lambda-python-dev-base";
@@ -33,12 +37,25 @@ pub struct PipelineRequest {
     pub ladders: Vec<Vec<String>>,
     pub moving_tags: Vec<String>,
     pub builder: crate::policy::BuilderChoice,
+    /// Where to record the promoted bases' digests, if anywhere.
+    pub record: Option<RecordPolicy>,
+}
+
+/// The policy file the promoted digests are recorded in, and how long a replaced digest stays
+/// allowed.
+#[derive(Debug, Clone)]
+pub struct RecordPolicy {
+    pub file: PathBuf,
+    pub grace_days: u32,
 }
 
 #[derive(Debug, Serialize)]
 pub struct PipelineResult {
     pub builds: Vec<BuildResult>,
     pub promotions: Vec<PromoteResult>,
+    /// What recording the digests did to each policy key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recorded: Vec<RecordedDigest>,
 }
 
 /// Runs the pipeline; `gate` checks a project and says whether it is clean.
@@ -155,8 +172,45 @@ pub async fn run(
         .await?;
         promotions.push(result);
     }
+    let mut recorded = Vec::new();
+    if let Some(record) = &request.record {
+        let bases = [(&release_repo, &release), (&dev_repo, &dev)]
+            .into_iter()
+            .map(|(repo, built)| BuiltBase {
+                repository: repo.without_tag(),
+                digest: built.index_digest.clone().unwrap_or_default(),
+            })
+            .collect::<Vec<_>>();
+        let tag = upstream_tag(request)?;
+        log(&format!(
+            "pipeline: recording the base digests in {}",
+            record.file.display()
+        ));
+        recorded = record_in_file(&record.file, &bases, tag.as_deref(), record.grace_days)
+            .context("the bases are promoted, but their digests are not recorded")?;
+        for line in &recorded {
+            log(&format!("pipeline: {line}"));
+        }
+    }
     Ok(PipelineResult {
         builds: vec![release, dev, example],
         promotions,
+        recorded,
     })
+}
+
+/// The tag of the upstream image the release base builds on (`3.12` of
+/// `public.ecr.aws/lambda/python:3.12@sha256:...`, or of the `UPSTREAM_IMAGE` build argument):
+/// the tag Lambdas name the bases by, so a policy with no key for a base gets `REPO:TAG`.
+fn upstream_tag(request: &PipelineRequest) -> anyhow::Result<Option<String>> {
+    let dockerfile = request
+        .root
+        .join(format!("images/{RELEASE_BASE}/Dockerfile"));
+    let text = std::fs::read_to_string(&dockerfile)
+        .with_context(|| format!("cannot read `{}`", dockerfile.display()))?;
+    let bases = build::base_images(&text, &request.build_args, None)?;
+    Ok(bases
+        .last()
+        .and_then(|base| ImageRef::parse(base).ok())
+        .and_then(|image| image.tag))
 }

@@ -239,6 +239,24 @@ check(ev[-2] == "sh:lambda-gate promote '127.0.0.1:5000/ci/aws-lambda-python-rel
 check(ev[-1] == "sh:lambda-gate promote '127.0.0.1:5000/ci/aws-lambda-python-dev-base' --digest sha256:dev --to latest", 'dev base promoted last', ev)
 checks += 7
 
+// 5b. With a policy file, the promoted digests are recorded there after the promotion, with the
+// grace days, and the change is pushed as a branch only when the file changed.
+jenkins = new FakeJenkins()
+jenkins.env.LAMBDA_GATE_REGISTRY = '127.0.0.1:5000/ci'
+jenkins.env.LAMBDA_GATE_POLICY_FILE = 'rules/policy.toml'
+jenkins.answers['lambda-gate build images/aws-lambda-python-release-base'] = '{"index_digest":"sha256:rel"}'
+jenkins.answers['lambda-gate build . --dockerfile images/aws-lambda-python-dev-base/Dockerfile'] = '{"index_digest":"sha256:dev"}'
+jenkins.answers["lambda-gate build 'example-project'"] = buildJson
+jenkins.answers['lambda-gate push'] = pushJson
+jenkinsfile = jenkins.load('Jenkinsfile')
+jenkinsfile.setBinding(jenkins.binding())
+jenkinsfile.run()
+ev = jenkins.events
+check(ev.findAll { it.startsWith('stage:') }[-2..-1] == ['stage:Promote bases to latest', 'stage:Record base digests'], 'digests recorded after the promotion', ev)
+check(ev[-2] == "sh:lambda-gate policy record-digest 'rules/policy.toml' --image '127.0.0.1:5000/ci/aws-lambda-python-release-base@sha256:rel' --image '127.0.0.1:5000/ci/aws-lambda-python-dev-base@sha256:dev' --grace-days 14", 'record-digest with both bases', ev)
+check(ev[-1].startsWith("sh:git diff --quiet -- 'rules/policy.toml' || (") && ev[-1].contains('git push --force-with-lease origin lambda-gate/base-digests'), 'pushed only when changed', ev)
+checks += 3
+
 // 6. A failing example stops the Jenkinsfile before any promotion.
 jenkins = new FakeJenkins()
 jenkins.answers['lambda-gate build images/aws-lambda-python-release-base'] = '{"index_digest":"sha256:rel"}'

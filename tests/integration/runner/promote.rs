@@ -244,6 +244,19 @@ fn the_jenkins_flow_runs_again_and_again_under_the_modules_repository_settings()
 #[test]
 fn pipeline_builds_bases_then_the_example_and_promotes_only_after_all_passed() {
     let prefix = format!("{}/{}", registry(), unique("pipeline"));
+    // The team's policy pins the release base (any prefix on this registry) to an older
+    // digest and names no dev base yet.
+    let old = format!("sha256:{}", "1".repeat(64));
+    let policy_dir = tempfile::tempdir().unwrap();
+    let policy_file = policy_dir.path().join("lambda-gate.toml");
+    let release_key = format!("{}/*/aws-lambda-python-release-base:3.12", registry());
+    std::fs::write(
+        &policy_file,
+        format!(
+            "# The platform team's policy.\n[dockerfile.digests]\n\"{release_key}\" = \"{old}\"\n"
+        ),
+    )
+    .unwrap();
     let output = run(gate().args([
         "pipeline",
         "--registry",
@@ -252,11 +265,54 @@ fn pipeline_builds_bases_then_the_example_and_promotes_only_after_all_passed() {
         &format!("UPSTREAM_IMAGE={}", base()),
         "--build-arg",
         &format!("RUST_IMAGE={}", base()),
+        "--record-policy",
+        policy_file.to_str().unwrap(),
+        "--grace-days",
+        "14",
         "--format",
         "json",
     ]));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let result = json(&output);
+    // The promoted digests are recorded: the release key takes the new digest with the old
+    // one allowed for 14 days; the dev base is added under the upstream base's tag.
+    let release_digest = result["builds"][0]["index_digest"].as_str().unwrap();
+    let dev_digest = result["builds"][1]["index_digest"].as_str().unwrap();
+    let recorded = result["recorded"].as_array().unwrap();
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    assert_eq!(recorded[0]["key"], release_key.as_str());
+    assert_eq!(recorded[0]["previous"], old.as_str());
+    assert_eq!(recorded[0]["digest"], release_digest);
+    assert_eq!(
+        recorded[1]["key"],
+        format!("{prefix}/aws-lambda-python-dev-base:3.12").as_str()
+    );
+    assert_eq!(recorded[1]["digest"], dev_digest);
+    let policy: toml::Value =
+        toml::from_str(&std::fs::read_to_string(&policy_file).unwrap()).unwrap();
+    let grace = &policy["dockerfile"]["previous-digests"][&release_key][0];
+    assert_eq!(grace["digest"].as_str(), Some(old.as_str()));
+    let until = grace["allowed-until"].as_datetime().unwrap().to_string();
+    let expected = lambda_gate::date::Date::today().plus_days(14).to_string();
+    assert_eq!(until, expected);
+    assert_eq!(
+        policy["dockerfile"]["digests"][&release_key].as_str(),
+        Some(release_digest)
+    );
+    // Recording the same digests again changes nothing.
+    let before = std::fs::read_to_string(&policy_file).unwrap();
+    let again = run(gate().args([
+        "policy",
+        "record-digest",
+        policy_file.to_str().unwrap(),
+        "--image",
+        &format!("{prefix}/aws-lambda-python-release-base@{release_digest}"),
+        "--image",
+        &format!("{prefix}/aws-lambda-python-dev-base@{dev_digest}"),
+    ]));
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("unchanged"), "{}", text(&again));
+    assert_eq!(std::fs::read_to_string(&policy_file).unwrap(), before);
     let builds = result["builds"].as_array().unwrap();
     assert_eq!(builds.len(), 3);
     assert!(builds[2]["platforms"][0]["smoke"][0]["passed"]
