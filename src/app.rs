@@ -348,10 +348,17 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         config: args.config.clone(),
         follow_links: args.follow_links,
         clone_jobs: args.clone_jobs,
-        fix: match (args.fix, &args.branch) {
-            (false, _) => sweep::FixMode::None,
-            (true, None) => sweep::FixMode::DryRun,
-            (true, Some(branch)) => sweep::FixMode::Branch(branch.clone()),
+        fix: match (args.fix, args.push, &args.branch) {
+            (false, _, _) => sweep::FixMode::None,
+            (true, true, branch) => sweep::FixMode::Push(sweep::push::PushOptions {
+                branch: branch
+                    .clone()
+                    .unwrap_or_else(|| sweep::push::DEFAULT_BRANCH.to_string()),
+                dry_run: args.dry_run,
+                force_with_lease: args.force_with_lease,
+            }),
+            (true, false, None) => sweep::FixMode::DryRun,
+            (true, false, Some(branch)) => sweep::FixMode::Branch(branch.clone()),
         },
         cache: crate::cache::Cache::user(args.no_cache),
     };
@@ -396,7 +403,10 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn sweep_exit_code(report: &crate::sweep::report::SweepReport) -> ExitCode {
-    ExitCode::from(if report.passed() {
+    // Fixes asked for and not committed or pushed (a rejected push, a diverged branch) fail
+    // the run even while what they fix only warns (a base digest in its grace window).
+    let fixes_failed = report.fixes.iter().any(|fix| fix.error.is_some());
+    ExitCode::from(if report.passed() && !fixes_failed {
         EXIT_CLEAN
     } else {
         EXIT_VIOLATIONS

@@ -467,7 +467,7 @@ pub struct PipelineArgs {
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     group(clap::ArgGroup::new("repositories").required(true).args(["root", "repos"])),
-    after_help = "Exit codes: 0 every Lambda passes and every repository was read, 1 violations or repositories that could not be swept, 2 usage or configuration error."
+    after_help = "Exit codes: 0 every Lambda passes and every repository was read, 1 violations, repositories that could not be swept, or fixes that could not be committed or pushed, 2 usage or configuration error."
 )]
 pub struct SweepArgs {
     #[command(subcommand)]
@@ -511,9 +511,24 @@ pub struct SweepArgs {
     /// Apply the autofixes of every fixable rule. Without --branch: a dry run that shows the diff.
     #[arg(long)]
     pub fix: bool,
-    /// With --fix: commit the fixes of each repository on a new local branch NAME (never pushed).
+    /// With --fix: commit the fixes of each repository on a new local branch NAME; with --push,
+    /// the branch of each remote the fixes are pushed to (default: lambda-gate/fixes).
     #[arg(long, value_name = "NAME", requires = "fix")]
     pub branch: Option<String>,
+    /// With --fix: push each repository's fixes as one commit on its default branch's tip to
+    /// the branch of `origin` --branch names. A second run updates that branch (or leaves it, when
+    /// it holds these fixes already); a branch with commits lambda-gate did not make is left
+    /// alone. Working trees and local branches are not touched.
+    #[arg(long, requires = "fix")]
+    pub push: bool,
+    /// With --push: list what would be pushed (remote, branch, create or update, commit
+    /// message, files); commit and push nothing.
+    #[arg(long, requires = "push")]
+    pub dry_run: bool,
+    /// With --push: also replace a branch holding commits lambda-gate did not make, but only
+    /// while it is still at the commit this run saw.
+    #[arg(long, requires = "push")]
+    pub force_with_lease: bool,
     /// Check every repository again, even one whose commit, policy and lambda-gate binary are
     /// those of an earlier sweep (whose record is otherwise used again; see `lambda-gate cache`).
     #[arg(long)]

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use super::count;
 use crate::rules::registry;
+use crate::sweep::push::PushStatus;
 use crate::sweep::report::{RepositoryRecord, Summary, SweepReport};
 
 fn signed(delta: i64) -> String {
@@ -218,9 +219,21 @@ Deployed images: {verified} of {} verified",
         )?;
         for fix in &report.fixes {
             let rules: Vec<String> = fix.rules.iter().map(|(r, n)| format!("{r} x{n}")).collect();
-            let outcome = match (&fix.error, &fix.branch, &fix.commit) {
-                (Some(error), _, _) => format!("not committed: {error}"),
-                (None, Some(branch), Some(commit)) => {
+            let outcome = match (&fix.push, &fix.error, &fix.branch, &fix.commit) {
+                (Some(push), _, _, _) => {
+                    let commit = push
+                        .commit
+                        .as_deref()
+                        .map_or(String::new(), |c| format!(" ({})", &c[..c.len().min(12)]));
+                    format!(
+                        "{} `{}` on {}{commit}",
+                        push.status.as_str(),
+                        push.branch,
+                        push.remote
+                    )
+                }
+                (None, Some(error), _, _) => format!("not committed: {error}"),
+                (None, None, Some(branch), Some(commit)) => {
                     format!(
                         "committed on `{branch}` ({})",
                         &commit[..commit.len().min(12)]
@@ -235,9 +248,36 @@ Deployed images: {verified} of {} verified",
                 count(fix.files.len(), "file", "files"),
                 rules.join(", ")
             )?;
+            if let Some(push) = &fix.push {
+                if let Some(reason) = &push.reason {
+                    writeln!(out, "    {reason}")?;
+                } else if let (Some(error), false) = (&fix.error, push.status.is_ok()) {
+                    writeln!(out, "    {error}")?;
+                }
+                if let Some(url) = push.compare_url.as_ref().filter(|_| push.status.is_ok()) {
+                    writeln!(out, "    compare: {url}")?;
+                }
+            }
         }
+        // A dry run shows what would change: the diff, or with --push the commits.
         for fix in report.fixes.iter().filter(|f| f.branch.is_none()) {
             write!(out, "\n{}", fix.diff)?;
+        }
+        for fix in report.fixes.iter() {
+            let would = fix.push.as_ref().is_some_and(|p| {
+                matches!(p.status, PushStatus::WouldCreate | PushStatus::WouldUpdate)
+            });
+            if let (true, Some(message)) = (would, &fix.message) {
+                writeln!(
+                    out,
+                    "\n{}: the commit that would be pushed, changing {}:",
+                    fix.repository,
+                    fix.files.join(", ")
+                )?;
+                for line in message.lines() {
+                    writeln!(out, "    {line}")?;
+                }
+            }
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! `sweep --fix`: the autofixes of every fixable rule, per repository. A dry run (no
-//! `--branch`) shows the diff; with `--branch NAME` the fixes are committed on a new local
-//! branch. Nothing is ever pushed.
+//! `--branch`, no `--push`) shows the diff; with `--branch NAME` the fixes are committed on a
+//! new local branch; with `--push` they are pushed as one commit to one stable branch of the
+//! repository's remote ([`super::push`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,9 +9,11 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 
-use super::repos::git;
+use super::push::{PushOptions, PushRecord};
+use super::repos::{git, identity_args};
 use crate::check::CheckResult;
 use crate::fix::{fixed_files, unified_diff};
+use crate::rules::dockerfile::dkr005_base_digest::{base_change, BaseChange};
 
 /// What `--fix` did (or would do) in one repository.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -31,16 +34,38 @@ pub struct FixRecord {
     /// Why the fixes could not be committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The commit message (with `--push`, also in a dry run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// With `--push`: the branch on the remote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushRecord>,
 }
 
-/// Computes the fixes of `result` (a check of the repository at `dir`) and, with a branch,
-/// commits them there. `None` when nothing is fixable.
+/// What `--fix` does with a repository's fixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixAction<'a> {
+    /// Show the diff.
+    DryRun,
+    /// Commit them on a new local branch, checked out.
+    Branch(&'a str),
+    /// Push them to a branch of the remote.
+    Push(&'a PushOptions),
+}
+
+/// Computes the fixes of `result` (a check of the repository at `dir`) and commits or pushes
+/// them as `action` says. `None` when nothing is fixable.
 pub fn fix_repository(
     name: &str,
     dir: &Path,
     result: &CheckResult,
-    branch: Option<&str>,
+    action: &FixAction<'_>,
 ) -> Option<FixRecord> {
+    let branch = match action {
+        FixAction::DryRun => None,
+        FixAction::Branch(branch) => Some(*branch),
+        FixAction::Push(options) => Some(options.branch.as_str()),
+    };
     let mut rules: BTreeMap<String, usize> = BTreeMap::new();
     for diagnostic in result.diagnostics.iter().filter(|d| d.fix.is_some()) {
         *rules.entry(diagnostic.rule.to_string()).or_default() += 1;
@@ -56,6 +81,8 @@ pub fn fix_repository(
         rules,
         diff: String::new(),
         error: None,
+        message: None,
+        push: None,
     };
     let changes = match fixed_files(result, dir) {
         Ok(changes) => changes,
@@ -69,13 +96,82 @@ pub fn fix_repository(
         record.diff.push_str(&unified_diff(&shown, before, after));
         record.files.push(path.to_string_lossy().into_owned());
     }
-    if let Some(branch) = branch {
-        match commit(dir, branch, &record, &changes) {
+    let message = commit_message(&record, result);
+    match action {
+        FixAction::DryRun => {}
+        FixAction::Branch(branch) => match commit(dir, branch, &record, &changes, &message) {
             Ok(id) => record.commit = Some(id),
             Err(error) => record.error = Some(format!("{error:#}")),
+        },
+        FixAction::Push(options) => {
+            match super::push::push_fixes(dir, &changes, &message, options) {
+                Ok(pushed) => {
+                    record.commit = pushed.commit.clone().filter(|_| !options.dry_run);
+                    if let Some(reason) = pushed.reason.as_ref().filter(|_| !pushed.status.is_ok())
+                    {
+                        record.error = Some(format!("{}: {reason}", pushed.status.as_str()));
+                    }
+                    record.push = Some(pushed);
+                }
+                Err(error) => record.error = Some(format!("{error:#}")),
+            }
+            record.message = Some(message);
         }
     }
     Some(record)
+}
+
+/// The commit message of a repository's fixes: every re-pinned base (old -> new digest), the
+/// fixes per rule, and the trailer that marks the commit as the sweep's.
+pub fn commit_message(record: &FixRecord, result: &CheckResult) -> String {
+    let mut bases: Vec<(String, BaseChange)> = (result.diagnostics.iter())
+        .filter_map(|d| Some((d.path.to_string_lossy().into_owned(), base_change(d)?)))
+        .collect();
+    bases.sort_by(|a, b| (&a.1.tagged, &a.0).cmp(&(&b.1.tagged, &b.0)));
+    bases.dedup();
+    let mut message = if bases.is_empty() {
+        String::from("Apply lambda-gate autofixes\n")
+    } else {
+        let mut names: Vec<&str> = bases
+            .iter()
+            .map(|(_, change)| short_repository(&change.tagged))
+            .collect();
+        names.dedup();
+        let mut subject = format!("Pin {} to the policy's digest", names.join(", "));
+        if bases.len()
+            < result
+                .diagnostics
+                .iter()
+                .filter(|d| d.fix.is_some())
+                .count()
+        {
+            subject.push_str(", apply lambda-gate autofixes");
+        }
+        subject.push('\n');
+        subject
+    };
+    if !bases.is_empty() {
+        message.push_str("\nBases re-pinned:\n");
+        for (path, change) in &bases {
+            let from = change.from.as_deref().unwrap_or("no digest");
+            message.push_str(&format!(
+                "- {path}: {} {from} -> {}\n",
+                change.tagged, change.to
+            ));
+        }
+    }
+    message.push_str("\nFixed by `lambda-gate sweep --fix`:\n");
+    for (rule, count) in &record.rules {
+        let name = crate::rules::registry::name_of(rule);
+        message.push_str(&format!("- {rule} {name}: {count}\n"));
+    }
+    message.push_str(&format!("\n{}\n", super::push::TRAILER));
+    message
+}
+
+/// `aws-lambda-python-release-base:3.12` of `host/path/aws-lambda-python-release-base:3.12`.
+fn short_repository(tagged: &str) -> &str {
+    tagged.rsplit('/').next().unwrap_or(tagged)
 }
 
 /// Writes the fixed files on a new branch `branch` and commits them. Refuses a working tree
@@ -85,6 +181,7 @@ fn commit(
     branch: &str,
     record: &FixRecord,
     changes: &BTreeMap<std::path::PathBuf, (String, String)>,
+    message: &str,
 ) -> anyhow::Result<String> {
     git(dir, &["check-ref-format", "--branch", branch])
         .with_context(|| format!("`{branch}` is not a valid branch name"))?;
@@ -115,24 +212,8 @@ fn commit(
     let mut add = vec!["add", "--"];
     add.extend(record.files.iter().map(String::as_str));
     git(dir, &add)?;
-    let mut message =
-        String::from("Apply lambda-gate autofixes\n\nFixed by `lambda-gate sweep --fix`:\n");
-    for (rule, count) in &record.rules {
-        let name = crate::rules::registry::name_of(rule);
-        message.push_str(&format!("- {rule} {name}: {count}\n"));
-    }
-    // A machine without a git identity (a CI agent) still gets a commit with a clear author.
-    let has_identity = git(dir, &["config", "user.email"]).is_ok();
-    let mut args: Vec<&str> = Vec::new();
-    if !has_identity {
-        args.extend([
-            "-c",
-            "user.name=lambda-gate",
-            "-c",
-            "user.email=lambda-gate@localhost",
-        ]);
-    }
-    args.extend(["commit", "--quiet", "--no-verify", "-m", &message]);
+    let mut args = identity_args(dir);
+    args.extend(["commit", "--quiet", "--no-verify", "-m", message]);
     git(dir, &args)?;
     Ok(git(dir, &["rev-parse", "HEAD"])?.trim().to_string())
 }

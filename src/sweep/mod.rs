@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod fix;
 pub mod progress;
+pub mod push;
 pub mod report;
 pub mod repos;
 
@@ -24,6 +25,7 @@ use crate::cache::{Cache, Key};
 use crate::check::{check, check_workspace, files_read_below, CheckOptions, CheckResult};
 use crate::discover::{discover, WalkOptions};
 use crate::units::Workspace;
+use fix::FixAction;
 use report::{RepositoryRecord, SweepReport};
 use repos::Target;
 
@@ -132,6 +134,8 @@ pub enum FixMode {
     DryRun,
     /// Commit the fixes on a new local branch.
     Branch(String),
+    /// Push the fixes to a branch of each repository's remote.
+    Push(push::PushOptions),
 }
 
 #[derive(Debug, Clone)]
@@ -446,9 +450,14 @@ fn report_repository(
     let dir = &target.dir;
     let fix = match &options.fix {
         FixMode::None => None,
-        FixMode::DryRun => fix::fix_repository(&target.name, dir, &result, None),
+        FixMode::DryRun => fix::fix_repository(&target.name, dir, &result, &FixAction::DryRun),
+        // The default branch is unchanged: the report describes it as it is.
+        FixMode::Push(options) => {
+            fix::fix_repository(&target.name, dir, &result, &FixAction::Push(options))
+        }
         FixMode::Branch(branch) => {
-            let record = fix::fix_repository(&target.name, dir, &result, Some(branch));
+            let record =
+                fix::fix_repository(&target.name, dir, &result, &FixAction::Branch(branch));
             // The report describes the branch as committed.
             if record.as_ref().is_some_and(|r| r.commit.is_some()) {
                 match check(&check_options(dir, org_config, options)) {

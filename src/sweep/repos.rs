@@ -236,7 +236,7 @@ fn detached_at_fetched(dir: &Path) -> bool {
 
 /// What git said went wrong: its `fatal:`/`error:` lines without the prefix (progress such as
 /// "Cloning into ..." is left out), else its last line.
-fn git_failure(stderr: &str) -> String {
+pub fn git_failure(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
@@ -257,17 +257,68 @@ fn git_failure(stderr: &str) -> String {
     }
 }
 
+/// The `-c` options that give git an author in `dir` when it has none: a machine without a
+/// git identity (a CI agent) still makes commits with a clear author.
+pub fn identity_args(dir: &Path) -> Vec<&'static str> {
+    if git(dir, &["config", "user.email"]).is_ok() {
+        return Vec::new();
+    }
+    vec![
+        "-c",
+        "user.name=lambda-gate",
+        "-c",
+        "user.email=lambda-gate@localhost",
+    ]
+}
+
 /// Runs git in `dir` without ever prompting; its error output becomes the error.
 pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new("git")
+    git_with(dir, args, &[], None)
+}
+
+/// Runs git in `dir` without ever prompting, with extra environment and what it reads on
+/// standard input: its whole output, whether it succeeded or not.
+pub fn git_output(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+    input: Option<&[u8]>,
+) -> anyhow::Result<std::process::Output> {
+    use std::io::Write as _;
+    let mut command = Command::new("git");
+    command
         .args(args)
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
         .env("LC_ALL", "C")
-        .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdin(if input.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        });
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .spawn()
         .context("cannot run git: is it installed?")?;
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin.write_all(input).context("cannot write to git")?;
+    }
+    child.wait_with_output().context("cannot run git")
+}
+
+/// [`git`] with extra environment and standard input.
+pub fn git_with(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+    input: Option<&[u8]>,
+) -> anyhow::Result<String> {
+    let output = git_output(dir, args, env, input)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let message = git_failure(&stderr);

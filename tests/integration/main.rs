@@ -20,6 +20,7 @@ mod runner;
 mod sarif;
 mod scale;
 mod sweep;
+mod sweep_push;
 mod terraform;
 mod terraform_oracle;
 mod wheel;

@@ -62,6 +62,41 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
+/// What one DKR005 fix changes: `repository:tag`, the digest it was pinned to (if any) and the
+/// one it is pinned to after the fix. Read back from the diagnostic this rule wrote (a sweep's
+/// commit message names every re-pinned base).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseChange {
+    pub tagged: String,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+pub fn base_change(diagnostic: &crate::diagnostic::Diagnostic) -> Option<BaseChange> {
+    if diagnostic.rule != RULE.id {
+        return None;
+    }
+    let to = diagnostic
+        .fix
+        .as_ref()?
+        .description
+        .strip_prefix(PIN_FIX)?
+        .to_string();
+    let reference = diagnostic.message.split('`').nth(1)?;
+    let (tagged, from) = match reference.split_once('@') {
+        Some((tagged, from)) => (tagged, Some(from.to_string())),
+        None => (reference, None),
+    };
+    Some(BaseChange {
+        tagged: tagged.to_string(),
+        from,
+        to,
+    })
+}
+
+/// How a fix of this rule describes itself, followed by the digest.
+const PIN_FIX: &str = "pin the base to ";
+
 /// A base pinned to another digest than the one policy records: an error, or a warning while
 /// the pinned digest is a previous one still in its grace window.
 fn outdated(
@@ -147,7 +182,7 @@ fn pin_fix(ctx: &Context<'_>, stage: &Stage, digest: &str) -> Option<Fix> {
         },
     };
     Some(Fix {
-        description: format!("pin the base to {digest}"),
+        description: format!("{PIN_FIX}{digest}"),
         edits: vec![edit],
     })
 }
@@ -245,6 +280,20 @@ mod tests {
             },
         );
         assert!(other[0].message.contains("outdated") && other[0].grace_until.is_none());
+    }
+
+    #[test]
+    fn a_teams_own_key_wins_over_the_embedded_glob_for_the_same_tag() {
+        let own = format!("sha256:{}", "3".repeat(64));
+        let findings = run_with(check, &format!("FROM {RELEASE}:3.12\n"), &[], |p| {
+            p.dockerfile
+                .digests
+                .insert(format!("{RELEASE}:3.12"), own.clone());
+        });
+        assert!(
+            findings[0].help.as_deref().unwrap().contains(&own),
+            "{findings:?}"
+        );
     }
 
     #[test]

@@ -301,11 +301,14 @@ impl DockerfileMatchers {
         })
     }
 
-    /// The digest the policy records for `repository:tag`, if any.
+    /// The digest the policy records for `repository:tag`, if any. When several keys match
+    /// (the embedded `*.dkr.ecr.*...` and a team's own registry), the most specific one wins:
+    /// the one with the most literal characters.
     pub fn recorded_digest(&self, tagged: &str) -> Option<&str> {
         self.digests
             .iter()
-            .find(|(matcher, _)| matcher.is_match(tagged))
+            .filter(|(matcher, _)| matcher.is_match(tagged))
+            .max_by_key(|(matcher, _)| literal_characters(matcher.glob().glob()))
             .map(|(_, digest)| digest.as_str())
     }
 
@@ -319,4 +322,11 @@ impl DockerfileMatchers {
             .map(|previous| previous.allowed_until)
             .max()
     }
+}
+
+/// How specific a glob is: the characters it matches literally.
+fn literal_characters(glob: &str) -> usize {
+    glob.chars()
+        .filter(|c| !matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | ','))
+        .count()
 }
