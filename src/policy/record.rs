@@ -269,16 +269,29 @@ fn table_at<'t>(
     path: &[&str],
 ) -> anyhow::Result<&'t mut toml_edit::Table> {
     for (depth, name) in path.iter().enumerate() {
+        if table.get(name).is_some_and(|item| item.is_inline_table()) {
+            // `digests = { ... }`: made a section so keys can be added below it, its header
+            // written plainly (`[dockerfile.digests]`, not the spacing of `digests = `), and a
+            // parent that now holds nothing but sections shows no empty header of its own.
+            if let Some(item) = table.get_mut(name) {
+                if let Some(inline) = item.as_inline_table_mut() {
+                    let section = std::mem::take(inline).into_table();
+                    *item = toml_edit::Item::Table(section);
+                }
+            }
+            if let Some(mut key) = table.key_mut(name) {
+                key.leaf_decor_mut().clear();
+                key.dotted_decor_mut().clear();
+            }
+            if table.iter().all(|(_, item)| item.is_table()) {
+                table.set_implicit(true);
+            }
+        }
         let item = table.entry(name).or_insert_with(|| {
             let mut new = toml_edit::Table::new();
             new.set_implicit(depth + 1 < path.len());
             toml_edit::Item::Table(new)
         });
-        if let Some(inline) = item.as_inline_table_mut() {
-            // `dockerfile = { ... }`: made a section so keys can be added below it.
-            let section = std::mem::take(inline).into_table();
-            *item = toml_edit::Item::Table(section);
-        }
         table = item
             .as_table_mut()
             .with_context(|| format!("`{}` is not a table", path[..=depth].join(".")))?;
@@ -436,6 +449,24 @@ mod tests {
         assert!(error
             .to_string()
             .contains("no `[dockerfile.digests]` key names `r.example/base`"));
+    }
+
+    #[test]
+    fn an_inline_digests_table_becomes_a_section() {
+        let text = format!("[dockerfile]\ndigests = {{ \"r.example/base:3.12\" = \"{OLD}\" }}\n");
+        let (after, _) = record_digests(
+            &text,
+            false,
+            &[base("r.example/base", NEW)],
+            None,
+            day("2026-12-16"),
+            day("2026-12-02"),
+        )
+        .unwrap();
+        assert_eq!(
+            after,
+            format!("[dockerfile.digests]\n\"r.example/base:3.12\" = \"{NEW}\"\n\n[dockerfile.previous-digests]\n\"r.example/base:3.12\" = [\n  {{ digest = \"{OLD}\", allowed-until = 2026-12-16 }},\n]\n")
+        );
     }
 
     #[test]
