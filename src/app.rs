@@ -77,6 +77,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deploy(args) => runner::run_deploy(*args),
         #[cfg(feature = "runner")]
         Command::Trace(args) => runner::run_trace(args),
+        #[cfg(feature = "runner")]
+        Command::Fleet(args) => runner::run_fleet(args),
         #[cfg(not(feature = "runner"))]
         Command::Build(_)
         | Command::Smoke(_)
@@ -86,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::VerifyDeployable(_)
         | Command::Deploy(_)
         | Command::Trace(_)
+        | Command::Fleet(_)
         | Command::Pipeline(_) => Err(runner_not_built()),
         Command::Policy {
             command: PolicyCommand::Show { path, config },

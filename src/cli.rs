@@ -85,6 +85,11 @@ pub enum Command {
     /// the gate verdict attached to it (policy, commit, signer) and its build (source, builder,
     /// base digests).
     Trace(TraceArgs),
+    /// What every function of the fleet runs: each account and region of `[fleet]`, each
+    /// serving alias (split ones too), each version's image and the base it runs on, judged by
+    /// the policy's digests (current, in grace, past grace, outdated, unapproved), and digests no
+    /// ladder tag points at (deployed outside the pipeline).
+    Fleet(FleetArgs),
     /// This repository's pipeline: base images as `test`, example-project against them, and
     /// only then both bases promoted to `latest`.
     Pipeline(PipelineArgs),
@@ -418,6 +423,33 @@ pub struct TraceArgs {
     /// The external ID the role's trust policy asks for.
     #[arg(long, value_name = "ID", env = "LAMBDA_GATE_EXTERNAL_ID")]
     pub external_id: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: RunnerFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 no function runs an image past its base's grace date, 1 one does (a previous base digest whose grace ended, or an outdated one with no grace), 2 usage or policy error, or an account or region that could not be listed."
+)]
+pub struct FleetArgs {
+    /// The policy whose `[fleet]` accounts, `[dockerfile]` digests and `[promotion]` ladders
+    /// apply (default: the one in force for the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only these accounts of `[fleet]` (by name); repeat for several.
+    #[arg(long, value_name = "NAME")]
+    pub account: Vec<String>,
+    /// The regions to list when the policy names no accounts (default: AWS_REGION).
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// Only these aliases (default: the policy's `[fleet] aliases`, else every alias).
+    #[arg(long, value_name = "NAME")]
+    pub alias: Vec<String>,
+    /// AWS and registry calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub jobs: usize,
     #[arg(long, value_enum, default_value = "human")]
     pub format: RunnerFormat,
     #[command(flatten)]

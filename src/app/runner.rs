@@ -10,11 +10,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 
-use super::{EXIT_CLEAN, EXIT_VIOLATIONS};
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_VIOLATIONS};
 use crate::check::{check, CheckOptions};
 use crate::cli::{
-    BuildArgs, BuilderArg, DeployArgs, DevImagePullArgs, PipelineArgs, PromoteArgs, PushArgs,
-    RunnerFormat, SmokeArgs, TraceArgs, VerifyArgs,
+    BuildArgs, BuilderArg, DeployArgs, DevImagePullArgs, FleetArgs, PipelineArgs, PromoteArgs,
+    PushArgs, RunnerFormat, SmokeArgs, TraceArgs, VerifyArgs,
 };
 use crate::policy::BuilderChoice;
 use crate::report::{self, Format, RenderOptions};
@@ -649,6 +649,90 @@ impl crate::sweep::Deployments for TracedDeployments {
         traced.insert(source.path().to_path_buf(), records.clone());
         records
     }
+}
+
+pub fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
+    use crate::runner::fleet::{self, FleetRequest};
+    let loaded = crate::policy::load(Path::new("."), args.config.as_deref(), false)?;
+    let policy = loaded.base.clone();
+    let fleet_policy = &policy.policy.fleet;
+    let accounts = if fleet_policy.accounts.is_empty() {
+        let regions = if args.region.is_empty() {
+            let region = std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .context(
+                    "name a region: --region, AWS_REGION, or `[fleet] accounts` in the policy",
+                )?;
+            vec![region]
+        } else {
+            args.region.clone()
+        };
+        vec![crate::policy::FleetAccount {
+            name: "default".into(),
+            regions,
+            role_arn: None,
+        }]
+    } else {
+        let unknown: Vec<&String> = (args.account.iter())
+            .filter(|name| !fleet_policy.accounts.iter().any(|a| &a.name == *name))
+            .collect();
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "--account {}: the policy's `[fleet]` has no such account (it has: {})",
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                fleet_policy
+                    .accounts
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        (fleet_policy.accounts.iter())
+            .filter(|a| args.account.is_empty() || args.account.contains(&a.name))
+            .map(|a| crate::policy::FleetAccount {
+                regions: if args.region.is_empty() {
+                    a.regions.clone()
+                } else {
+                    args.region.clone()
+                },
+                ..a.clone()
+            })
+            .collect()
+    };
+    let request = FleetRequest {
+        accounts,
+        aliases: if args.alias.is_empty() {
+            fleet_policy.aliases.clone()
+        } else {
+            args.alias.clone()
+        },
+        policy,
+        connection: Connection {
+            insecure_registries: args.registry.insecure_registries.clone(),
+        },
+        today: crate::date::Date::today(),
+        concurrency: args.jobs,
+    };
+    let surveyed = runtime()?.block_on(fleet::survey(&request));
+    match args.format {
+        RunnerFormat::Json => print_json(&surveyed)?,
+        RunnerFormat::Human => {
+            let mut out = std::io::stdout().lock();
+            fleet::render_text(&surveyed, &mut out)?;
+        }
+    }
+    Ok(ExitCode::from(if surveyed.any_past_grace() {
+        EXIT_VIOLATIONS
+    } else if surveyed.summary.accounts_unreadable > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    }))
 }
 
 pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {

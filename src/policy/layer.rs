@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{strings, BuilderChoice, EnvironmentPolicy, Level, Policy, SettingError};
+use super::{strings, BuilderChoice, EnvironmentPolicy, FleetPolicy, Level, Policy, SettingError};
 use crate::rules::coverage::settings::CoverageLayer;
 use crate::rules::dockerfile::settings::DockerfileLayer;
 use crate::rules::mypy::settings::MypyLayer;
@@ -42,6 +42,7 @@ pub struct Layer {
     pub terraform: Option<TerraformLayer>,
     pub promotion: Option<PromotionLayer>,
     pub deploy: Option<DeployLayer>,
+    pub fleet: Option<FleetPolicy>,
     pub pre_commit: Option<ContextLayer>,
     #[serde(default)]
     pub overrides: Vec<OverrideLayer>,
@@ -142,6 +143,10 @@ impl Layer {
     pub fn apply(&self, policy: &mut Policy) {
         if let Some(ladders) = self.promotion.as_ref().and_then(|p| p.ladders.as_ref()) {
             policy.promotion.ladders = ladders.iter().map(|l| strings(l)).collect();
+        }
+        // `[fleet]` as a whole: the accounts of one organisation are listed in one place.
+        if let Some(fleet) = &self.fleet {
+            policy.fleet = fleet.clone();
         }
         // Environments merge by name; each one as a whole.
         for (name, environment) in self

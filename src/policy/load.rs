@@ -226,6 +226,7 @@ fn parse_default_policy() -> Policy {
             ladders: Vec::new(),
         },
         deploy: super::DeployPolicy::default(),
+        fleet: super::FleetPolicy::default(),
         pre_commit: super::ContextPolicy::default(),
     };
     // The embedded policy is checked by a test; if it ever failed to parse, rules still run

@@ -146,6 +146,31 @@ pub struct DeployPolicy {
     pub environments: BTreeMap<String, EnvironmentPolicy>,
 }
 
+/// `[fleet]`: where `lambda-gate fleet` looks for functions, and which aliases serve.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FleetPolicy {
+    /// The aliases that serve traffic (`live`, `prod`, ...); empty: every alias.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The accounts and regions listed; empty: the credentials' own account, in the default
+    /// region.
+    #[serde(default)]
+    pub accounts: Vec<FleetAccount>,
+}
+
+/// One account of the fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FleetAccount {
+    /// How reports name it (`prod`, `111111111111`).
+    pub name: String,
+    pub regions: Vec<String>,
+    /// Assumed (STS) to list the account; absent: the credentials in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Policy {
@@ -165,6 +190,7 @@ pub struct Policy {
     pub terraform: TerraformPolicy,
     pub promotion: PromotionPolicy,
     pub deploy: DeployPolicy,
+    pub fleet: FleetPolicy,
     /// Levels in force when the gate runs on a commit's files (`check --files`, pre-commit):
     /// build outputs such as coverage reports are absent or stale in a developer's checkout.
     pub pre_commit: ContextPolicy,

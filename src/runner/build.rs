@@ -27,6 +27,10 @@ use crate::rules::dockerfile::parser::{self as dockerfile, Base};
 pub const INPUTS_LABEL: &str = "dev.lambda-gate.inputs";
 /// The label that carries a platform's build facts (no secrets), for `push --sign-key`.
 pub const FACTS_LABEL: &str = "dev.lambda-gate.build";
+/// The base the final stage builds on, as named (`org.opencontainers.image.base.name`).
+pub const BASE_NAME_LABEL: &str = "org.opencontainers.image.base.name";
+/// That base's digest: as pinned in the Dockerfile, else the platform's manifest.
+pub const BASE_DIGEST_LABEL: &str = "org.opencontainers.image.base.digest";
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -132,6 +136,11 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
         request.target.as_deref(),
     )
     .with_context(|| format!("reading the bases of {}", dockerfile_path.display()))?;
+    let runs_on = final_base(
+        &dockerfile_text,
+        &request.build_args,
+        request.target.as_deref(),
+    );
     let docker = engine::connect().await?;
     let engine_builder = engine::choose_builder(&docker, request.builder).await?;
     let builder = engine_builder.builder;
@@ -242,6 +251,13 @@ pub async fn build(request: &BuildRequest, log: Log<'_>) -> Outcome<BuildResult>
                 "org.opencontainers.image.source".to_string(),
                 repository.to_string(),
             );
+        }
+        // What the image runs on, by the OCI annotations' names: the fleet view judges it.
+        if let Some(base) = resolved.iter().find(|b| Some(&b.name) == runs_on.as_ref()) {
+            labels.insert(BASE_NAME_LABEL.to_string(), base.name.clone());
+            if let Some(digest) = base.digest_for(platform) {
+                labels.insert(BASE_DIGEST_LABEL.to_string(), digest);
+            }
         }
         log(&format!(
             "building {platform} as {local_tag} with {builder}"
@@ -711,6 +727,35 @@ fn platform_result(
 }
 
 /// The images the build starts from (after ARG substitution with the build args), in order.
+/// The base the final stage (or `target`) builds on, through `FROM <stage>`: what the image
+/// runs on top of. `None` for `scratch` or a Dockerfile that does not parse.
+fn final_base(
+    text: &str,
+    build_args: &BTreeMap<String, String>,
+    target: Option<&str>,
+) -> Option<String> {
+    let parsed = dockerfile::parse(text).ok()?;
+    let mut scope = parsed.global_args.clone();
+    for (name, value) in build_args {
+        if scope.get(name).is_some() {
+            scope.declare(name, Some(value.clone()));
+        }
+    }
+    let mut index = match target {
+        Some(target) => parsed.stage_by_name(target)?,
+        None => parsed.stages.len().checked_sub(1)?,
+    };
+    // Stages only name earlier stages, so this ends.
+    loop {
+        let stage = parsed.stages.get(index)?;
+        match &stage.base {
+            Base::Stage(earlier) if *earlier < index => index = *earlier,
+            Base::Stage(_) | Base::Scratch => return None,
+            _ => return crate::rules::dockerfile::expand::expand(&stage.image.text, &scope).ok(),
+        }
+    }
+}
+
 pub fn base_images(
     text: &str,
     build_args: &BTreeMap<String, String>,
@@ -1063,6 +1108,29 @@ fn short(digest: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_final_base_follows_stages_targets_and_build_args() {
+        let text = "ARG BASE=example.com/a:1\nFROM ${BASE} AS build\nRUN x\nFROM example.com/b:2 AS other\nFROM build AS final\n";
+        let none = BTreeMap::new();
+        assert_eq!(
+            final_base(text, &none, None).as_deref(),
+            Some("example.com/a:1")
+        );
+        assert_eq!(
+            final_base(text, &none, Some("other")).as_deref(),
+            Some("example.com/b:2")
+        );
+        let mut args = BTreeMap::new();
+        args.insert(
+            "BASE".to_string(),
+            "example.com/c:3@sha256:".to_string() + &"1".repeat(64),
+        );
+        assert!(final_base(text, &args, None)
+            .unwrap()
+            .starts_with("example.com/c:3@sha256:"));
+        assert_eq!(final_base("FROM scratch\n", &none, None), None);
+    }
 
     #[test]
     fn bases_follow_build_args_and_skip_stages() {

@@ -9,6 +9,7 @@ pub mod buildkit;
 pub mod context;
 pub mod deploy;
 pub mod engine;
+pub mod fleet;
 pub mod outcome;
 pub mod pipeline;
 pub mod promote;

@@ -117,6 +117,7 @@ fn the_gate_only_build_checks_and_names_the_feature_the_runner_needs() {
             "arm64",
         ],
         vec!["trace", "quote:live"],
+        vec!["fleet", "--region", "eu-west-1"],
         vec!["sweep", "--root", "example-project", "--deployed"],
     ] {
         let output = Command::new(&gate_only)

@@ -31,6 +31,7 @@ use super::registry::{AnyRegistry, Connection};
 use configuration::Configuration;
 pub use inflight::InFlight;
 use lambda::{AliasState, Code, Routing, Session};
+pub(crate) use target::Clients;
 pub use target::{session_name, Target, TargetChoice};
 
 /// How traffic moves to the new version.

@@ -126,7 +126,7 @@ pub fn session_name(given: Option<&str>, build_tag: Option<&str>) -> String {
 }
 
 /// The AWS clients of one target, with the role assumed when asked.
-pub(super) struct Clients {
+pub(crate) struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub ssm: aws_sdk_ssm::Client,

@@ -18,6 +18,7 @@ mod deploy;
 mod deploy_faults;
 mod deploy_safety;
 mod faults;
+mod fleet;
 mod promote;
 
 const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
