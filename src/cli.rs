@@ -187,6 +187,10 @@ pub struct BuildArgs {
     /// The Dockerfile, relative to PROJECT.
     #[arg(long, default_value = "Dockerfile")]
     pub dockerfile: String,
+    /// The policy the gate and the build follow (e.g. the organisation's, as `sweep --config`),
+    /// instead of the one found from PROJECT.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Events to smoke-test with (default: PROJECT/events/*.json).
     #[arg(long = "event", value_name = "FILE")]
     pub events: Vec<PathBuf>,

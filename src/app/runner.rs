@@ -36,14 +36,15 @@ use crate::sweep::report::{DeployedRecord, DeployedVersion};
 
 /// Runs the gate on `project`, printing its findings to stderr; true when it passed.
 pub fn gate(project: &Path) -> anyhow::Result<bool> {
-    Ok(gate_verdict(project)?.passed())
+    Ok(gate_verdict(project, None)?.passed())
 }
 
 /// Runs the gate on `project`, printing its findings to stderr: its verdict, as a build
 /// attests it (the build fills in what it read and the commit).
-pub fn gate_verdict(project: &Path) -> anyhow::Result<Verdict> {
+pub fn gate_verdict(project: &Path, config: Option<&Path>) -> anyhow::Result<Verdict> {
     let result = check(&CheckOptions {
         paths: vec![project.to_path_buf()],
+        config: config.map(Path::to_path_buf),
         ..Default::default()
     })?;
     if !result.passed() || !result.diagnostics.is_empty() {
@@ -145,8 +146,9 @@ fn build_settings(
     platforms: &[String],
     builder: Option<BuilderArg>,
     project: &Path,
+    config: Option<&Path>,
 ) -> anyhow::Result<BuildSettings> {
-    let loaded = crate::policy::load(project, None, false)?;
+    let loaded = crate::policy::load(project, config, false)?;
     let file = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
     let policy = &loaded.policy_for(&file).policy;
     let texts = if platforms.is_empty() {
@@ -240,7 +242,7 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = runtime()?;
     let signer = signer(args.sign_key.as_deref(), &runtime)?;
-    let verdict = gate_verdict(&project)?;
+    let verdict = gate_verdict(&project, args.config.as_deref())?;
     if !verdict.passed() {
         return finish::<()>(Err(Refusal::GateFailed(project).into()));
     }
@@ -260,7 +262,12 @@ pub fn run_build(args: BuildArgs) -> anyhow::Result<ExitCode> {
             repository.with_tag(tag).context("--tag")?;
         }
     }
-    let settings = build_settings(&args.platform, args.builder, &project)?;
+    let settings = build_settings(
+        &args.platform,
+        args.builder,
+        &project,
+        args.config.as_deref(),
+    )?;
     let secrets = args
         .secrets
         .iter()
@@ -324,7 +331,7 @@ pub fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let signing = match signer(args.sign_key.as_deref(), &runtime)? {
         Some(signer) => {
-            let verdict = gate_verdict(&args.project)?;
+            let verdict = gate_verdict(&args.project, None)?;
             if !verdict.passed() {
                 return finish::<()>(Err(Refusal::GateFailed(args.project.clone()).into()));
             }
@@ -740,7 +747,7 @@ pub fn run_pipeline(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     let loaded = crate::policy::load(&root, None, false)?;
     let file = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
     let policy = loaded.policy_for(&file);
-    let settings = build_settings(&args.platform, args.builder, &root)?;
+    let settings = build_settings(&args.platform, args.builder, &root, None)?;
     let request = PipelineRequest {
         platforms: settings.platforms,
         builder: settings.builder,

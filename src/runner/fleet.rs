@@ -17,6 +17,7 @@ use tokio::sync::Mutex;
 
 use super::deploy::{Clients, Target};
 use super::reference::Reference;
+use super::registry::manifest::ManifestKind;
 use super::registry::{config_of, AnyRegistry, Connection, Registry as _};
 use crate::date::Date;
 use crate::policy::{EffectivePolicy, FleetAccount};
@@ -414,12 +415,16 @@ async fn read_function(
     Ok(records)
 }
 
+type Ladder = HashMap<String, Vec<String>>;
+
 /// What images and repositories were read, once each across the fleet (two hundred
 /// functions often run a few dozen images).
 #[derive(Default)]
 struct ImageCache {
     bases: Mutex<HashMap<(String, String), BaseRecord>>,
-    ladders: Mutex<HashMap<String, Option<HashMap<String, String>>>>,
+    /// Per repository: each ladder tag and the digests it points at (an index and its
+    /// images: a deploy runs the image of the function's architecture).
+    ladders: Mutex<HashMap<String, Option<Ladder>>>,
 }
 
 impl ImageCache {
@@ -466,7 +471,7 @@ impl ImageCache {
         let tags = ladder.map(|tags| {
             let mut pointing: Vec<String> = tags
                 .iter()
-                .filter(|(_, at)| *at == digest)
+                .filter(|(_, at)| at.iter().any(|d| d == digest))
                 .map(|(tag, _)| tag.clone())
                 .collect();
             pointing.sort();
@@ -482,7 +487,7 @@ impl ImageCache {
         registry: &AnyRegistry,
         reference: &Reference,
         request: &FleetRequest,
-    ) -> Option<HashMap<String, String>> {
+    ) -> Option<Ladder> {
         let repository = reference.without_tag();
         if let Some(known) = self.ladders.lock().await.get(&repository) {
             return known.clone();
@@ -499,8 +504,12 @@ impl ImageCache {
         for tag in tags {
             match registry.manifest(&reference.repository, tag).await {
                 Ok(Some(manifest)) => {
+                    let mut digests = vec![manifest.digest.clone()];
+                    if let ManifestKind::Index(children) = &manifest.kind {
+                        digests.extend(children.iter().map(|c| c.digest.clone()));
+                    }
                     if let Some(map) = pointing.as_mut() {
-                        map.insert(tag.clone(), manifest.digest);
+                        map.insert(tag.clone(), digests);
                     }
                 }
                 Ok(None) => {}

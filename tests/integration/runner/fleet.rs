@@ -236,3 +236,291 @@ fn fleet_judges_every_serving_version_by_its_base_across_accounts_and_split_alia
         text(&unknown)
     );
 }
+
+/// The roll-out of a patched base, end to end, on real parts: the base pipeline records the new
+/// digest in the platform's policy (the old one allowed for 14 days); the fleet shows every
+/// function in grace; `sweep --fix --push` opens one branch per repository on its git remote;
+/// each branch is merged and the repository's normal build and deploy run; the fleet then shows
+/// every function on the new base and none left.
+#[test]
+fn a_patched_base_reaches_every_function_and_the_fleet_shows_none_left() {
+    own_region("ap-northeast-1");
+    let prefix = format!("{}/{}", registry(), unique("loop"));
+    let release_repo = format!("{prefix}/aws-lambda-python-release-base");
+    // Today's base: the stand-in, as this prefix's release base.
+    tool(
+        "skopeo",
+        &[
+            "copy",
+            "--all",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{}", base()),
+            &format!("docker://{release_repo}:3.12"),
+        ],
+    );
+    let old = sha256(skopeo_raw_text(&format!("{release_repo}:3.12")).as_bytes());
+    let platform = tempfile::tempdir().unwrap();
+    let policy = platform.path().join("lambda-gate.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "# The platform team's policy, for every repository.\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[dockerfile]\nrelease-bases = [\"{}/*/aws-lambda-python-release-base\"]\n\n[dockerfile.digests]\n\"{release_repo}:3.12\" = \"{old}\"\n\n[fleet]\naliases = [\"live\"]\n\n[[fleet.accounts]]\nname = \"main\"\nregions = [\"{}\"]\n",
+            registry(),
+            region()
+        ),
+    )
+    .unwrap();
+    let fleet = || {
+        let output = run(gate()
+            .args(["fleet", "--config"])
+            .arg(&policy)
+            .args(["--format", "json"]));
+        let code = output.status.code();
+        (code, json(&output), text(&output))
+    };
+    // This test's functions (moto keeps those of earlier runs in the region).
+    let names: std::cell::RefCell<Vec<String>> = std::cell::RefCell::new(Vec::new());
+    let ours = |fleet: &Value| -> Vec<Value> {
+        fleet["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| names.borrow().iter().any(|n| f["function"] == n.as_str()))
+            .cloned()
+            .collect()
+    };
+    let statuses = |fleet: &Value| -> Vec<String> {
+        ours(fleet)
+            .iter()
+            .flat_map(|f| f["aliases"].as_array().unwrap().clone())
+            .flat_map(|a| a["versions"].as_array().unwrap().clone())
+            .map(|v| v["base"]["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Three repositories on git remotes, each a Lambda on today's base, built and serving.
+    let remotes = tempfile::tempdir().unwrap();
+    let mut repositories = Vec::new();
+    for name in ["orders", "quotes", "ledger"] {
+        let (dir, project) = example_project();
+        let dockerfile = project.join("Dockerfile");
+        let written = std::fs::read_to_string(&dockerfile).unwrap();
+        let pinned = written
+            .lines()
+            .find(|l| l.starts_with("ARG BASE_IMAGE="))
+            .unwrap()
+            .to_string();
+        std::fs::write(
+            &dockerfile,
+            written.replace(
+                &pinned,
+                &format!("ARG BASE_IMAGE={release_repo}:3.12@{old}"),
+            ),
+        )
+        .unwrap();
+        // These teams run x86_64, and build only that.
+        let terraform = project.join("terraform/main.tf");
+        let main_tf = std::fs::read_to_string(&terraform).unwrap();
+        std::fs::write(&terraform, main_tf.replace("\"arm64\"", "\"x86_64\"")).unwrap();
+        let git = |args: &[&str]| {
+            tool(
+                "git",
+                &[
+                    &[
+                        "-C",
+                        dir.path().to_str().unwrap(),
+                        "-c",
+                        "user.name=dev",
+                        "-c",
+                        "user.email=dev@example.com",
+                    ][..],
+                    args,
+                ]
+                .concat(),
+            )
+        };
+        git(&["commit", "-qam", "On the platform's release base"]);
+        let bare = remotes.path().join(format!("{name}.git"));
+        tool(
+            "git",
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                dir.path().to_str().unwrap(),
+                bare.to_str().unwrap(),
+            ],
+        );
+        git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        let image = format!("{prefix}/{name}");
+        let built = run(gate()
+            .arg("build")
+            .arg(&project)
+            .arg("--config")
+            .arg(&policy)
+            .args([
+                "--push",
+                &image,
+                "--platform",
+                "linux/amd64",
+                "--no-smoke",
+                "--format",
+                "json",
+            ]));
+        assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+        let index = format!("{image}@{}", json(&built)["index_digest"].as_str().unwrap());
+        let function_name = unique(name);
+        function(&function_name, "x86_64", &index);
+        names.borrow_mut().push(function_name.clone());
+        repositories.push((name, dir, project, bare, image, function_name));
+    }
+    let (code, before, shown) = fleet();
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(
+        statuses(&before),
+        ["current", "current", "current"],
+        "{before}"
+    );
+
+    // 1. A patched base: the pipeline builds it, promotes it and records its digest.
+    let built = run(gate().args([
+        "pipeline",
+        "--registry",
+        &prefix,
+        "--build-arg",
+        &format!("UPSTREAM_IMAGE={}", base()),
+        "--build-arg",
+        &format!("RUST_IMAGE={}", base()),
+        "--platform",
+        "linux/amd64",
+        "--record-policy",
+        policy.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+    let new = json(&built)["builds"][0]["index_digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new, old);
+    let (code, during, shown) = fleet();
+    assert_eq!(
+        code,
+        Some(0),
+        "a base in its grace window fails nothing: {shown}"
+    );
+    assert_eq!(
+        statuses(&during),
+        ["in-grace", "in-grace", "in-grace"],
+        "{during}"
+    );
+
+    // 2. One branch per repository, pushed to its remote.
+    let list = remotes.path().join("repos.txt");
+    let urls: Vec<String> = repositories
+        .iter()
+        .map(|(_, _, _, bare, _, _)| format!("file://{}", bare.display()))
+        .collect();
+    std::fs::write(&list, urls.join("\n")).unwrap();
+    let sweep = run(gate()
+        .args(["sweep", "-q", "--repos"])
+        .arg(&list)
+        .arg("--cache")
+        .arg(remotes.path().join("clones"))
+        .arg("--config")
+        .arg(&policy)
+        .args(["--fix", "--push", "--format", "json"]));
+    assert_eq!(sweep.status.code(), Some(0), "{}", text(&sweep));
+    let report = json(&sweep);
+    let fixes = report["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 3, "{report}");
+    for fix in fixes {
+        assert_eq!(fix["push"]["status"], "created", "{fix}");
+        assert!(
+            fix["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{old} -> {new}")),
+            "{fix}"
+        );
+    }
+
+    // 3. Each branch merged; each repository's normal build and deploy.
+    for (_, dir, project, bare, image, function_name) in &repositories {
+        let head = tool(
+            "git",
+            &["-C", bare.to_str().unwrap(), "symbolic-ref", "HEAD"],
+        );
+        tool(
+            "git",
+            &[
+                "-C",
+                bare.to_str().unwrap(),
+                "update-ref",
+                head.trim(),
+                "refs/heads/lambda-gate/fixes",
+            ],
+        );
+        let branch = head.trim().trim_start_matches("refs/heads/");
+        tool(
+            "git",
+            &[
+                "-C",
+                dir.path().to_str().unwrap(),
+                "pull",
+                "-q",
+                "--ff-only",
+                "origin",
+                branch,
+            ],
+        );
+        assert!(std::fs::read_to_string(project.join("Dockerfile"))
+            .unwrap()
+            .contains(&format!("@{new}")));
+        let built = run(gate()
+            .arg("build")
+            .arg(project)
+            .arg("--config")
+            .arg(&policy)
+            .args([
+                "--push",
+                image,
+                "--platform",
+                "linux/amd64",
+                "--no-smoke",
+                "--format",
+                "json",
+            ]));
+        assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+        let index = format!("{image}@{}", json(&built)["index_digest"].as_str().unwrap());
+        let deployed = deploy(&[
+            function_name,
+            "--image",
+            &index,
+            "--project",
+            project.to_str().unwrap(),
+        ]);
+        assert_eq!(deployed.status.code(), Some(0), "{}", text(&deployed));
+    }
+
+    // 4. The fleet: every function on the new base, none left.
+    let (code, after, shown) = fleet();
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(
+        statuses(&after),
+        ["current", "current", "current"],
+        "{after}"
+    );
+    for function in ours(&after) {
+        let version = &function["aliases"][0]["versions"][0];
+        assert_eq!(version["base"]["digest"], new.as_str(), "{function}");
+        assert_eq!(
+            version["ladder_tags"],
+            serde_json::json!(["test"]),
+            "{function}"
+        );
+    }
+}
