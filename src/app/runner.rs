@@ -618,15 +618,26 @@ impl TracedDeployments {
         };
         match traced {
             Ok(trace) => {
+                let today = crate::date::Date::today();
                 record.versions = (trace.versions.iter())
                     .map(|version| {
                         let (verdict, reason) = version.verdict.status();
+                        let base = version.image_uri.as_deref().map(|uri| {
+                            let judged = crate::runner::fleet::base_of(
+                                uri,
+                                &loaded.base,
+                                &self.connection,
+                                today,
+                            );
+                            self.runtime.block_on(judged).describe()
+                        });
                         DeployedVersion {
                             version: version.version.clone(),
                             weight: version.weight,
                             digest: version.digest.clone(),
                             verdict: verdict.to_string(),
                             reason: reason.map(str::to_string),
+                            base,
                         }
                     })
                     .collect()

@@ -98,13 +98,17 @@ Deployed images: {verified} of {} verified",
                 None => (environment.versions.iter())
                     .map(|v| {
                         format!(
-                            "version {} ({}%) {}{}",
+                            "version {} ({}%) {}{}{}",
                             v.version,
                             v.weight,
                             v.verdict,
                             v.reason
                                 .as_deref()
                                 .map(|r| format!(": {r}"))
+                                .unwrap_or_default(),
+                            v.base
+                                .as_deref()
+                                .map(|b| format!("; base {b}"))
                                 .unwrap_or_default()
                         )
                     })

@@ -1,8 +1,8 @@
 //! `lambda-gate fleet`: what every function of the fleet runs, and on which base. For each
 //! account and region of `[fleet]` it lists the image functions, follows each serving alias to
 //! its versions (a split alias to all of them), each version to its image digest, and the image
-//! to the base it runs on (its `org.opencontainers.image.base.*` labels, else the base its
-//! lambda-gate build facts name), then judges that base by the policy's digests: current, a
+//! to the base it runs on (its `org.opencontainers.image.base.*` labels, else the approved base
+//! its layers start with), then judges that base by the policy's digests: current, a
 //! previous digest in its grace window, past its grace date, outdated with no grace, or not an
 //! approved base. It also says which digests no ladder tag of their repository points at
 //! (deployed outside the pipeline). Read-only.
@@ -459,8 +459,19 @@ impl ImageCache {
         let base = match known {
             Some(base) => base,
             None => {
-                let base = match image_base(&registry, &reference, digest, architecture).await {
-                    Ok((name, digest)) => judge_base(&name, &digest, request),
+                let base = match image_base(
+                    &registry,
+                    &reference,
+                    digest,
+                    Some(architecture),
+                    &request.policy,
+                    &request.connection,
+                )
+                .await
+                {
+                    Ok((name, digest)) => {
+                        judge_base(&name, &digest, &request.policy, request.today)
+                    }
                     Err(reason) => unknown(reason),
                 };
                 self.bases.lock().await.insert(key, base.clone());
@@ -527,13 +538,15 @@ impl ImageCache {
     }
 }
 
-/// The base an image runs on: its `org.opencontainers.image.base.*` labels, else the one
-/// release base its lambda-gate build facts name.
+/// The base an image runs on: its `org.opencontainers.image.base.*` labels, else the approved
+/// base its layers start with.
 async fn image_base(
     registry: &AnyRegistry,
     reference: &Reference,
     digest: &str,
-    architecture: &str,
+    architecture: Option<&str>,
+    policy: &EffectivePolicy,
+    connection: &Connection,
 ) -> Result<(String, String), String> {
     let manifest = match registry.manifest(&reference.repository, digest).await {
         Ok(Some(manifest)) => manifest,
@@ -544,13 +557,25 @@ async fn image_base(
         }
         Err(e) => return Err(format!("{reference}: {e}")),
     };
-    let manifest = match manifest.child(architecture) {
+    // An index: the image of the function's architecture, else (architecture unknown) its
+    // first image, whose final stage's base the other platforms share.
+    let child = match (&manifest.kind, architecture) {
+        (ManifestKind::Index(_), Some(architecture)) => manifest.child(architecture).cloned(),
+        (ManifestKind::Index(children), None) => children.first().cloned(),
+        _ => None,
+    };
+    let manifest = match child {
         Some(child) => match registry
             .manifest(&reference.repository, &child.digest)
             .await
         {
             Ok(Some(child)) => child,
-            Ok(None) => return Err(format!("{reference}: its {architecture} image is missing")),
+            Ok(None) => {
+                return Err(format!(
+                    "{reference}: its image {} is missing",
+                    child.digest
+                ))
+            }
             Err(e) => return Err(format!("{reference}: {e}")),
         },
         None => manifest,
@@ -561,17 +586,126 @@ async fn image_base(
     let labels = &config["config"]["Labels"];
     let label = |name: &str| labels[name].as_str().map(str::to_string);
     let base = label(super::build::BASE_NAME_LABEL);
-    match (base, label(super::build::BASE_DIGEST_LABEL)) {
-        (Some(name), Some(digest)) => Ok((name, digest)),
-        _ => Err(format!(
-            "{reference} names no base (no `{}` label): built by something other than `lambda-gate build`?",
+    if let (Some(name), Some(digest)) = (base, label(super::build::BASE_DIGEST_LABEL)) {
+        return Ok((name, digest));
+    }
+    // No label (an image built by other means, or before builds wrote it): the approved base
+    // whose layers the image's start with, the longest such.
+    let ManifestKind::Image { layers, .. } = &manifest.kind else {
+        return Err(format!("{reference}: not an image manifest"));
+    };
+    let image_layers: Vec<&str> = layers.iter().map(|l| l.digest.as_str()).collect();
+    let architecture = config["architecture"].as_str().unwrap_or("amd64");
+    let mut best: Option<(usize, String, String)> = None;
+    for (tagged, digest) in candidates(policy) {
+        let Some(base_layers) = layers_of(&tagged, &digest, architecture, connection).await else {
+            continue;
+        };
+        let longer = best.as_ref().is_none_or(|(n, ..)| base_layers.len() > *n);
+        if !base_layers.is_empty()
+            && image_layers.starts_with(&base_layers.iter().map(String::as_str).collect::<Vec<_>>())
+            && longer
+        {
+            best = Some((base_layers.len(), tagged, digest));
+        }
+    }
+    match best {
+        Some((_, tagged, digest)) => Ok((format!("{tagged}@{digest}"), digest)),
+        None => Err(format!(
+            "{reference} names no base (no `{}` label) and its layers start with none of the approved bases policy names by repository: built by something other than `lambda-gate build`?",
             super::build::BASE_NAME_LABEL
         )),
     }
 }
 
-/// The policy's judgement of a base, by name and digest.
-pub fn judge_base(name: &str, digest: &str, request: &FleetRequest) -> BaseRecord {
+/// The bases policy names by a concrete `repository:tag` (no pattern), with every digest it
+/// records for them, current and previous: what an image's layers can be matched against.
+fn candidates(policy: &EffectivePolicy) -> Vec<(String, String)> {
+    let literal = |key: &str| !key.contains(['*', '?', '[', '{']);
+    let dockerfile = &policy.policy.dockerfile;
+    let current = (dockerfile.digests.iter())
+        .filter(|(key, _)| literal(key))
+        .map(|(key, digest)| (key.clone(), digest.clone()));
+    let previous = (dockerfile.previous_digests.iter())
+        .filter(|(key, _)| literal(key))
+        .flat_map(|(key, entries)| entries.iter().map(move |p| (key.clone(), p.digest.clone())));
+    current.chain(previous).collect()
+}
+
+/// The layers of `repository:tag@digest` for `architecture`, when the registry gives them.
+async fn layers_of(
+    tagged: &str,
+    digest: &str,
+    architecture: &str,
+    connection: &Connection,
+) -> Option<Vec<String>> {
+    let reference = Reference::parse(&format!("{tagged}@{digest}")).ok()?;
+    let registry = AnyRegistry::connect(&reference, connection).await.ok()?;
+    let mut manifest = registry
+        .manifest(&reference.repository, digest)
+        .await
+        .ok()??;
+    if let Some(child) = manifest.child(architecture).cloned() {
+        manifest = registry
+            .manifest(&reference.repository, &child.digest)
+            .await
+            .ok()??;
+    }
+    match &manifest.kind {
+        ManifestKind::Image { layers, .. } => {
+            Some(layers.iter().map(|l| l.digest.clone()).collect())
+        }
+        ManifestKind::Index(_) => None,
+    }
+}
+
+/// The base the image `uri` runs on, judged by `policy` on `today` (for `sweep --deployed`,
+/// which knows the image but not the function's architecture).
+pub async fn base_of(
+    uri: &str,
+    policy: &EffectivePolicy,
+    connection: &Connection,
+    today: Date,
+) -> BaseRecord {
+    let unknown = |reason: String| BaseRecord {
+        name: None,
+        digest: None,
+        status: BaseStatus::Unknown { reason },
+    };
+    let Some((_, digest)) = uri.rsplit_once('@') else {
+        return unknown(format!("{uri} names a tag, not a digest"));
+    };
+    let reference = match Reference::parse(uri) {
+        Ok(reference) => reference,
+        Err(e) => return unknown(format!("{uri}: {e}")),
+    };
+    let registry = match AnyRegistry::connect(&reference, connection).await {
+        Ok(registry) => registry,
+        Err(e) => return unknown(format!("{uri}: {e:#}")),
+    };
+    match image_base(&registry, &reference, digest, None, policy, connection).await {
+        Ok((name, digest)) => judge_base(&name, &digest, policy, today),
+        Err(reason) => unknown(reason),
+    }
+}
+
+impl BaseRecord {
+    /// In words: `in grace until 2026-12-16`, `past grace since 2026-12-16`, ...
+    pub fn describe(&self) -> String {
+        match &self.status {
+            BaseStatus::InGrace { until } => format!("in grace until {until}"),
+            BaseStatus::PastGrace { until } => format!("past grace since {until}"),
+            BaseStatus::Outdated { recorded } => {
+                format!("outdated: policy records {}", short_digest(recorded))
+            }
+            BaseStatus::Unknown { reason } => format!("unknown: {reason}"),
+            other => other.as_str().to_string(),
+        }
+    }
+}
+
+/// The policy's judgement of a base, by name and digest, on `today`.
+pub fn judge_base(name: &str, digest: &str, policy: &EffectivePolicy, today: Date) -> BaseRecord {
     let record = |status| BaseRecord {
         name: Some(name.to_string()),
         digest: Some(digest.to_string()),
@@ -582,7 +716,7 @@ pub fn judge_base(name: &str, digest: &str, request: &FleetRequest) -> BaseRecor
             reason: format!("`{name}` is not an image reference"),
         });
     };
-    let matchers = &request.policy.dockerfile;
+    let matchers = &policy.dockerfile;
     if !matchers.release_bases.is_match(image.repository()) {
         return record(BaseStatus::Unapproved);
     }
@@ -596,7 +730,7 @@ pub fn judge_base(name: &str, digest: &str, request: &FleetRequest) -> BaseRecor
         return record(BaseStatus::Current);
     }
     match matchers.allowed_until(&tagged, digest) {
-        Some(until) if request.today <= until => record(BaseStatus::InGrace { until }),
+        Some(until) if today <= until => record(BaseStatus::InGrace { until }),
         Some(until) => record(BaseStatus::PastGrace { until }),
         None => record(BaseStatus::Outdated {
             recorded: recorded.to_string(),

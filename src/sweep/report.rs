@@ -150,6 +150,10 @@ pub struct DeployedVersion {
     /// Why it is not verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The base the image runs on, as `lambda-gate fleet` judges it (`current`, `in grace until
+    /// 2026-12-16`, `past grace since ...`, `outdated: ...`, `unapproved`, `unknown: ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 impl DeployedRecord {

@@ -830,6 +830,9 @@ fn the_jenkins_flow_deploys_to_prod_only_what_it_signed_and_trace_shows_why() {
     assert_eq!(prod["function"], format!("{function_name}:live").as_str());
     assert_eq!(prod["versions"][0]["digest"], signed.as_str());
     assert_eq!(prod["versions"][0]["verdict"], "verified", "{prod}");
+    // The base its build labelled, judged as `fleet` judges it: the stand-in the tests build
+    // on is no release base of this policy.
+    assert_eq!(prod["versions"][0]["base"], "unapproved", "{prod}");
     let staging_record = by_name("staging");
     assert_eq!(staging_record["versions"][0]["digest"], unsigned.as_str());
     // Staging names no key: what it serves is judged by nothing, and nothing is attached.

@@ -17,6 +17,17 @@ fn digest(fill: char) -> String {
 /// Pushes a one-layer OCI image whose config carries `labels` to `repository` (under `tag`,
 /// if any); returns `repository@digest`.
 fn push_image(repository: &str, labels: &[(&str, String)], tag: Option<&str>) -> String {
+    push_layered(repository, labels, tag, &["app"])
+}
+
+/// Pushes an OCI image of `layers` (each a blob of that name's bytes: the registry stores
+/// what it is given) whose config carries `labels`.
+fn push_layered(
+    repository: &str,
+    labels: &[(&str, String)],
+    tag: Option<&str>,
+    layers: &[&str],
+) -> String {
     let labels: serde_json::Map<String, Value> = labels
         .iter()
         .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
@@ -26,11 +37,10 @@ fn push_image(repository: &str, labels: &[(&str, String)], tag: Option<&str>) ->
         "import hashlib, json, urllib.request\n\
          base = 'http://{host}/v2/{path}'\n\
          def blob(data):\n    d = 'sha256:' + hashlib.sha256(data).hexdigest()\n    loc = urllib.request.urlopen(urllib.request.Request(base + '/blobs/uploads/', method='POST')).headers['Location']\n    sep = '&' if '?' in loc else '?'\n    url = loc if loc.startswith('http') else 'http://{host}' + loc\n    urllib.request.urlopen(urllib.request.Request(url + sep + 'digest=' + d, data=data, method='PUT', headers={{'Content-Type': 'application/octet-stream'}}))\n    return d, len(data)\n\
-         layer = b'\\x1f\\x8b\\x08\\x00\\x00\\x00\\x00\\x00\\x00\\x03\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00'\n\
-         ld, ls = blob(layer)\n\
+         layers = [blob(name.encode()) for name in {layers:?}]\n\
          config = json.dumps({{'architecture': 'amd64', 'os': 'linux', 'config': {{'Labels': {labels}}}, 'rootfs': {{'type': 'layers', 'diff_ids': ['sha256:' + hashlib.sha256(b'').hexdigest()]}}}}).encode()\n\
          cd, cs = blob(config)\n\
-         manifest = json.dumps({{'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'config': {{'mediaType': 'application/vnd.oci.image.config.v1+json', 'digest': cd, 'size': cs}}, 'layers': [{{'mediaType': 'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': ld, 'size': ls}}]}}).encode()\n\
+         manifest = json.dumps({{'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'config': {{'mediaType': 'application/vnd.oci.image.config.v1+json', 'digest': cd, 'size': cs}}, 'layers': [{{'mediaType': 'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': d, 'size': n}} for d, n in layers]}}).encode()\n\
          md = 'sha256:' + hashlib.sha256(manifest).hexdigest()\n\
          for ref in [md] + ([{tag}] if {tag} else []):\n    urllib.request.urlopen(urllib.request.Request(base + '/manifests/' + ref, data=manifest, method='PUT', headers={{'Content-Type': 'application/vnd.oci.image.manifest.v1+json'}}))\n\
          print(md, end='')",
@@ -72,13 +82,19 @@ fn fleet_judges_every_serving_version_by_its_base_across_accounts_and_split_alia
         Some("test"),
     );
     let unlabelled = push_image(&repository, &[], Some("latest"));
+    // An approved base the policy names by repository, and an image built on it by other means:
+    // no labels, its layers starting with the base's.
+    let base_repository = format!("{}/{}", registry(), unique("fleet/base"));
+    let layered_base = push_layered(&base_repository, &[], Some("3.12"), &["base-os"]);
+    let layered_base_digest = layered_base.rsplit_once('@').unwrap().1.to_string();
+    let layered = push_layered(&repository, &[], None, &["base-os", "app"]);
 
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("lambda-gate.toml");
     std::fs::write(
         &policy,
         format!(
-            "[dockerfile.digests]\n\"{release}\" = \"{new}\"\n\n[dockerfile.previous-digests]\n\"{release}\" = [\n  {{ digest = \"{grace}\", allowed-until = 2999-12-31 }},\n  {{ digest = \"{past}\", allowed-until = 2001-01-01 }},\n]\n\n[fleet]\naliases = [\"live\"]\n\n[[fleet.accounts]]\nname = \"main\"\nregions = [\"ap-southeast-2\"]\n\n[[fleet.accounts]]\nname = \"other\"\nregions = [\"ap-southeast-2\"]\nrole-arn = \"arn:aws:iam::{OTHER_ACCOUNT}:role/fleet-reader\"\n"
+            "[dockerfile]\nrelease-bases = [\"*.dkr.ecr.*.amazonaws.com/aws-lambda-python-release-base\", \"{base_repository}\"]\n\n[dockerfile.digests]\n\"{release}\" = \"{new}\"\n\"{base_repository}:3.12\" = \"{layered_base_digest}\"\n\n[dockerfile.previous-digests]\n\"{release}\" = [\n  {{ digest = \"{grace}\", allowed-until = 2999-12-31 }},\n  {{ digest = \"{past}\", allowed-until = 2001-01-01 }},\n]\n\n[fleet]\naliases = [\"live\"]\n\n[[fleet.accounts]]\nname = \"main\"\nregions = [\"ap-southeast-2\"]\n\n[[fleet.accounts]]\nname = \"other\"\nregions = [\"ap-southeast-2\"]\nrole-arn = \"arn:aws:iam::{OTHER_ACCOUNT}:role/fleet-reader\"\n"
         ),
     )
     .unwrap();
@@ -113,6 +129,7 @@ fn fleet_judges_every_serving_version_by_its_base_across_accounts_and_split_alia
         &[&current, &in_grace],
         split_weights,
     ));
+    script.push_str(&create("lam", &name("layered"), &[&layered], ""));
     // The other account, reached through the role.
     script.push_str(&format!(
         "c = boto3.client('sts', **kw).assume_role(RoleArn='arn:aws:iam::{OTHER_ACCOUNT}:role/fleet-reader', RoleSessionName='setup')['Credentials']\n\
@@ -170,6 +187,12 @@ fn fleet_judges_every_serving_version_by_its_base_across_accounts_and_split_alia
     assert_eq!(ours("outdated")["account"], "other");
     assert_eq!(status("unapproved"), ["unapproved"]);
     assert_eq!(status("unlabelled"), ["unknown"]);
+    // No labels, but its layers start with an approved base's: that base, current.
+    assert_eq!(status("layered"), ["current"]);
+    assert_eq!(
+        ours("layered")["aliases"][0]["versions"][0]["base"]["name"],
+        format!("{base_repository}:3.12@{layered_base_digest}").as_str()
+    );
     // The split alias: both versions, 90 and 10 percent, each judged.
     let split = &ours("split")["aliases"][0];
     assert_eq!(split["split"], true);
