@@ -147,6 +147,24 @@ fn deployments_of(args: &SweepArgs) -> anyhow::Result<Option<Box<dyn crate::swee
     )?)))
 }
 
+/// With `--fix`: the runner reads each re-pinned base's config for the commit message.
+#[cfg(feature = "runner")]
+fn base_facts_of(args: &SweepArgs) -> Option<std::sync::Arc<dyn crate::sweep::BaseFacts>> {
+    let connection = crate::runner::registry::Connection {
+        insecure_registries: args.registry.insecure_registries.clone(),
+    };
+    if !args.fix {
+        return None;
+    }
+    let facts = runner::RegistryBaseFacts::new(connection).ok()?;
+    Some(std::sync::Arc::new(facts))
+}
+
+#[cfg(not(feature = "runner"))]
+fn base_facts_of(_: &SweepArgs) -> Option<std::sync::Arc<dyn crate::sweep::BaseFacts>> {
+    None
+}
+
 #[cfg(not(feature = "runner"))]
 fn deployments_of(args: &SweepArgs) -> anyhow::Result<Option<Box<dyn crate::sweep::Deployments>>> {
     match args.deployed {
@@ -364,6 +382,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             (true, false, Some(branch)) => sweep::FixMode::Branch(branch.clone()),
         },
         cache: crate::cache::Cache::user(args.no_cache),
+        base_facts: base_facts_of(&args),
     };
     let progress: Box<dyn sweep::Progress> = if args.output.quiet {
         Box::new(sweep::Silent)

@@ -669,6 +669,29 @@ impl crate::sweep::Deployments for TracedDeployments {
     }
 }
 
+/// Facts about base images for `sweep --fix` commit messages, read from their registries.
+#[derive(Debug)]
+pub struct RegistryBaseFacts {
+    runtime: tokio::runtime::Runtime,
+    connection: Connection,
+}
+
+impl RegistryBaseFacts {
+    pub fn new(connection: Connection) -> anyhow::Result<RegistryBaseFacts> {
+        Ok(RegistryBaseFacts {
+            runtime: runtime()?,
+            connection,
+        })
+    }
+}
+
+impl crate::sweep::BaseFacts for RegistryBaseFacts {
+    fn facts(&self, image: &str) -> Option<String> {
+        self.runtime
+            .block_on(crate::runner::fleet::image_facts(image, &self.connection))
+    }
+}
+
 pub fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     use crate::runner::fleet::{self, FleetRequest};
     let loaded = crate::policy::load(Path::new("."), args.config.as_deref(), false)?;

@@ -689,6 +689,52 @@ pub async fn base_of(
     }
 }
 
+/// What an image's config says of it, for a person: `Python 3.12.8, linux 2023.6, created
+/// 2026-12-02` (the parts its config holds: the `PYTHON_VERSION` variable, the OCI `os` and
+/// `os.version`, its creation day). `None` when the image cannot be read.
+pub async fn image_facts(image: &str, connection: &Connection) -> Option<String> {
+    let (_, digest) = image.rsplit_once('@')?;
+    let reference = Reference::parse(image).ok()?;
+    let registry = AnyRegistry::connect(&reference, connection).await.ok()?;
+    let mut manifest = registry
+        .manifest(&reference.repository, digest)
+        .await
+        .ok()??;
+    let child = match &manifest.kind {
+        ManifestKind::Index(children) => manifest.child("amd64").or(children.first()).cloned(),
+        ManifestKind::Image { .. } => None,
+    };
+    if let Some(child) = child {
+        manifest = registry
+            .manifest(&reference.repository, &child.digest)
+            .await
+            .ok()??;
+    }
+    let config = config_of(&registry, &reference, &manifest).await.ok()?;
+    let mut facts = Vec::new();
+    let env = config["config"]["Env"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(python) = env
+        .iter()
+        .filter_map(|v| v.as_str()?.strip_prefix("PYTHON_VERSION="))
+        .next()
+    {
+        facts.push(format!("Python {python}"));
+    }
+    if let (Some(os), Some(version)) = (config["os"].as_str(), config["os.version"].as_str()) {
+        facts.push(format!("{os} {version}"));
+    }
+    if let Some(created) = config["created"].as_str().and_then(|c| c.get(..10)) {
+        facts.push(format!("created {created}"));
+    }
+    if facts.is_empty() {
+        return Some("its config names no Python or OS version".into());
+    }
+    Some(facts.join(", "))
+}
+
 impl BaseRecord {
     /// In words: `in grace until 2026-12-16`, `past grace since 2026-12-16`, ...
     pub fn describe(&self) -> String {

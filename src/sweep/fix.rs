@@ -60,6 +60,7 @@ pub fn fix_repository(
     dir: &Path,
     result: &CheckResult,
     action: &FixAction<'_>,
+    facts: Option<&dyn super::BaseFacts>,
 ) -> Option<FixRecord> {
     let branch = match action {
         FixAction::DryRun => None,
@@ -96,7 +97,7 @@ pub fn fix_repository(
         record.diff.push_str(&unified_diff(&shown, before, after));
         record.files.push(path.to_string_lossy().into_owned());
     }
-    let message = commit_message(&record, result);
+    let message = commit_message(&record, result, facts);
     match action {
         FixAction::DryRun => {}
         FixAction::Branch(branch) => match commit(dir, branch, &record, &changes, &message) {
@@ -123,7 +124,11 @@ pub fn fix_repository(
 
 /// The commit message of a repository's fixes: every re-pinned base (old -> new digest), the
 /// fixes per rule, and the trailer that marks the commit as the sweep's.
-pub fn commit_message(record: &FixRecord, result: &CheckResult) -> String {
+pub fn commit_message(
+    record: &FixRecord,
+    result: &CheckResult,
+    facts: Option<&dyn super::BaseFacts>,
+) -> String {
     let mut bases: Vec<(String, BaseChange)> = (result.diagnostics.iter())
         .filter_map(|d| Some((d.path.to_string_lossy().into_owned(), base_change(d)?)))
         .collect();
@@ -158,6 +163,28 @@ pub fn commit_message(record: &FixRecord, result: &CheckResult) -> String {
                 "- {path}: {} {from} -> {}\n",
                 change.tagged, change.to
             ));
+        }
+        // What changed between the two images, as their configs say (when they can be read).
+        let mut described: Vec<&BaseChange> = Vec::new();
+        for (_, change) in &bases {
+            if described
+                .iter()
+                .any(|d| d.from == change.from && d.to == change.to)
+            {
+                continue;
+            }
+            described.push(change);
+            let image = |digest: &str| format!("{}@{digest}", change.tagged);
+            let old = (change.from.as_deref()).and_then(|d| facts?.facts(&image(d)));
+            let new = facts.and_then(|f| f.facts(&image(&change.to)));
+            if old.is_some() || new.is_some() {
+                message.push_str(&format!(
+                    "  {}: {} -> {}\n",
+                    short_repository(&change.tagged),
+                    old.as_deref().unwrap_or("not readable"),
+                    new.as_deref().unwrap_or("not readable")
+                ));
+            }
         }
     }
     message.push_str("\nFixed by `lambda-gate sweep --fix`:\n");

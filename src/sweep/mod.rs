@@ -151,6 +151,16 @@ pub struct SweepOptions {
     pub fix: FixMode,
     /// Where the records of repositories swept before are kept (see [`repository_key`]).
     pub cache: Cache,
+    /// What a fix commit says of each re-pinned base's old and new image, when the images can
+    /// be read (the runner reads them from their registry).
+    pub base_facts: Option<std::sync::Arc<dyn BaseFacts>>,
+}
+
+/// Facts about a base image (`repository:tag@digest`) for a fix commit's message: its Python
+/// version, OS and creation day, as its config says. The runner reads them from the registry,
+/// so the gate itself holds no registry client.
+pub trait BaseFacts: Send + Sync + std::fmt::Debug {
+    fn facts(&self, image: &str) -> Option<String>;
 }
 
 /// Progress events, for a bar on a terminal or lines in CI.
@@ -448,16 +458,24 @@ fn report_repository(
     options: &SweepOptions,
 ) -> (RepositoryRecord, Option<fix::FixRecord>) {
     let dir = &target.dir;
+    let facts = options.base_facts.as_deref();
     let fix = match &options.fix {
         FixMode::None => None,
-        FixMode::DryRun => fix::fix_repository(&target.name, dir, &result, &FixAction::DryRun),
+        FixMode::DryRun => {
+            fix::fix_repository(&target.name, dir, &result, &FixAction::DryRun, facts)
+        }
         // The default branch is unchanged: the report describes it as it is.
-        FixMode::Push(options) => {
-            fix::fix_repository(&target.name, dir, &result, &FixAction::Push(options))
+        FixMode::Push(push) => {
+            fix::fix_repository(&target.name, dir, &result, &FixAction::Push(push), facts)
         }
         FixMode::Branch(branch) => {
-            let record =
-                fix::fix_repository(&target.name, dir, &result, &FixAction::Branch(branch));
+            let record = fix::fix_repository(
+                &target.name,
+                dir,
+                &result,
+                &FixAction::Branch(branch),
+                facts,
+            );
             // The report describes the branch as committed.
             if record.as_ref().is_some_and(|r| r.commit.is_some()) {
                 match check(&check_options(dir, org_config, options)) {
