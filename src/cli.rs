@@ -454,6 +454,10 @@ pub struct FleetArgs {
     /// AWS and registry calls in flight at once.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub jobs: usize,
+    /// Also write the fleet as one self-contained HTML page (every serving version a row,
+    /// filterable by base status).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: RunnerFormat,
     #[command(flatten)]

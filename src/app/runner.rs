@@ -760,6 +760,15 @@ pub fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.jobs,
     };
     let surveyed = runtime()?.block_on(fleet::survey(&request));
+    if let Some(path) = &args.html {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write `{}`", path.display()))?,
+        );
+        fleet::render_html(&surveyed, &mut file)
+            .and_then(|()| file.flush())
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
     match args.format {
         RunnerFormat::Json => print_json(&surveyed)?,
         RunnerFormat::Human => {

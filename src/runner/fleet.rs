@@ -904,6 +904,12 @@ pub fn render_text(fleet: &Fleet, out: &mut dyn std::io::Write) -> std::io::Resu
     )
 }
 
+/// The fleet as one self-contained HTML page (no network): the report embedded as JSON and
+/// rendered by a small inline script, every serving version a row, filterable by base status.
+pub fn render_html(fleet: &Fleet, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    crate::report::html::embed(include_str!("fleet.html"), "/*FLEET-DATA*/", fleet, out)
+}
+
 fn short_digest(digest: &str) -> &str {
     &digest[..digest.len().min(19)]
 }

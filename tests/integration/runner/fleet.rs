@@ -142,10 +142,12 @@ fn fleet_judges_every_serving_version_by_its_base_across_accounts_and_split_alia
     script.push_str(&create("lam2", &name("unlabelled"), &[&unlabelled], ""));
     aws(&script);
 
+    let html = dir.path().join("fleet.html");
     let output = run(gate()
         .args(["fleet", "--config"])
         .arg(&policy)
-        .args(["--format", "json"]));
+        .args(["--format", "json", "--html"])
+        .arg(&html));
     // Past grace (and outdated with no grace) runs in the fleet: exit 1.
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let fleet = json(&output);
@@ -204,6 +206,16 @@ fn fleet_judges_every_serving_version_by_its_base_across_accounts_and_split_alia
     assert_eq!(tags("current"), serde_json::json!(["prod"]));
     assert_eq!(tags("past"), serde_json::json!([]));
     assert!(ours("current")["aliases"][0]["versions"][0]["since"].is_string());
+
+    // The HTML page, rendered by a real browser: a row per serving version, judged.
+    let dom = String::from_utf8_lossy(&crate::common::chromium(&html, &["--dump-dom"]).stdout)
+        .into_owned();
+    assert!(dom.contains(&format!("{}:live", name("past"))), "{dom}");
+    assert!(dom.contains("past grace since 2001-01-01"), "{dom}");
+    assert!(
+        dom.contains(&format!("{}:live (split)", name("split"))),
+        "{dom}"
+    );
 
     // In words: what needs attention, named, and the counts.
     let human = run(gate()
