@@ -97,6 +97,26 @@ data "aws_iam_policy_document" "attest" {
   }
 }
 
+# `lambda-gate fleet`: every function's aliases and the versions they serve, read-only, in the
+# account this role lives in. Listing cannot be scoped to resources; the images are read through
+# the statements above (this account's repositories). Nothing unless asked for.
+data "aws_iam_policy_document" "fleet" {
+  count = var.fleet_view ? 1 : 0
+
+  statement {
+    sid       = "ViewFleet"
+    actions   = ["lambda:ListFunctions", "lambda:ListAliases", "lambda:GetFunction"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "fleet" {
+  count  = var.fleet_view ? 1 : 0
+  name   = "view-lambda-fleet"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.fleet[0].json
+}
+
 resource "aws_iam_role_policy" "attest" {
   count  = length(var.attestation_kms_key_arns) == 0 ? 0 : 1
   name   = "sign-attestations"

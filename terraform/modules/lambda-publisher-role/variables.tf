@@ -65,3 +65,9 @@ variable "attestation_kms_key_arns" {
   default     = []
   description = "KMS keys (ARNs; asymmetric ECC_NIST_P256, SIGN_VERIFY) the role signs attestations with (`--sign-key awskms:KEY`: kms:Sign) and checks them by (`attestation-key = \"awskms:KEY\"`: kms:GetPublicKey). None by default."
 }
+
+variable "fleet_view" {
+  type        = bool
+  default     = false
+  description = "Let the role list every function of its account, its aliases and the versions they serve, for `lambda-gate fleet` (lambda:ListFunctions, lambda:ListAliases, lambda:GetFunction on all functions: read-only). Off by default."
+}
