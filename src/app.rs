@@ -147,15 +147,16 @@ fn deployments_of(args: &SweepArgs) -> anyhow::Result<Option<Box<dyn crate::swee
     )?)))
 }
 
-/// With `--fix`: the runner reads each re-pinned base's config for the commit message.
+/// With `--fix` that commits (`--branch`, `--push`): the runner reads each re-pinned base's
+/// config for the commit message.
 #[cfg(feature = "runner")]
 fn base_facts_of(args: &SweepArgs) -> Option<std::sync::Arc<dyn crate::sweep::BaseFacts>> {
+    if !args.fix || !(args.push || args.branch.is_some()) {
+        return None;
+    }
     let connection = crate::runner::registry::Connection {
         insecure_registries: args.registry.insecure_registries.clone(),
     };
-    if !args.fix {
-        return None;
-    }
     let facts = runner::RegistryBaseFacts::new(connection).ok()?;
     Some(std::sync::Arc::new(facts))
 }

@@ -435,7 +435,7 @@ pub struct TraceArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes: 0 no function runs an image past its base's grace date, 1 one does (a previous base digest whose grace ended, or an outdated one with no grace), 2 usage or policy error, or an account or region that could not be listed."
+    after_help = "Exit codes: 0 no function runs an image past its base's grace date, 1 one does (a previous base digest whose grace ended, or an outdated one with no grace), 2 usage or policy error, or an account, region or function that could not be read (nothing past grace found in what was)."
 )]
 pub struct FleetArgs {
     /// The policy whose `[fleet]` accounts, `[dockerfile]` digests and `[promotion]` ladders

@@ -778,7 +778,7 @@ pub fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::from(if surveyed.any_past_grace() {
         EXIT_VIOLATIONS
-    } else if surveyed.summary.accounts_unreadable > 0 {
+    } else if surveyed.summary.accounts_unreadable + surveyed.summary.functions_unreadable > 0 {
         EXIT_ERROR
     } else {
         EXIT_CLEAN

@@ -157,6 +157,8 @@ pub struct FleetSummary {
     /// Serving digests no ladder tag points at.
     pub outside_pipeline: usize,
     pub accounts_unreadable: usize,
+    /// Functions listed whose aliases or versions could not be read.
+    pub functions_unreadable: usize,
 }
 
 impl Fleet {
@@ -207,6 +209,7 @@ fn summarize(fleet: &Fleet) -> FleetSummary {
     let mut summary = FleetSummary {
         functions: fleet.functions.len(),
         accounts_unreadable: fleet.accounts.iter().filter(|a| a.error.is_some()).count(),
+        functions_unreadable: fleet.functions.iter().filter(|f| f.error.is_some()).count(),
         split_aliases: (fleet.functions.iter())
             .flat_map(|f| &f.aliases)
             .filter(|a| a.split)

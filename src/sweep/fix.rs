@@ -97,14 +97,17 @@ pub fn fix_repository(
         record.diff.push_str(&unified_diff(&shown, before, after));
         record.files.push(path.to_string_lossy().into_owned());
     }
-    let message = commit_message(&record, result, facts);
     match action {
         FixAction::DryRun => {}
-        FixAction::Branch(branch) => match commit(dir, branch, &record, &changes, &message) {
-            Ok(id) => record.commit = Some(id),
-            Err(error) => record.error = Some(format!("{error:#}")),
-        },
+        FixAction::Branch(branch) => {
+            let message = commit_message(&record, result, facts);
+            match commit(dir, branch, &record, &changes, &message) {
+                Ok(id) => record.commit = Some(id),
+                Err(error) => record.error = Some(format!("{error:#}")),
+            }
+        }
         FixAction::Push(options) => {
+            let message = commit_message(&record, result, facts);
             match super::push::push_fixes(dir, &changes, &message, options) {
                 Ok(pushed) => {
                     record.commit = pushed.commit.clone().filter(|_| !options.dry_run);
@@ -143,13 +146,9 @@ pub fn commit_message(
             .collect();
         names.dedup();
         let mut subject = format!("Pin {} to the policy's digest", names.join(", "));
-        if bases.len()
-            < result
-                .diagnostics
-                .iter()
-                .filter(|d| d.fix.is_some())
-                .count()
-        {
+        let other_fixes =
+            (result.diagnostics.iter()).any(|d| d.fix.is_some() && base_change(d).is_none());
+        if other_fixes {
             subject.push_str(", apply lambda-gate autofixes");
         }
         subject.push('\n');

@@ -176,8 +176,18 @@ fn tree_with(
     changes: &BTreeMap<PathBuf, (String, String)>,
 ) -> anyhow::Result<String> {
     let scratch = tempfile_dir()?;
-    let index = scratch.join("index");
-    let env = [("GIT_INDEX_FILE", index.as_path())];
+    let tree = write_tree(dir, head, changes, &scratch.join("index"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    tree
+}
+
+fn write_tree(
+    dir: &Path,
+    head: &str,
+    changes: &BTreeMap<PathBuf, (String, String)>,
+    index: &Path,
+) -> anyhow::Result<String> {
+    let env = [("GIT_INDEX_FILE", index)];
     git_with(dir, &["read-tree", head], &env, None)?;
     for (path, (_, after)) in changes {
         let path = path.to_str().context("a fixed file's path is not UTF-8")?;
@@ -199,7 +209,6 @@ fn tree_with(
         )?;
     }
     let tree = git_with(dir, &["write-tree"], &env, None)?;
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(tree.trim().to_string())
 }
 
