@@ -335,6 +335,26 @@ fn a_patched_base_reaches_every_function_and_the_fleet_shows_none_left() {
             .collect()
     };
 
+    // Each repository's normal build, under the platform's policy: its index, pushed.
+    let build_amd64 = |project: &Path, image: &str| -> String {
+        let built = run(gate()
+            .arg("build")
+            .arg(project)
+            .arg("--config")
+            .arg(&policy)
+            .args([
+                "--push",
+                image,
+                "--platform",
+                "linux/amd64",
+                "--no-smoke",
+                "--format",
+                "json",
+            ]));
+        assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+        format!("{image}@{}", json(&built)["index_digest"].as_str().unwrap())
+    };
+
     // Three repositories on git remotes, each a Lambda on today's base, built and serving.
     let remotes = tempfile::tempdir().unwrap();
     let mut repositories = Vec::new();
@@ -390,22 +410,7 @@ fn a_patched_base_reaches_every_function_and_the_fleet_shows_none_left() {
         );
         git(&["remote", "add", "origin", bare.to_str().unwrap()]);
         let image = format!("{prefix}/{name}");
-        let built = run(gate()
-            .arg("build")
-            .arg(&project)
-            .arg("--config")
-            .arg(&policy)
-            .args([
-                "--push",
-                &image,
-                "--platform",
-                "linux/amd64",
-                "--no-smoke",
-                "--format",
-                "json",
-            ]));
-        assert_eq!(built.status.code(), Some(0), "{}", text(&built));
-        let index = format!("{image}@{}", json(&built)["index_digest"].as_str().unwrap());
+        let index = build_amd64(&project, &image);
         let function_name = unique(name);
         function(&function_name, "x86_64", &index);
         names.borrow_mut().push(function_name.clone());
@@ -420,21 +425,15 @@ fn a_patched_base_reaches_every_function_and_the_fleet_shows_none_left() {
     );
 
     // 1. A patched base: the pipeline builds it, promotes it and records its digest.
-    let built = run(gate().args([
-        "pipeline",
-        "--registry",
+    let built = pipeline(
         &prefix,
-        "--build-arg",
-        &format!("UPSTREAM_IMAGE={}", base()),
-        "--build-arg",
-        &format!("RUST_IMAGE={}", base()),
-        "--platform",
-        "linux/amd64",
-        "--record-policy",
-        policy.to_str().unwrap(),
-        "--format",
-        "json",
-    ]));
+        &[
+            "--platform",
+            "linux/amd64",
+            "--record-policy",
+            policy.to_str().unwrap(),
+        ],
+    );
     assert_eq!(built.status.code(), Some(0), "{}", text(&built));
     let new = json(&built)["builds"][0]["index_digest"]
         .as_str()
@@ -516,22 +515,7 @@ fn a_patched_base_reaches_every_function_and_the_fleet_shows_none_left() {
         assert!(std::fs::read_to_string(project.join("Dockerfile"))
             .unwrap()
             .contains(&format!("@{new}")));
-        let built = run(gate()
-            .arg("build")
-            .arg(project)
-            .arg("--config")
-            .arg(&policy)
-            .args([
-                "--push",
-                image,
-                "--platform",
-                "linux/amd64",
-                "--no-smoke",
-                "--format",
-                "json",
-            ]));
-        assert_eq!(built.status.code(), Some(0), "{}", text(&built));
-        let index = format!("{image}@{}", json(&built)["index_digest"].as_str().unwrap());
+        let index = build_amd64(project, image);
         let deployed = deploy(&[
             function_name,
             "--image",

@@ -302,6 +302,16 @@ fn serving(name: &str) -> Value {
     .unwrap()
 }
 
+/// `lambda-gate pipeline --registry PREFIX --format json EXTRA...`, every base built on the
+/// stand-in.
+fn pipeline(prefix: &str, extra: &[&str]) -> Output {
+    run(gate()
+        .args(["pipeline", "--registry", prefix, "--format", "json"])
+        .args(["--build-arg", &format!("UPSTREAM_IMAGE={}", base())])
+        .args(["--build-arg", &format!("RUST_IMAGE={}", base())])
+        .args(extra))
+}
+
 fn deploy(args: &[&str]) -> Output {
     run(gate()
         .arg("deploy")

@@ -257,21 +257,15 @@ fn pipeline_builds_bases_then_the_example_and_promotes_only_after_all_passed() {
         ),
     )
     .unwrap();
-    let output = run(gate().args([
-        "pipeline",
-        "--registry",
+    let output = pipeline(
         &prefix,
-        "--build-arg",
-        &format!("UPSTREAM_IMAGE={}", base()),
-        "--build-arg",
-        &format!("RUST_IMAGE={}", base()),
-        "--record-policy",
-        policy_file.to_str().unwrap(),
-        "--grace-days",
-        "14",
-        "--format",
-        "json",
-    ]));
+        &[
+            "--record-policy",
+            policy_file.to_str().unwrap(),
+            "--grace-days",
+            "14",
+        ],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let result = json(&output);
     // The promoted digests are recorded: the release key takes the new digest with the old
