@@ -17,8 +17,8 @@ use tokio::sync::Mutex;
 
 use super::deploy::{Clients, Target};
 use super::reference::Reference;
-use super::registry::manifest::ManifestKind;
-use super::registry::{config_of, AnyRegistry, Connection, Registry as _};
+use super::registry::manifest::{Manifest, ManifestKind};
+use super::registry::{config_of, AnyRegistry, Connection, Registry as _, RegistryError};
 use crate::date::Date;
 use crate::policy::{EffectivePolicy, FleetAccount};
 use crate::rules::dockerfile::image::ImageRef;
@@ -93,6 +93,38 @@ pub struct VersionRecord {
     /// outside the pipeline (or its tags moved on). `None`: the registry could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ladder_tags: Option<Vec<String>>,
+}
+
+/// The image manifest `digest` names in `repository`, read through its index when it is one:
+/// the image of `architecture`, or (architecture unknown) the amd64 image, else the first,
+/// whose final stage's base the other platforms share. An index without `architecture` is
+/// returned as it is. `Ok(None)`: nothing under `digest`.
+async fn platform_image(
+    registry: &AnyRegistry,
+    repository: &str,
+    digest: &str,
+    architecture: Option<&str>,
+) -> Result<Option<Manifest>, RegistryError> {
+    let Some(manifest) = registry.manifest(repository, digest).await? else {
+        return Ok(None);
+    };
+    let child = match (&manifest.kind, architecture) {
+        (ManifestKind::Index(_), Some(architecture)) => manifest.child(architecture).cloned(),
+        (ManifestKind::Index(children), None) => {
+            manifest.child("amd64").or(children.first()).cloned()
+        }
+        (ManifestKind::Image { .. }, _) => None,
+    };
+    let Some(child) = child else {
+        return Ok(Some(manifest));
+    };
+    match registry.manifest(repository, &child.digest).await? {
+        Some(image) => Ok(Some(image)),
+        None => Err(RegistryError::Invalid(format!(
+            "{repository}@{digest}: its image {} is missing",
+            child.digest
+        ))),
+    }
 }
 
 /// The base an image runs on, and the policy's judgement of it.
@@ -420,6 +452,18 @@ async fn read_function(
 
 type Ladder = HashMap<String, Vec<String>>;
 
+/// The ladder tags that point at `digest`, sorted; `None` when the ladder could not be read.
+fn ladder_tags(ladder: Option<&Ladder>, digest: &str) -> Option<Vec<String>> {
+    ladder.map(|tags| {
+        let mut pointing: Vec<String> = (tags.iter())
+            .filter(|(_, at)| at.iter().any(|d| d == digest))
+            .map(|(tag, _)| tag.clone())
+            .collect();
+        pointing.sort();
+        pointing
+    })
+}
+
 /// What images and repositories were read, once each across the fleet (two hundred
 /// functions often run a few dozen images).
 #[derive(Default)]
@@ -453,12 +497,22 @@ impl ImageCache {
             Ok(reference) => reference,
             Err(e) => return (unknown(format!("{uri}: {e}")), None),
         };
+        let key = (uri.to_string(), architecture.to_string());
+        let known = self.bases.lock().await.get(&key).cloned();
+        // An image already judged in a repository already read: nothing to connect for.
+        let ladder = self
+            .ladders
+            .lock()
+            .await
+            .get(&reference.without_tag())
+            .cloned();
+        if let (Some(base), Some(ladder)) = (&known, ladder) {
+            return (base.clone(), ladder_tags(ladder.as_ref(), digest));
+        }
         let registry = match AnyRegistry::connect(&reference, &request.connection).await {
             Ok(registry) => registry,
             Err(e) => return (unknown(format!("{uri}: {e:#}")), None),
         };
-        let key = (uri.to_string(), architecture.to_string());
-        let known = self.bases.lock().await.get(&key).cloned();
         let base = match known {
             Some(base) => base,
             None => {
@@ -482,16 +536,7 @@ impl ImageCache {
             }
         };
         let ladder = self.ladder_of(&registry, &reference, request).await;
-        let tags = ladder.map(|tags| {
-            let mut pointing: Vec<String> = tags
-                .iter()
-                .filter(|(_, at)| at.iter().any(|d| d == digest))
-                .map(|(tag, _)| tag.clone())
-                .collect();
-            pointing.sort();
-            pointing
-        });
-        (base, tags)
+        (base, ladder_tags(ladder.as_ref(), digest))
     }
 
     /// The ladder tags of the image's repository and the digests they point at; `None` when
@@ -551,7 +596,7 @@ async fn image_base(
     policy: &EffectivePolicy,
     connection: &Connection,
 ) -> Result<(String, String), String> {
-    let manifest = match registry.manifest(&reference.repository, digest).await {
+    let manifest = match platform_image(registry, &reference.repository, digest, architecture).await {
         Ok(Some(manifest)) => manifest,
         Ok(None) => {
             return Err(format!(
@@ -559,29 +604,6 @@ async fn image_base(
             ))
         }
         Err(e) => return Err(format!("{reference}: {e}")),
-    };
-    // An index: the image of the function's architecture, else (architecture unknown) its
-    // first image, whose final stage's base the other platforms share.
-    let child = match (&manifest.kind, architecture) {
-        (ManifestKind::Index(_), Some(architecture)) => manifest.child(architecture).cloned(),
-        (ManifestKind::Index(children), None) => children.first().cloned(),
-        _ => None,
-    };
-    let manifest = match child {
-        Some(child) => match registry
-            .manifest(&reference.repository, &child.digest)
-            .await
-        {
-            Ok(Some(child)) => child,
-            Ok(None) => {
-                return Err(format!(
-                    "{reference}: its image {} is missing",
-                    child.digest
-                ))
-            }
-            Err(e) => return Err(format!("{reference}: {e}")),
-        },
-        None => manifest,
     };
     let config = config_of(registry, reference, &manifest)
         .await
@@ -644,16 +666,9 @@ async fn layers_of(
 ) -> Option<Vec<String>> {
     let reference = Reference::parse(&format!("{tagged}@{digest}")).ok()?;
     let registry = AnyRegistry::connect(&reference, connection).await.ok()?;
-    let mut manifest = registry
-        .manifest(&reference.repository, digest)
+    let manifest = platform_image(&registry, &reference.repository, digest, Some(architecture))
         .await
         .ok()??;
-    if let Some(child) = manifest.child(architecture).cloned() {
-        manifest = registry
-            .manifest(&reference.repository, &child.digest)
-            .await
-            .ok()??;
-    }
     match &manifest.kind {
         ManifestKind::Image { layers, .. } => {
             Some(layers.iter().map(|l| l.digest.clone()).collect())
@@ -699,20 +714,9 @@ pub async fn image_facts(image: &str, connection: &Connection) -> Option<String>
     let (_, digest) = image.rsplit_once('@')?;
     let reference = Reference::parse(image).ok()?;
     let registry = AnyRegistry::connect(&reference, connection).await.ok()?;
-    let mut manifest = registry
-        .manifest(&reference.repository, digest)
+    let manifest = platform_image(&registry, &reference.repository, digest, None)
         .await
         .ok()??;
-    let child = match &manifest.kind {
-        ManifestKind::Index(children) => manifest.child("amd64").or(children.first()).cloned(),
-        ManifestKind::Image { .. } => None,
-    };
-    if let Some(child) = child {
-        manifest = registry
-            .manifest(&reference.repository, &child.digest)
-            .await
-            .ok()??;
-    }
     let config = config_of(&registry, &reference, &manifest).await.ok()?;
     let mut facts = Vec::new();
     let env = config["config"]["Env"]
