@@ -702,7 +702,7 @@ pub enum PolicyCommand {
 pub enum ListFormat {
     Human,
     Json,
-    /// The Markdown table the README embeds.
+    /// The rule table in Markdown, for a page or a job description.
     Markdown,
 }
 

@@ -1,4 +1,4 @@
-//! The JSON format, schema version 1 (documented in README.md):
+//! The JSON format, schema version 1 (documented in docs/gate.md):
 //! `{"version": 1, "diagnostics": [{rule, name, severity, path, line, column, end_line,
 //! end_column, message, help, fixable, grace_until?}], "summary": {files, lambdas, errors, warnings, infos,
 //! elapsed_ms, cached}}`.

@@ -143,7 +143,7 @@ pub fn find(id: &str) -> Option<&'static Rule> {
         .find(|rule| rule.id.eq_ignore_ascii_case(id) || rule.name == id)
 }
 
-/// The rule table as Markdown (`lambda-gate rules --format markdown`; the README embeds it).
+/// The rule table as Markdown (`lambda-gate rules --format markdown`).
 pub fn markdown_table() -> String {
     let mut table = String::from(
         "| id | name | family | severity | summary |\n|----|------|--------|----------|---------|\n",

@@ -1,7 +1,6 @@
 //! The command line as users and CI meet it: exit codes, formats, bad input, fixes.
 
 use std::fs;
-use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -458,26 +457,6 @@ fn suppression_in_a_dockerfile_silences_its_line_only() {
         .collect();
     // DKR005 on line 2 is suppressed; the secret on line 4 is not.
     assert_eq!(lines, vec![("DKR008".to_string(), 4)]);
-}
-
-#[test]
-fn readme_rule_table_matches_the_registry() {
-    let readme = fs::read_to_string(Path::new("README.md")).unwrap();
-    let start = readme
-        .find("<!-- rules:start -->")
-        .expect("rules:start marker");
-    let end = readme.find("<!-- rules:end -->").expect("rules:end marker");
-    let rows: Vec<String> = readme[start..end]
-        .lines()
-        .filter(|line| line.starts_with("| `"))
-        .map(str::to_string)
-        .collect();
-    let expected: Vec<String> = lambda_gate::rules::registry::markdown_table()
-        .lines()
-        .filter(|line| line.starts_with("| `"))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(rows, expected, "README rule table is out of date");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod check_cache;
 mod cli;
 mod common;
 mod coverage;
+mod docs;
 mod features;
 mod fixtures;
 mod jenkins;

@@ -247,7 +247,7 @@ fn another_accounts_functions_can_pull_and_the_ssm_paths_agree() {
         text.contains("aws:sourceArn"),
         "Lambda's pull is limited to the consumer accounts' functions"
     );
-    // One SSM path: the role may write under its default path, where the README and
+    // One SSM path: the role may write under its default path, where the Jenkins guide and
     // buildLambda record deployments.
     let role_dir = root.join("terraform/modules/lambda-publisher-role");
     let files = module_files(&role_dir);
@@ -259,7 +259,7 @@ fn another_accounts_functions_can_pull_and_the_ssm_paths_agree() {
         .expect("a default path");
     for (file, example) in [
         ("vars/buildLambda.groovy", "ssmPrefix: '/lambda/quote'"),
-        ("README.md", "ssmPrefix: '/lambda/quote'"),
+        ("docs/jenkins.md", "ssmPrefix: '/lambda/quote'"),
     ] {
         let text = std::fs::read_to_string(root.join(file)).expect(file);
         assert!(text.contains(example), "{file} no longer shows `{example}`");

@@ -222,15 +222,15 @@ fn shard_reports_merge_into_the_whole_sweep() {
         .stderr(contains("LAMBDA_GATE_SHARD=K/N"));
 }
 
-/// The README's Indexed Job is one `kubectl` accepts as far as a schema check can tell (parsed
+/// The sweeps guide's Indexed Job is one `kubectl` accepts as far as a schema check can tell (parsed
 /// with PyYAML, the structure of batch/v1 Job checked), and it runs `--shard auto` with what
 /// `auto` reads.
 #[test]
 fn the_readme_indexed_job_manifest_is_a_valid_indexed_job_that_shards_automatically() {
-    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let readme = std::fs::read_to_string("docs/sweeps.md").expect("docs/sweeps.md");
     let start = readme
         .find("```yaml\napiVersion: batch/v1")
-        .expect("the README has the Indexed Job manifest");
+        .expect("docs/sweeps.md has the Indexed Job manifest");
     let body = &readme[start + "```yaml\n".len()..];
     let manifest = &body[..body.find("```").expect("closed block")];
     let checker = r#"
