@@ -80,5 +80,17 @@ else
   cargo test --release --no-fail-fast
 fi
 
+step "The book (mdBook): docs/ renders without a warning"
+MDBOOK_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/lambda-gate-tests/mdbook"
+if ! "$MDBOOK_ROOT/bin/mdbook" --version 2>/dev/null | grep -qx 'mdbook v0.5.4'; then
+  cargo install --quiet --locked mdbook@0.5.4 --no-default-features --features search --root "$MDBOOK_ROOT"
+fi
+book_log="$(mktemp)"
+"$MDBOOK_ROOT/bin/mdbook" build 2>&1 | tee "$book_log"
+if grep -q 'WARN\|ERROR' "$book_log"; then
+  echo "mdbook: the book has warnings (above)" >&2
+  exit 1
+fi
+
 step "The gate on this repository"
 cargo run --release --quiet -- check .

@@ -268,6 +268,16 @@ fn the_rules_reference_is_generated_from_the_registry_and_the_rule_docs() {
         generated_file(&page, &rule_page(rule), &mut stale);
         expected_files.insert(page);
     }
+    // A rule's text is Markdown in `explain`, SARIF and here: no raw HTML, no escaped backticks.
+    for rule in rules {
+        let raw_html = Parser::new(rule.doc)
+            .any(|e| matches!(e, Event::Html(_) | Event::InlineHtml(_)));
+        assert!(
+            !raw_html && !rule.doc.contains("\\`"),
+            "rules/{}.md: raw HTML or an escaped backtick (write code as `code`)",
+            rule.id
+        );
+    }
     let mut families: BTreeMap<&str, Vec<&lambda_gate::rules::Rule>> = BTreeMap::new();
     for rule in rules {
         families.entry(rule.family.as_str()).or_default().push(rule);
