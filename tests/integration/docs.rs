@@ -270,8 +270,8 @@ fn the_rules_reference_is_generated_from_the_registry_and_the_rule_docs() {
     }
     // A rule's text is Markdown in `explain`, SARIF and here: no raw HTML, no escaped backticks.
     for rule in rules {
-        let raw_html = Parser::new(rule.doc)
-            .any(|e| matches!(e, Event::Html(_) | Event::InlineHtml(_)));
+        let raw_html =
+            Parser::new(rule.doc).any(|e| matches!(e, Event::Html(_) | Event::InlineHtml(_)));
         assert!(
             !raw_html && !rule.doc.contains("\\`"),
             "rules/{}.md: raw HTML or an escaped backtick (write code as `code`)",
