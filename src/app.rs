@@ -106,7 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "# Effective policy for {} (from {origin})",
                 file.display()
             )?;
-            write!(out, "{}", toml::to_string_pretty(&effective.policy)?)?;
+            write!(out, "{}", policy::to_toml(&effective.policy)?)?;
             Ok(ExitCode::from(EXIT_CLEAN))
         }
         Command::Policy {

@@ -171,6 +171,32 @@ pub struct FleetAccount {
     pub role_arn: Option<String>,
 }
 
+/// The policy as a configuration file says it (`policy show`), so that it loads back as itself:
+/// grace dates are TOML dates there (`allowed-until = 2026-12-16`), where JSON has strings.
+pub fn to_toml(policy: &Policy) -> anyhow::Result<String> {
+    let mut document: toml_edit::DocumentMut = toml::to_string_pretty(policy)?.parse()?;
+    let previous = document
+        .get_mut("dockerfile")
+        .and_then(|d| d.get_mut("previous-digests"))
+        .and_then(toml_edit::Item::as_table_like_mut);
+    for (_, entries) in previous.into_iter().flat_map(|p| p.iter_mut()) {
+        let Some(entries) = entries.as_array_of_tables_mut() else {
+            continue;
+        };
+        for entry in entries.iter_mut() {
+            let date = entry.get("allowed-until").and_then(|until| {
+                until
+                    .as_str()
+                    .and_then(|d| d.parse::<toml_edit::Datetime>().ok())
+            });
+            if let Some(date) = date {
+                entry["allowed-until"] = toml_edit::value(date);
+            }
+        }
+    }
+    Ok(document.to_string())
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Policy {

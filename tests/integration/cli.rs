@@ -1,6 +1,7 @@
 //! The command line as users and CI meet it: exit codes, formats, bad input, fixes.
 
 use std::fs;
+use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -757,4 +758,51 @@ fn a_previous_base_digest_warns_until_its_grace_date_then_fails() {
 
 fn text_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+/// What `policy show` prints is a configuration: written to a file, it loads back as the same
+/// policy (dates as TOML dates, every table a table), so a team can start from it.
+#[test]
+fn policy_show_prints_a_configuration_that_loads_back_as_the_same_policy() {
+    let root = tempfile::tempdir().unwrap();
+    fs::write(
+        root.path().join("lambda-gate.toml"),
+        r#"platforms = ["linux/arm64"]
+
+[dockerfile.previous-digests]
+"*.dkr.ecr.*.amazonaws.com/aws-lambda-python-release-base:3.12" = [
+  { digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111", allowed-until = 2026-12-16 },
+]
+
+[coverage.paths]
+"app/billing/**" = 95
+
+[deploy.environments.prod]
+function = "quote"
+canary = 10
+bake = "10m"
+
+[[fleet.accounts]]
+name = "prod"
+regions = ["eu-west-1"]
+"#,
+    )
+    .unwrap();
+    let show = |dir: &Path| {
+        let output = gate().args(["policy", "show"]).arg(dir).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        // The first line names where the policy came from.
+        text.split_once('\n').unwrap().1.to_string()
+    };
+    let shown = show(root.path());
+    assert!(shown.contains("allowed-until = 2026-12-16\n"), "{shown}");
+    let again = root.path().join("again");
+    fs::create_dir(&again).unwrap();
+    fs::write(again.join("lambda-gate.toml"), &shown).unwrap();
+    assert_eq!(show(&again), shown);
 }
