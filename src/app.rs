@@ -517,7 +517,7 @@ fn list_rules(format: ListFormat) -> anyhow::Result<ExitCode> {
                 )?;
             }
         }
-        ListFormat::Markdown => write!(out, "{}", registry::markdown_table())?,
+        ListFormat::Markdown => write!(out, "{}", registry::markdown_table(registry::all(), None))?,
         ListFormat::Json => {
             let rules: Vec<_> = registry::all()
                 .iter()

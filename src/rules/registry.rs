@@ -143,15 +143,19 @@ pub fn find(id: &str) -> Option<&'static Rule> {
         .find(|rule| rule.id.eq_ignore_ascii_case(id) || rule.name == id)
 }
 
-/// The rule table as Markdown (`lambda-gate rules --format markdown`).
-pub fn markdown_table() -> String {
+/// The rule table as Markdown (`lambda-gate rules --format markdown`, and the book's rules
+/// reference, where each id links to its page: `link` is the path to `docs/rules/`).
+pub fn markdown_table(rules: &[&Rule], link: Option<&str>) -> String {
     let mut table = String::from(
         "| id | name | family | severity | summary |\n|----|------|--------|----------|---------|\n",
     );
-    for rule in RULES {
+    for rule in rules {
+        let id = match link {
+            Some(prefix) => format!("[`{}`]({prefix}{}.md)", rule.id, rule.id),
+            None => format!("`{}`", rule.id),
+        };
         table.push_str(&format!(
-            "| `{}` | {} | {} | {} | {}{} |\n",
-            rule.id,
+            "| {id} | {} | {} | {} | {}{} |\n",
             rule.name,
             rule.family.as_str(),
             rule.default_severity.as_str(),

@@ -240,23 +240,6 @@ fn rule_page(rule: &lambda_gate::rules::Rule) -> String {
     )
 }
 
-/// The rule table, each id a link to its page (`prefix` is the path to `docs/rules/`).
-fn rule_table(rules: &[&lambda_gate::rules::Rule], prefix: &str) -> String {
-    let mut table =
-        String::from("| id | name | severity | summary |\n|----|------|----------|---------|\n");
-    for rule in rules {
-        table.push_str(&format!(
-            "| [`{id}`]({prefix}{id}.md) | {} | {} | {}{} |\n",
-            rule.name,
-            rule.default_severity.as_str(),
-            rule.summary,
-            if rule.fixable { " (fixable)" } else { "" },
-            id = rule.id,
-        ));
-    }
-    table
-}
-
 #[test]
 fn the_rules_reference_is_generated_from_the_registry_and_the_rule_docs() {
     let mut stale = Vec::new();
@@ -286,12 +269,12 @@ fn the_rules_reference_is_generated_from_the_registry_and_the_rule_docs() {
     for (family, members) in &families {
         index.push_str(&format!(
             "\n## {family}\n\n[The {family} family](../families/{family}.md)\n\n{}",
-            rule_table(members, "")
+            registry::markdown_table(members, Some(""))
         ));
         generated_region(
             Path::new(&format!("docs/families/{family}.md")),
             "rules",
-            &rule_table(members, "../rules/"),
+            &registry::markdown_table(members, Some("../rules/")),
             &mut stale,
         );
     }
