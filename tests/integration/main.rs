@@ -15,6 +15,7 @@ mod mypy_and_python;
 mod mypy_differential;
 mod permissions;
 mod precommit;
+mod python_oracle;
 mod realworld;
 mod robustness;
 mod runner;

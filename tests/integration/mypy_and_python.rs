@@ -179,12 +179,22 @@ fn a_20_mb_python_module_is_parsed_when_the_cap_allows_and_reported_when_not() {
 }
 
 #[test]
-fn ten_thousand_levels_of_nesting_do_not_overflow() {
-    let depth = 10_000;
+fn a_million_levels_of_nesting_do_not_overflow() {
+    // Each shape nests the syntax tree once per operator: parsing, checking and freeing the
+    // tree must all cope (freeing is recursive; the tree of `----…1` is a million levels deep).
+    let depth = 100_000;
+    let shapes = [
+        format!("x = {}0{}", "[".repeat(depth), "]".repeat(depth)),
+        format!("y = {}1", "-".repeat(1_000_000)),
+        format!("z = 1{}", "+1".repeat(depth)),
+        format!("w = {}1", "not ".repeat(depth)),
+        format!("v = {}1", "lambda: ".repeat(depth)),
+        format!("u = a{}", ".b".repeat(depth)),
+        format!("t = a{}", "()".repeat(depth)),
+    ];
     let nested = format!(
-        "from typing import Any\n\n\ndef handler(event: dict[str, Any], context: object) -> dict[str, Any]:\n    x = {}0{}\n    return {{}}\n",
-        "[".repeat(depth),
-        "]".repeat(depth)
+        "from typing import Any\n\n\ndef handler(event: dict[str, Any], context: object) -> dict[str, Any]:\n    {}\n    return {{}}\n",
+        shapes.join("\n    ")
     );
     let broken = format!("x = {}0\n", "(".repeat(depth));
     let root = lambda(&[

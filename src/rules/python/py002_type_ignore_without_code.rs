@@ -1,6 +1,9 @@
 //! PY002 `type-ignore-without-code`: a `# type: ignore` comment names no error code.
 
-use super::Context;
+use ruff_python_ast::token::TokenKind;
+use ruff_text_size::Ranged;
+
+use super::{span, Context};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -42,23 +45,24 @@ pub fn bare_ignore(comment: &str) -> Option<usize> {
 }
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
-    // Only where the byte scan sees `type:` can a type comment be: look up the node there
-    // instead of walking the whole tree.
+    // Only where the byte scan sees `type:` can a type comment be: look at the comment tokens
+    // only when there is one.
+    if memchr::memmem::find(ctx.text.as_bytes(), b"type:").is_none() {
+        return Vec::new();
+    }
     let mut findings = Vec::new();
-    let mut seen = Vec::new();
-    for at in memchr::memmem::find_iter(ctx.text.as_bytes(), b"type:") {
-        let Some(node) = ctx.tree.root_node().descendant_for_byte_range(at, at + 5) else {
-            continue;
-        };
-        if node.kind() != "comment" || seen.contains(&node.start_byte()) {
+    for token in ctx.module.tokens() {
+        if token.kind() != TokenKind::Comment {
             continue;
         }
-        seen.push(node.start_byte());
-        let text = &ctx.text[node.byte_range()];
+        let range = span(token.range());
+        let Some(text) = ctx.text.get(range.clone()) else {
+            continue;
+        };
         if let Some(offset) = bare_ignore(text) {
             findings.push(
                 Finding::new(
-                    node.start_byte() + offset..node.end_byte(),
+                    range.start + offset..range.end,
                     "`# type: ignore` without an error code silences every error on the line",
                 )
                 .help("name the code mypy reports, e.g. `# type: ignore[attr-defined]`"),

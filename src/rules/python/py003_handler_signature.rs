@@ -1,9 +1,10 @@
 //! PY003 `handler-signature`: the handler the Dockerfile names is defined in its module as a
 //! function Lambda can call with `(event, context)`.
 
-use tree_sitter::Node;
+use ruff_python_ast::StmtFunctionDef;
+use ruff_text_size::Ranged;
 
-use super::{handler_definition, Context, Definition};
+use super::{def_start, handler_definition, span, Context, Definition};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -27,57 +28,27 @@ pub struct Shape {
     pub required_keyword_only: usize,
 }
 
-pub fn shape(function: Node<'_>) -> Shape {
-    let mut shape = Shape {
-        required: 0,
-        optional: 0,
-        var_args: false,
-        required_keyword_only: 0,
-    };
-    let Some(parameters) = function.child_by_field_name("parameters") else {
-        return shape;
-    };
-    let mut keyword_only = false;
-    let mut cursor = parameters.walk();
-    for parameter in parameters.named_children(&mut cursor) {
-        match parameter.kind() {
-            "identifier" | "typed_parameter" if !keyword_only => shape.required += 1,
-            "identifier" | "typed_parameter" => shape.required_keyword_only += 1,
-            "default_parameter" | "typed_default_parameter" if !keyword_only => shape.optional += 1,
-            "list_splat_pattern" | "keyword_separator" => {
-                keyword_only = true;
-                if parameter.kind() == "list_splat_pattern" {
-                    shape.var_args = true;
-                }
-            }
-            _ => {}
-        }
-        // `*args: T` is a typed_parameter holding a list_splat_pattern.
-        if parameter.kind() == "typed_parameter"
-            && parameter
-                .named_child(0)
-                .is_some_and(|c| c.kind() == "list_splat_pattern")
-        {
-            shape.required -= 1;
-            shape.var_args = true;
-            keyword_only = true;
-        }
-        if parameter.kind() == "typed_parameter"
-            && parameter
-                .named_child(0)
-                .is_some_and(|c| c.kind() == "dictionary_splat_pattern")
-        {
-            shape.required -= 1;
-        }
+pub fn shape(function: &StmtFunctionDef) -> Shape {
+    let parameters = &function.parameters;
+    let positional = parameters.posonlyargs.iter().chain(&parameters.args);
+    let (optional, required): (Vec<_>, Vec<_>) = positional.partition(|p| p.default.is_some());
+    Shape {
+        required: required.len(),
+        optional: optional.len(),
+        var_args: parameters.vararg.is_some(),
+        required_keyword_only: parameters
+            .kwonlyargs
+            .iter()
+            .filter(|p| p.default.is_none())
+            .count(),
     }
-    shape
 }
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let Some(name) = ctx.handler else {
         return Vec::new();
     };
-    let Some(definition) = handler_definition(ctx.tree, ctx.text, name) else {
+    let Some(definition) = handler_definition(ctx.module, name) else {
         return Vec::new();
     };
     let function = match definition {
@@ -88,21 +59,18 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
             )
             .help(format!("define `def {name}(event, context):` at the top level of the module"))]
         }
-        Some(Definition::Other(node)) => {
+        Some(Definition::Other(range)) => {
             return vec![Finding::new(
-                node.byte_range(),
+                span(range),
                 format!("could not check handler `{name}`: it is bound by an assignment or import, not a `def` here"),
             )
             .undecided()]
         }
         Some(Definition::Function(function)) => function,
     };
-    let head = function.start_byte()
-        ..function
-            .child_by_field_name("parameters")
-            .map_or(function.end_byte(), |p| p.end_byte());
+    let head = def_start(ctx.module, function).to_usize()..function.parameters.end().to_usize();
     let mut findings = Vec::new();
-    if ctx.text[function.byte_range()].starts_with("async") {
+    if function.is_async {
         findings.push(Finding::new(
             head.clone(),
             format!("handler `{name}` is `async`: the Lambda Python runtime calls it synchronously and would get a coroutine back"),
@@ -174,5 +142,9 @@ mod tests {
             .message
             .contains("keyword-only"));
         assert!(run("handler = make()\n")[0].undecided);
+        assert!(run("from app.main import *\n")[0].undecided);
+        assert!(run("from app.main import handler\n")[0].undecided);
+        assert!(run("def handler(event, context, /):\n    pass\n").is_empty());
+        assert!(run("def handler(event, /, context=None, *, retries=3):\n    pass\n").is_empty());
     }
 }

@@ -1,6 +1,9 @@
 //! PY004 `handler-unannotated`: the handler annotates its parameters and its return type.
 
-use super::{handler_definition, Context, Definition};
+use ruff_python_ast::{Parameter, StmtFunctionDef};
+use ruff_text_size::Ranged;
+
+use super::{def_start, handler_definition, span, Context, Definition};
 use crate::diagnostic::{Finding, Severity};
 use crate::rules::{Check, Family, Rule};
 
@@ -19,8 +22,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let Some(name) = ctx.handler else {
         return Vec::new();
     };
-    let Some(Some(Definition::Function(function))) = handler_definition(ctx.tree, ctx.text, name)
-    else {
+    let Some(Some(Definition::Function(function))) = handler_definition(ctx.module, name) else {
         return Vec::new();
     };
     // A PEP 484 signature comment (`# type: (dict, object) -> dict`) annotates the whole
@@ -29,43 +31,31 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         return Vec::new();
     }
     let mut findings = Vec::new();
-    if let Some(parameters) = function.child_by_field_name("parameters") {
-        let mut cursor = parameters.walk();
-        for parameter in parameters.named_children(&mut cursor) {
-            let bare = matches!(
-                parameter.kind(),
-                "identifier"
-                    | "default_parameter"
-                    | "list_splat_pattern"
-                    | "dictionary_splat_pattern"
+    for (parameter, stars) in parameters(function) {
+        // A per-argument type comment (`event,  # type: dict`) annotates that parameter.
+        let end = parameter_end(function, parameter);
+        let line_rest = ctx.text[end..].split('\n').next().unwrap_or_default();
+        let commented = line_rest
+            .split_once('#')
+            .is_some_and(|(_, comment)| comment.trim_start().starts_with("type:"));
+        if parameter.annotation.is_none() && !commented {
+            findings.push(
+                Finding::new(
+                    span(parameter.range()),
+                    format!(
+                        "handler parameter `{stars}{}` has no type annotation",
+                        parameter.name.id
+                    ),
+                )
+                .help("annotate it, e.g. `event: dict[str, Any]`, `context: LambdaContext`"),
             );
-            // A per-argument type comment (`event,  # type: dict`) annotates that parameter.
-            let line_rest = ctx.text[parameter.end_byte()..]
-                .split('\n')
-                .next()
-                .unwrap_or_default();
-            let commented = line_rest
-                .split_once('#')
-                .is_some_and(|(_, comment)| comment.trim_start().starts_with("type:"));
-            if bare && !commented {
-                let text = &ctx.text[parameter.byte_range()];
-                findings.push(
-                    Finding::new(
-                        parameter.byte_range(),
-                        format!("handler parameter `{text}` has no type annotation"),
-                    )
-                    .help("annotate it, e.g. `event: dict[str, Any]`, `context: LambdaContext`"),
-                );
-            }
         }
     }
-    if function.child_by_field_name("return_type").is_none() {
-        let end = function
-            .child_by_field_name("parameters")
-            .map_or(function.start_byte(), |p| p.end_byte());
+    if function.returns.is_none() {
+        let start = def_start(ctx.module, function).to_usize();
         findings.push(
             Finding::new(
-                function.start_byte()..end,
+                start..function.parameters.end().to_usize(),
                 format!("handler `{name}` has no return type annotation"),
             )
             .help("annotate what it returns, e.g. `-> dict[str, Any]`"),
@@ -74,23 +64,44 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
+/// A function's parameters in source order, each with the stars written before it.
+fn parameters(function: &StmtFunctionDef) -> Vec<(&Parameter, &'static str)> {
+    let all = &function.parameters;
+    let mut found: Vec<(&Parameter, &'static str)> = all
+        .posonlyargs
+        .iter()
+        .chain(&all.args)
+        .map(|p| (&p.parameter, ""))
+        .collect();
+    found.extend(all.vararg.as_deref().map(|p| (p, "*")));
+    found.extend(all.kwonlyargs.iter().map(|p| (&p.parameter, "")));
+    found.extend(all.kwarg.as_deref().map(|p| (p, "**")));
+    found
+}
+
+/// Where a parameter's text ends, its default included.
+fn parameter_end(function: &StmtFunctionDef, parameter: &Parameter) -> usize {
+    let all = &function.parameters;
+    all.posonlyargs
+        .iter()
+        .chain(&all.args)
+        .chain(&all.kwonlyargs)
+        .find(|p| std::ptr::eq(&p.parameter, parameter))
+        .map_or(parameter.end(), |p| p.end())
+        .to_usize()
+}
+
 /// Whether a function's signature is annotated by a PEP 484 type comment: `# type: (...) -> T`
 /// after the colon of the `def`, or as the first line of its body.
-fn has_signature_comment(function: tree_sitter::Node<'_>, text: &str) -> bool {
-    let Some(parameters) = function.child_by_field_name("parameters") else {
-        return false;
-    };
+fn has_signature_comment(function: &StmtFunctionDef, text: &str) -> bool {
+    let start = function.parameters.end().to_usize();
     let end = function
-        .child_by_field_name("body")
-        .and_then(|body| {
-            let mut cursor = body.walk();
-            let first = body
-                .named_children(&mut cursor)
-                .find(|n| n.kind() != "comment");
-            first
-        })
-        .map_or(function.end_byte(), |n| n.start_byte());
-    text[parameters.end_byte()..end.max(parameters.end_byte())]
+        .body
+        .first()
+        .map_or(function.end(), |statement| statement.start())
+        .to_usize();
+    text.get(start..end.max(start))
+        .unwrap_or_default()
         .lines()
         .filter_map(|line| line.split_once('#').map(|(_, c)| c.trim_start()))
         .any(|comment| {

@@ -1,6 +1,6 @@
 //! The Python family's part of a run: a Lambda's modules, read in parallel; the module Lambda
 //! runs (as discovery located it by following the build) and any module with a `type:` comment
-//! parsed with tree-sitter.
+//! parsed.
 
 use rayon::prelude::*;
 
