@@ -106,51 +106,45 @@ impl Checked {
 }
 
 impl CheckResult {
-    /// The part of a check of absolute paths that lies below `dir`, with paths relative to it:
-    /// a sweep checks many repositories in one workspace and reports each on its own.
-    /// `files_checked`: [`files_read_below`] `dir`, counted before the workspace was checked.
-    pub fn below(&self, dir: &Path, files_checked: usize) -> CheckResult {
-        let relative = |path: &Path| -> Option<PathBuf> {
-            let rest = path.strip_prefix(dir).ok()?;
-            Some(if rest.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                rest.to_path_buf()
-            })
-        };
-        let diagnostics: Vec<Diagnostic> = self
-            .diagnostics
+    /// A check of absolute paths split by the directory of `dirs` each path lies below (the
+    /// closest, where directories nest), with paths relative to it: a sweep checks many
+    /// repositories in one workspace and reports each on its own. `files_checked[i]`:
+    /// [`files_read_below`] for `dirs[i]`, counted before the workspace was checked. One pass
+    /// over the result, whatever the number of directories.
+    pub fn split_below(&self, dirs: &[&Path], files_checked: &[usize]) -> Vec<CheckResult> {
+        let index = DirIndex::new(dirs);
+        let mut parts: Vec<CheckResult> = files_checked
             .iter()
-            .filter_map(|d| {
-                let path = relative(&d.path)?;
-                Some(Diagnostic { path, ..d.clone() })
+            .map(|files| CheckResult {
+                files_checked: *files,
+                elapsed: self.elapsed,
+                from_cache: self.from_cache,
+                ..CheckResult::default()
             })
             .collect();
-        let sources = self
-            .sources
-            .iter()
-            .filter_map(|(path, text)| Some((relative(path)?, text.clone())))
-            .collect();
-        let lambda_dirs: Vec<PathBuf> = self
-            .lambda_dirs
-            .iter()
-            .filter_map(|d| relative(d))
-            .collect();
-        let lambda_images = self
-            .lambda_images
-            .iter()
-            .filter_map(|(path, checked)| Some((relative(path)?, *checked)))
-            .collect();
-        CheckResult {
-            diagnostics,
-            sources,
-            files_checked,
-            lambda_dirs,
-            lambda_images,
-            elapsed: self.elapsed,
-            from_cache: self.from_cache,
-            cache_note: None,
+        for d in &self.diagnostics {
+            if let Some((owner, path)) = index.relative(&d.path) {
+                parts[owner]
+                    .diagnostics
+                    .push(Diagnostic { path, ..d.clone() });
+            }
         }
+        for (path, text) in &self.sources {
+            if let Some((owner, path)) = index.relative(path) {
+                parts[owner].sources.insert(path, text.clone());
+            }
+        }
+        for dir in &self.lambda_dirs {
+            if let Some((owner, path)) = index.relative(dir) {
+                parts[owner].lambda_dirs.push(path);
+            }
+        }
+        for (path, checked) in &self.lambda_images {
+            if let Some((owner, path)) = index.relative(path) {
+                parts[owner].lambda_images.push((path, *checked));
+            }
+        }
+        parts
     }
 
     /// How many Lambdas there are: each image Lambda runs is one.
@@ -179,41 +173,97 @@ impl CheckResult {
     }
 }
 
-/// How many files the gate reads in the units below `dir` (see [`CheckResult::below`]).
-pub fn files_read_below(workspace: &Workspace, dir: &Path) -> usize {
-    files_checked(workspace, &|unit_dir| unit_dir.starts_with(dir))
+/// How many files the gate reads in the units below each of `dirs` (the closest, where
+/// directories nest; see [`CheckResult::split_below`]).
+pub fn files_read_below(workspace: &Workspace, dirs: &[&Path]) -> Vec<usize> {
+    let index = DirIndex::new(dirs);
+    let mut counts = vec![0; dirs.len()];
+    for lambda in &workspace.lambdas {
+        if let Some(owner) = index.owner(&lambda.dir) {
+            counts[owner] += files_read_of_lambda(lambda);
+        }
+    }
+    for module in &workspace.terraform_modules {
+        if let Some(owner) = index.owner(&module.dir) {
+            counts[owner] += module.files.len();
+        }
+    }
+    counts
 }
 
-/// How many files the gate read in the units whose directory `select` takes: each project's
-/// Dockerfiles and Python modules, and each Terraform module's files (once, wherever they lie).
-fn files_checked(workspace: &Workspace, select: &dyn Fn(&Path) -> bool) -> usize {
-    let read = |file: &LambdaFile| matches!(file.kind, FileKind::Dockerfile | FileKind::Python);
-    // A located module outside its project's directory (the build context lies above) is read
-    // too.
-    let outside = |lambda: &crate::units::Lambda| {
-        let mut paths: Vec<&Path> = lambda
-            .images
+/// Directories sorted, to find the one a path lies below by binary search.
+struct DirIndex<'a> {
+    /// (directory, its index in the caller's list), sorted by directory.
+    sorted: Vec<(&'a Path, usize)>,
+}
+
+impl<'a> DirIndex<'a> {
+    fn new(dirs: &[&'a Path]) -> DirIndex<'a> {
+        let mut sorted: Vec<(&Path, usize)> = dirs.iter().copied().zip(0..).collect();
+        sorted.sort();
+        DirIndex { sorted }
+    }
+
+    /// The closest directory `path` lies below (or is): paths order by component, so it is the
+    /// greatest directory not after `path`, or one of its ancestors before that.
+    fn closest(&self, path: &Path) -> Option<(&'a Path, usize)> {
+        let end = self.sorted.partition_point(|(dir, _)| *dir <= path);
+        self.sorted[..end]
             .iter()
-            .filter_map(|image| image.code.as_ref()?.module.as_ref())
-            .map(|(path, _)| path.as_path())
-            .filter(|path| !path.starts_with(&lambda.dir))
-            .collect();
-        paths.sort();
-        paths.dedup();
-        paths.len()
-    };
+            .rev()
+            .find(|(dir, _)| path.starts_with(dir))
+            .copied()
+    }
+
+    /// The index of the closest directory `path` lies below.
+    fn owner(&self, path: &Path) -> Option<usize> {
+        self.closest(path).map(|(_, index)| index)
+    }
+
+    /// The owner of `path` and `path` relative to it (`.` for the directory itself).
+    fn relative(&self, path: &Path) -> Option<(usize, PathBuf)> {
+        let (dir, owner) = self.closest(path)?;
+        let rest = path.strip_prefix(dir).ok()?;
+        Some((
+            owner,
+            if rest.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                rest.to_path_buf()
+            },
+        ))
+    }
+}
+
+/// How many files the gate reads in a workspace: each project's Dockerfiles and Python
+/// modules, and each Terraform module's files (once, wherever they lie).
+fn files_checked(workspace: &Workspace) -> usize {
     workspace
         .lambdas
         .iter()
-        .filter(|lambda| select(&lambda.dir))
-        .map(|lambda| lambda.files.iter().filter(|f| read(f)).count() + outside(lambda))
+        .map(files_read_of_lambda)
         .sum::<usize>()
         + workspace
             .terraform_modules
             .iter()
-            .filter(|module| select(&module.dir))
             .map(|module| module.files.len())
             .sum::<usize>()
+}
+
+/// The files the gate reads of one project: its Dockerfiles and Python modules, and a located
+/// module outside its directory (the build context lies above).
+fn files_read_of_lambda(lambda: &crate::units::Lambda) -> usize {
+    let read = |file: &&LambdaFile| matches!(file.kind, FileKind::Dockerfile | FileKind::Python);
+    let mut outside: Vec<&Path> = lambda
+        .images
+        .iter()
+        .filter_map(|image| image.code.as_ref()?.module.as_ref())
+        .map(|(path, _)| path.as_path())
+        .filter(|path| !path.starts_with(&lambda.dir))
+        .collect();
+    outside.sort();
+    outside.dedup();
+    lambda.files.iter().filter(read).count() + outside.len()
 }
 
 /// Resolves the paths, loads their configurations and walks them.
@@ -356,7 +406,7 @@ pub fn check_workspace(
         states: registry::prepare(&workspace, run)?,
     };
     let mut result = CheckResult {
-        files_checked: files_checked(&workspace, &|_| true),
+        files_checked: files_checked(&workspace),
         lambda_dirs: workspace
             .lambdas
             .iter()

@@ -424,9 +424,11 @@ fn sweep_batch(
         }
     }
     workspace.settle();
-    let files_read: Vec<usize> = (batch.iter())
-        .map(|(target, _)| files_read_below(&workspace, &target.dir))
+    let dirs: Vec<&Path> = batch
+        .iter()
+        .map(|(target, _)| target.dir.as_path())
         .collect();
+    let files_read = files_read_below(&workspace, &dirs);
     let result = match check_workspace(workspace, Default::default(), None, false) {
         Ok(result) => result,
         // Nothing of the batch was judged: each repository says why, none passes.
@@ -437,15 +439,13 @@ fn sweep_batch(
                 .collect()
         }
     };
+    let parts = result.split_below(&dirs, &files_read);
     batch
         .iter()
         .zip(outcomes)
-        .zip(files_read)
-        .map(|(((target, _), outcome), files_read)| {
-            outcome.unwrap_or_else(|| {
-                let result = result.below(&target.dir, files_read);
-                report_repository(target, result, org_config, options)
-            })
+        .zip(parts)
+        .map(|(((target, _), outcome), part)| {
+            outcome.unwrap_or_else(|| report_repository(target, part, org_config, options))
         })
         .collect()
 }
