@@ -84,7 +84,6 @@ pub struct WalkOptions {
 struct Found {
     path: PathBuf,
     kind: FileKind,
-    size: u64,
 }
 
 /// Walks `root` (a directory) under `config` and adds its units to `workspace`. Call
@@ -140,17 +139,11 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
                     if is_file || is_file_link {
                         let kind =
                             FileKind::with_names(&entry.file_name().to_string_lossy(), &names);
-                        // Only files the gate reads need their size (one stat each). A file
-                        // over the size limit is judged by it without being read, so the stat
-                        // is recorded as an input of the run.
-                        let size = match kind {
-                            FileKind::Other => 0,
-                            _ => crate::fsio::metadata(entry.path()).map_or(0, |m| m.len()),
-                        };
+                        // No `stat` here: a file's size is checked against the limit when
+                        // it is opened for reading (`fsio::read_within`).
                         buffer.local.push(Found {
                             path: entry.into_path(),
                             kind,
-                            size,
                         });
                     }
                 }
@@ -251,7 +244,6 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
                         path: file.path.clone(),
                         relative: name,
                         kind: file.kind,
-                        size: file.size,
                     });
             }
         }
@@ -282,7 +274,6 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             path: file.path,
             relative,
             kind: file.kind,
-            size: file.size,
         });
     }
     // Most images are built from their own directory: the listing of every walked file is
@@ -389,10 +380,8 @@ fn declared_builds(found: &[Found], config: &Config) -> (Declared, HashMap<PathB
                     // for it.
                     let mut files: Vec<(PathBuf, String)> = Vec::new();
                     for file in found {
-                        if file.size > config.policy_for(&file.path).policy.max_file_size {
-                            continue;
-                        }
-                        let Ok(bytes) = crate::fsio::read(&file.path) else {
+                        let limit = config.policy_for(&file.path).policy.max_file_size;
+                        let Ok(Ok(bytes)) = crate::fsio::read_within(&file.path, limit) else {
                             continue;
                         };
                         match String::from_utf8(bytes) {

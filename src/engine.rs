@@ -127,25 +127,22 @@ pub fn whole_file(
 /// Reads a file as UTF-8 text, or says why it cannot be checked.
 pub fn read_text(file: &LambdaFile, policy: &EffectivePolicy) -> Result<String, Unreadable> {
     let cap = policy.policy.max_file_size;
-    if file.size > cap {
-        return Err((
-            format!(
-                "the file is {} bytes, over the {cap}-byte limit, and was not read",
-                file.size
-            ),
+    match crate::fsio::read_within(&file.path, cap) {
+        Ok(Ok(bytes)) => text_of(bytes, policy),
+        Ok(Err(size)) => Err((
+            format!("the file is {size} bytes, over the {cap}-byte limit, and was not read"),
             Some("raise `max-file-size` in the policy, or exclude the file".into()),
-        ));
+        )),
+        Err(e) => Err((format!("cannot read the file: {e}"), None)),
     }
-    let bytes =
-        crate::fsio::read(&file.path).map_err(|e| (format!("cannot read the file: {e}"), None))?;
-    text_of(bytes, policy)
 }
 
 /// [`read_text`] of a file discovery has already read (its bytes): the same checks, no second
 /// read.
 pub fn text_of(bytes: Vec<u8>, policy: &EffectivePolicy) -> Result<String, Unreadable> {
     let cap = policy.policy.max_file_size;
-    // The walk's size may be stale or absent (links): enforce the cap on what was read too.
+    // Discovery's reads may come from elsewhere than `read_within`: enforce the cap on what
+    // was read too.
     if bytes.len() as u64 > cap {
         return Err((
             format!(

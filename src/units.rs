@@ -84,8 +84,6 @@ pub struct LambdaFile {
     /// `/`-separated path relative to the Lambda directory.
     pub relative: String,
     pub kind: FileKind,
-    /// Size from the walk's metadata, for the files the gate reads (0 for `Other`).
-    pub size: u64,
 }
 
 /// One Dockerfile of a project, read once.

@@ -118,30 +118,31 @@ pub fn is_test_file(relative: &str) -> bool {
             || name.ends_with("_test.py"))
 }
 
-/// The report file of a Lambda: the first of the policy's `reports` that exists. Looked up
-/// directly, not through the walk: reports are build output and usually git-ignored.
-pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<LambdaFile> {
+/// The report file of a Lambda, with its size: the first of the policy's `reports` that
+/// exists. Looked up directly, not through the walk: reports are build output and usually
+/// git-ignored.
+pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<(LambdaFile, u64)> {
     report_in(&lambda.dir, policy)
 }
 
-/// The report file of the Lambda in `dir` (see [`find_report`]).
-pub fn report_in(dir: &Path, policy: &EffectivePolicy) -> Option<LambdaFile> {
+/// The report file of the Lambda in `dir`, with its size (see [`find_report`]).
+pub fn report_in(dir: &Path, policy: &EffectivePolicy) -> Option<(LambdaFile, u64)> {
     policy.policy.coverage.reports.iter().find_map(|name| {
         let path = dir.join(name);
         let metadata = crate::fsio::metadata(&path).ok().filter(|m| m.is_file())?;
-        Some(LambdaFile {
+        let file = LambdaFile {
             path,
             relative: name.clone(),
             kind: FileKind::Other,
-            size: metadata.len(),
-        })
+        };
+        Some((file, metadata.len()))
     })
 }
 
 /// The total percent covered of the Lambda in `dir`, as its report states it (coverage.py's
 /// own total), with the report's Lambda-relative path; `None` without a readable report.
 pub fn report_total(dir: &Path, policy: &EffectivePolicy) -> Option<(String, f64)> {
-    let file = report_in(dir, policy)?;
+    let (file, _) = report_in(dir, policy)?;
     let data = report::read(&file.path, false).ok()?;
     Some((file.relative, data.totals.percent()))
 }
@@ -221,11 +222,11 @@ pub fn context<'a>(
     policy: &'a EffectivePolicy,
     diff: Option<(&'a str, &'a HashMap<String, Vec<u32>>)>,
 ) -> Context<'a> {
-    let report = find_report(lambda, policy).map(|file| {
-        let data = if file.size > policy.policy.coverage.max_report_size {
+    let report = find_report(lambda, policy).map(|(file, size)| {
+        let data = if size > policy.policy.coverage.max_report_size {
             Err(ReadError::at_start(format!(
-                "the report is {} bytes, over the {}-byte limit (coverage max-report-size)",
-                file.size, policy.policy.coverage.max_report_size
+                "the report is {size} bytes, over the {}-byte limit (coverage max-report-size)",
+                policy.policy.coverage.max_report_size
             )))
         } else {
             report::read(&file.path, diff.is_some())

@@ -96,6 +96,5 @@ fn outside_file(path: &Path, lambda: &crate::units::Lambda) -> LambdaFile {
         path: path.to_path_buf(),
         relative: crate::rules::dockerfile::code::path_from(&lambda.dir, path),
         kind: FileKind::Python,
-        size: crate::fsio::metadata(path).map_or(0, |m| m.len()),
     }
 }
