@@ -328,10 +328,17 @@ pub fn discover_workspace(options: &CheckOptions) -> anyhow::Result<Workspace> {
             roots.push(root);
         }
     }
+    // A pre-commit run walks each changed Lambda on its own, most of them small: a parallel
+    // walker per Lambda would spawn threads for each, and its idle worker sleeps a
+    // millisecond before the walk can end. Unless asked for threads, one walks them.
+    let walk = match options.walk {
+        walk if options.changed_files && walk.threads == 0 => WalkOptions { threads: 1, ..walk },
+        walk => walk,
+    };
     for root in roots {
         let config = load(&root)?;
         if crate::fsio::is_dir(&root) {
-            discover(&root, config.clone(), options.walk, &mut workspace);
+            discover(&root, config.clone(), walk, &mut workspace);
             let holds_something = workspace.lambdas.iter().any(|l| l.dir.starts_with(&root))
                 || workspace
                     .terraform_modules
@@ -375,6 +382,9 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
 }
 
 fn check_uncached(options: &CheckOptions) -> anyhow::Result<CheckResult> {
+    // One pass: each file several families read is read once. A second
+    // check (after `--fix` wrote files) is a pass of its own and looks again.
+    let _pass = crate::fsio::Pass::start();
     let workspace = discover_workspace(options)?;
     let base = match &options.display_base {
         Some(base) => Some(base.clone()),

@@ -92,9 +92,8 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
     workspace.walk_roots.push(root.to_path_buf());
     crate::fsio::record_walk_root(root);
     let names = config.dockerfile_names();
-    let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
-    let problems: Mutex<Vec<WalkProblem>> = Mutex::new(Vec::new());
-    let walker = WalkBuilder::new(root)
+    let mut builder = WalkBuilder::new(root);
+    builder
         .hidden(false)
         .parents(true)
         .ignore(false)
@@ -118,9 +117,23 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
                 }
                 walked
             }
-        })
-        .build_parallel();
-    walker.run(|| {
+        });
+    if options.threads == 1 {
+        // One thread: walked here. The parallel walker would spawn a thread for it, which a
+        // sweep (a walk per repository) and a pre-commit run (a walk per changed Lambda) pay
+        // for each walk.
+        let mut found = Vec::new();
+        let mut problems = Vec::new();
+        for result in builder.build() {
+            visit(result, &names, &config, &mut found, &mut problems);
+        }
+        workspace.problems.extend(problems);
+        group(found, config, workspace);
+        return;
+    }
+    let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
+    let problems: Mutex<Vec<WalkProblem>> = Mutex::new(Vec::new());
+    builder.build_parallel().run(|| {
         let problems = &problems;
         let config = config.clone();
         let names = names.clone();
@@ -128,26 +141,17 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
             local: Vec::new(),
             shared: &found,
         };
+        let mut local_problems = Vec::new();
         Box::new(move |result| {
-            match result {
-                Ok(entry) => {
-                    let file_type = entry.file_type();
-                    let is_file = file_type.is_some_and(|t| t.is_file());
-                    // Without --follow-links a symlink to a file is still read (or reported).
-                    let is_file_link = file_type.is_some_and(|t| t.is_symlink())
-                        && crate::fsio::metadata(entry.path()).map_or(true, |m| m.is_file());
-                    if is_file || is_file_link {
-                        let kind =
-                            FileKind::with_names(&entry.file_name().to_string_lossy(), &names);
-                        // No `stat` here: a file's size is checked against the limit when
-                        // it is opened for reading (`fsio::read_within`).
-                        buffer.local.push(Found {
-                            path: entry.into_path(),
-                            kind,
-                        });
-                    }
-                }
-                Err(error) => lock(problems).push(walk_problem(error, config.clone())),
+            visit(
+                result,
+                &names,
+                &config,
+                &mut buffer.local,
+                &mut local_problems,
+            );
+            if !local_problems.is_empty() {
+                lock(problems).append(&mut local_problems);
             }
             WalkState::Continue
         })
@@ -157,6 +161,35 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
         .problems
         .extend(problems.into_inner().unwrap_or_else(|e| e.into_inner()));
     group(found, config, workspace);
+}
+
+/// One entry of a walk: a file is kept with its kind, an error becomes a problem.
+fn visit(
+    result: Result<ignore::DirEntry, ignore::Error>,
+    names: &DockerfileNames,
+    config: &Arc<Config>,
+    found: &mut Vec<Found>,
+    problems: &mut Vec<WalkProblem>,
+) {
+    match result {
+        Ok(entry) => {
+            let file_type = entry.file_type();
+            let is_file = file_type.is_some_and(|t| t.is_file());
+            // Without --follow-links a symlink to a file is still read (or reported).
+            let is_file_link = file_type.is_some_and(|t| t.is_symlink())
+                && crate::fsio::metadata(entry.path()).map_or(true, |m| m.is_file());
+            if is_file || is_file_link {
+                let kind = FileKind::with_names(&entry.file_name().to_string_lossy(), names);
+                // No `stat` here: a file's size is checked against the limit when it is
+                // opened for reading (`fsio::read_within`).
+                found.push(Found {
+                    path: entry.into_path(),
+                    kind,
+                });
+            }
+        }
+        Err(error) => problems.push(walk_problem(error, config.clone())),
+    }
 }
 
 /// A walker thread's findings, handed over once when the thread is done.

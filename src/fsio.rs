@@ -18,6 +18,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+mod pass;
+pub use pass::{read_shared, read_shared_string, Pass};
+
 static RECORDING: AtomicBool = AtomicBool::new(false);
 static SEEN: Mutex<Option<Notes>> = Mutex::new(None);
 
@@ -336,6 +339,21 @@ pub fn open(path: &Path) -> io::Result<std::fs::File> {
     file
 }
 
+/// [`open`] with the open file's metadata: one `openat` and one `fstat`, where a `stat` of
+/// the path first would take a second lookup of it.
+pub fn open_stamped(path: &Path) -> io::Result<(std::fs::File, Metadata)> {
+    let file = std::fs::File::open(path);
+    let opened = file.and_then(|file| Ok((file.metadata()?, file)));
+    if recording() {
+        let seen = match &opened {
+            Ok((metadata, _)) => Seen::Present(Stamp::of(metadata)),
+            Err(error) => Seen::Missing(error.kind()),
+        };
+        note(path, seen);
+    }
+    opened.map(|(metadata, file)| (file, metadata))
+}
+
 /// `std::fs::read`, recorded: one open, one `fstat` (the stamp, and the size to read in one
 /// call), one read.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
@@ -376,9 +394,18 @@ pub fn read_within(path: &Path, limit: u64) -> io::Result<Result<Vec<u8>, u64>> 
 /// of 0 (an empty file, or one that does not know its size) is read to its end.
 fn read_stamped(file: &mut std::fs::File, size: usize) -> io::Result<Vec<u8>> {
     if size == 0 {
+        // Not `File::read_to_end`: it asks for the position (`lseek`) to size its buffer, a
+        // call for every empty `__init__.py`.
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        return Ok(bytes);
+        let mut chunk = [0u8; 4096];
+        loop {
+            match file.read(&mut chunk) {
+                Ok(0) => return Ok(bytes),
+                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
     }
     let mut bytes = vec![0; size];
     let mut filled = 0;
@@ -602,6 +629,13 @@ mod tests {
             status.starts_with(b"Name:"),
             "{}",
             String::from_utf8_lossy(&status)
+        );
+        // One longer than a read's chunk.
+        let maps = read(Path::new("/proc/self/smaps")).expect("read");
+        assert!(
+            maps.len() > 4096 && maps.ends_with(b"\n"),
+            "{} bytes",
+            maps.len()
         );
     }
 

@@ -103,7 +103,8 @@ pub fn find_config(start: &Path) -> Option<ConfigSource> {
 /// Whether a pyproject.toml holds `[tool.lambda-gate]`. A file that does not parse but
 /// mentions the table counts, so that loading it reports the syntax error.
 fn pyproject_has_table(path: &Path) -> bool {
-    let Ok(text) = crate::fsio::read_to_string(path) else {
+    // Shared: mypy and coverage read `pyproject.toml` too.
+    let Ok(text) = crate::fsio::read_shared_string(path) else {
         return false;
     };
     if !text.contains("lambda-gate") {

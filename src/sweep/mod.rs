@@ -407,6 +407,9 @@ fn sweep_batch(
     let unreadable = |target: &Target, error: String| {
         RepositoryRecord::unreadable(target.name.clone(), target.source.clone(), error)
     };
+    // Batches check side by side, sharing one pass: they hold disjoint repositories, and a
+    // repository's fixes are written after its own batch has looked at it.
+    let pass = crate::fsio::Pass::start();
     let mut workspace = Workspace::default();
     let mut outcomes: Vec<Option<(RepositoryRecord, Option<fix::FixRecord>)>> = Vec::new();
     for (target, clone_error) in batch {
@@ -439,6 +442,7 @@ fn sweep_batch(
                 .collect()
         }
     };
+    pass.end_below(&dirs);
     let parts = result.split_below(&dirs, &files_read);
     batch
         .iter()

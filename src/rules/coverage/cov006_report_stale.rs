@@ -38,7 +38,7 @@ pub fn stale<'c>(ctx: &'c Context<'_>) -> Option<(&'c super::Report, &'c str)> {
     let (report, _) = ctx.data()?;
     let modified =
         |path: &std::path::Path| crate::fsio::metadata(path).and_then(|m| m.modified()).ok();
-    let report_time = modified(&report.file.path)?;
+    let report_time = report.modified?;
     let newest: Option<(SystemTime, &str)> = report
         .mapped
         .iter()

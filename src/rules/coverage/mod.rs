@@ -22,6 +22,7 @@ pub mod cov008_report_paths_unmapped;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::diagnostic::{Finding, LineCol};
 use crate::policy::EffectivePolicy;
@@ -57,6 +58,8 @@ pub struct Report {
     pub data: Result<CoverageData, ReadError>,
     /// For each file of the report, the Lambda file it is (relative path), if any.
     pub mapped: Vec<Option<String>>,
+    /// When the report was last written, as its open file said.
+    pub modified: Option<SystemTime>,
 }
 
 /// What a coverage rule sees.
@@ -118,33 +121,78 @@ pub fn is_test_file(relative: &str) -> bool {
             || name.ends_with("_test.py"))
 }
 
-/// The report file of a Lambda, with its size: the first of the policy's `reports` that
-/// exists. Looked up directly, not through the walk: reports are build output and usually
-/// git-ignored.
-pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<(LambdaFile, u64)> {
+/// A Lambda's report file, found by opening it: one lookup of its path, not a `stat` and
+/// then an open.
+pub struct FoundReport {
+    pub file: LambdaFile,
+    /// The open report and its size, or why it cannot be opened (it is there, but unreadable).
+    pub opened: std::io::Result<(std::fs::File, u64)>,
+    /// When it was last written, as the open file says.
+    pub modified: Option<SystemTime>,
+}
+
+impl FoundReport {
+    /// Reads the report, unless it is over the policy's size limit.
+    pub fn read(
+        self,
+        policy: &EffectivePolicy,
+        keep_lines: bool,
+    ) -> (LambdaFile, Result<CoverageData, ReadError>) {
+        let limit = policy.policy.coverage.max_report_size;
+        let data = match self.opened {
+            Ok((_, size)) if size > limit => Err(ReadError::at_start(format!(
+                "the report is {size} bytes, over the {limit}-byte limit (coverage max-report-size)"
+            ))),
+            Ok((file, size)) => report::read_open(&self.file.path, file, size, keep_lines),
+            Err(error) => Err(ReadError::at_start(format!(
+                "cannot read the report: {error}"
+            ))),
+        };
+        (self.file, data)
+    }
+}
+
+/// The report file of a Lambda: the first of the policy's `reports` that is there. Looked up
+/// directly, not through the walk: reports are build output and usually git-ignored.
+pub fn find_report(lambda: &Lambda, policy: &EffectivePolicy) -> Option<FoundReport> {
     report_in(&lambda.dir, policy)
 }
 
-/// The report file of the Lambda in `dir`, with its size (see [`find_report`]).
-pub fn report_in(dir: &Path, policy: &EffectivePolicy) -> Option<(LambdaFile, u64)> {
+/// The report file of the Lambda in `dir` (see [`find_report`]).
+pub fn report_in(dir: &Path, policy: &EffectivePolicy) -> Option<FoundReport> {
     policy.policy.coverage.reports.iter().find_map(|name| {
         let path = dir.join(name);
-        let metadata = crate::fsio::metadata(&path).ok().filter(|m| m.is_file())?;
+        let (opened, modified) = match crate::fsio::open_stamped(&path) {
+            // A directory of that name is not a report; the next name is tried.
+            Ok((_, metadata)) if !metadata.is_file() => return None,
+            Ok((file, metadata)) => (Ok((file, metadata.len())), metadata.modified().ok()),
+            Err(error) => match error.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => return None,
+                // There but not readable (no permission): a report, which cannot be read.
+                _ => {
+                    let metadata = crate::fsio::metadata(&path).ok().filter(|m| m.is_file())?;
+                    (Err(error), metadata.modified().ok())
+                }
+            },
+        };
         let file = LambdaFile {
             path,
             relative: name.clone(),
             kind: FileKind::Other,
         };
-        Some((file, metadata.len()))
+        Some(FoundReport {
+            file,
+            opened,
+            modified,
+        })
     })
 }
 
 /// The total percent covered of the Lambda in `dir`, as its report states it (coverage.py's
 /// own total), with the report's Lambda-relative path; `None` without a readable report.
 pub fn report_total(dir: &Path, policy: &EffectivePolicy) -> Option<(String, f64)> {
-    let (file, _) = report_in(dir, policy)?;
-    let data = report::read(&file.path, false).ok()?;
-    Some((file.relative, data.totals.percent()))
+    let (file, data) = report_in(dir, policy)?.read(policy, false);
+    Some((file.relative, data.ok()?.totals.percent()))
 }
 
 /// Maps a path the report names to a Lambda-relative path: as given, under the Lambda's
@@ -170,8 +218,9 @@ pub fn map_path(lambda: &Lambda, python: &HashMap<&str, ()>, path: &str) -> Opti
 /// `[report] precision` from the Lambda's coverage configuration, as coverage.py reads it
 /// (`.coveragerc`, `setup.cfg`, `tox.ini` `[coverage:report]`, `pyproject.toml`
 /// `[tool.coverage.report]`), else 0.
-pub fn project_precision(lambda: &Lambda) -> u32 {
-    let read = |name: &str| crate::fsio::read_to_string(&lambda.dir.join(name)).ok();
+pub fn project_precision(dir: &Path) -> u32 {
+    // Shared reads: mypy and the policy read `pyproject.toml` and `setup.cfg` too.
+    let read = |name: &str| crate::fsio::read_shared_string(&dir.join(name)).ok();
     if let Some(text) = read(".coveragerc") {
         if let Some(p) = ini_value(&text, &["report", "coverage:report"], "precision") {
             return p;
@@ -185,8 +234,11 @@ pub fn project_precision(lambda: &Lambda) -> u32 {
         }
     }
     read("pyproject.toml")
-        // Most pyproject.toml files have no coverage table: no need to parse those.
-        .filter(|text| text.contains("coverage"))
+        // Most pyproject.toml files set no coverage precision: no need to parse those. The
+        // key can only be spelled otherwise in a quoted key with an escape (a backslash).
+        .filter(|text| {
+            (text.contains("coverage") && text.contains("precision")) || text.contains('\\')
+        })
         .and_then(|text| text.parse::<toml::Table>().ok())
         .and_then(|t| {
             t.get("tool")?
@@ -222,15 +274,9 @@ pub fn context<'a>(
     policy: &'a EffectivePolicy,
     diff: Option<(&'a str, &'a HashMap<String, Vec<u32>>)>,
 ) -> Context<'a> {
-    let report = find_report(lambda, policy).map(|(file, size)| {
-        let data = if size > policy.policy.coverage.max_report_size {
-            Err(ReadError::at_start(format!(
-                "the report is {size} bytes, over the {}-byte limit (coverage max-report-size)",
-                policy.policy.coverage.max_report_size
-            )))
-        } else {
-            report::read(&file.path, diff.is_some())
-        };
+    let report = find_report(lambda, policy).map(|found| {
+        let modified = found.modified;
+        let (file, data) = found.read(policy, diff.is_some());
         let python: HashMap<&str, ()> = lambda
             .files
             .iter()
@@ -245,12 +291,17 @@ pub fn context<'a>(
                 .collect(),
             Err(_) => Vec::new(),
         };
-        Report { file, data, mapped }
+        Report {
+            file,
+            data,
+            mapped,
+            modified,
+        }
     });
     // The project's coverage configuration only matters when there is a report to judge.
     let precision = match (&report, policy.policy.coverage.precision) {
         (_, Some(precision)) => precision,
-        (Some(_), None) => project_precision(lambda),
+        (Some(_), None) => project_precision(&lambda.dir),
         (None, None) => 0,
     };
     Context {
@@ -278,7 +329,26 @@ pub fn verdict(counts: &Counts, fail_under: f64, precision: u32) -> (bool, Strin
 
 #[cfg(test)]
 mod tests {
-    use super::{is_collected_test, is_test_file};
+    use super::{is_collected_test, is_test_file, project_precision};
+
+    #[test]
+    fn precision_is_read_from_pyproject_however_the_key_is_spelled() {
+        // A directory per case: a pass held meanwhile by another test reads each file once.
+        let precision = |text: &str| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join("pyproject.toml"), text).expect("write");
+            project_precision(dir.path())
+        };
+        assert_eq!(precision("[tool.coverage.report]\nprecision = 2\n"), 2);
+        assert_eq!(precision("[tool.coverage]\nreport.precision = 3\n"), 3);
+        // A quoted key with an escape names the same key (TOML 1.0).
+        assert_eq!(
+            precision("[tool.coverage.report]\n\"pre\\u0063ision\" = 4\n"),
+            4
+        );
+        assert_eq!(precision("[tool.coverage.run]\nbranch = true\n"), 0);
+        assert_eq!(precision("[tool.mypy]\nstrict = true\n"), 0);
+    }
 
     #[test]
     fn only_files_a_runner_collects_are_tests() {

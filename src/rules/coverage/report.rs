@@ -23,8 +23,8 @@ impl ReportFormat {
         }
     }
 
-    /// By extension, else by the first bytes of the file.
-    pub fn detect(path: &Path) -> Option<ReportFormat> {
+    /// By extension (else [`ReportFormat::by_head`]).
+    fn by_name(path: &Path) -> Option<ReportFormat> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         if name.ends_with(".xml") {
             return Some(ReportFormat::Cobertura);
@@ -35,10 +35,13 @@ impl ReportFormat {
         if name.ends_with(".info") || name.ends_with(".lcov") {
             return Some(ReportFormat::Lcov);
         }
+        None
+    }
+
+    /// By the first bytes of `file`, read from its current position.
+    fn by_head(file: &mut std::fs::File) -> Option<ReportFormat> {
         let mut head = [0u8; 64];
-        let n = crate::fsio::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .ok()?;
+        let n = file.read(&mut head).ok()?;
         let head = String::from_utf8_lossy(&head[..n]);
         let head = head.trim_start();
         if head.starts_with('<') {
@@ -130,16 +133,36 @@ impl ReadError {
 
 /// Reads a report in bounded memory (per-file line data only with `keep_lines`).
 pub fn read(path: &Path, keep_lines: bool) -> Result<CoverageData, ReadError> {
-    let format = ReportFormat::detect(path).ok_or_else(|| {
+    let (file, metadata) = crate::fsio::open_stamped(path).map_err(cannot_read)?;
+    read_open(path, file, metadata.len(), keep_lines)
+}
+
+fn cannot_read(error: std::io::Error) -> ReadError {
+    ReadError::at_start(format!("cannot read the report: {error}"))
+}
+
+/// [`read`] of the report at `path`, already open (at its start), `size` bytes long.
+pub fn read_open(
+    path: &Path,
+    mut file: std::fs::File,
+    size: u64,
+    keep_lines: bool,
+) -> Result<CoverageData, ReadError> {
+    let format = match ReportFormat::by_name(path) {
+        Some(format) => Some(format),
+        None => {
+            let format = ReportFormat::by_head(&mut file);
+            std::io::Seek::rewind(&mut file).map_err(cannot_read)?;
+            format
+        }
+    };
+    let format = format.ok_or_else(|| {
         ReadError::at_start(
             "not a coverage report: expected Cobertura XML, coverage.py JSON or LCOV",
         )
     })?;
-    let file = crate::fsio::open(path)
-        .map_err(|e| ReadError::at_start(format!("cannot read the report: {e}")))?;
     // Reports are streamed; a small one gets a buffer of its own size, not 256 KiB (a fresh
     // large buffer per Lambda costs page faults in a sweep of thousands).
-    let size = file.metadata().map_or(0, |m| m.len());
     let capacity = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
     let reader = std::io::BufReader::with_capacity(capacity.clamp(8 * 1024, 256 * 1024), file);
     let data = match format {

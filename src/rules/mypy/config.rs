@@ -246,7 +246,8 @@ pub enum Loaded {
 
 /// Reads and parses one candidate file, as `_parse_individual_file` does.
 pub fn load(path: &Path) -> Loaded {
-    let bytes = match crate::fsio::read(path) {
+    // Shared: coverage and the policy read `pyproject.toml` and `setup.cfg` too.
+    let bytes = match crate::fsio::read_shared(path) {
         Ok(bytes) => bytes,
         Err(error) => {
             return Loaded::Broken {
@@ -258,10 +259,10 @@ pub fn load(path: &Path) -> Loaded {
             }
         }
     };
-    let text: Arc<str> = match String::from_utf8(bytes) {
+    let text: Arc<str> = match std::str::from_utf8(&bytes) {
         Ok(text) => Arc::from(text),
         Err(error) => {
-            let valid = error.utf8_error().valid_up_to();
+            let valid = error.valid_up_to();
             return Loaded::Broken {
                 text: None,
                 problem: Problem {

@@ -161,8 +161,9 @@ fn config_missing(
     let mypy_policy = &mypy_policy;
     let pyproject = lambda.dir.join("pyproject.toml");
     let message = "no mypy configuration: mypy would run with its lax defaults (no strict checks)";
-    let (path, text, finding) = match crate::fsio::read_to_string(&pyproject) {
-        Ok(text) => {
+    let text = crate::fsio::read_shared_string(&pyproject).ok();
+    let (path, text, finding) = match text {
+        Some(text) => {
             let block = super::myp002_config_missing::pyproject_block(mypy_policy);
             let fix = crate::diagnostic::Fix {
                 description: "add the policy's [tool.mypy] block".into(),
@@ -173,7 +174,7 @@ fn config_missing(
                 .fix(fix);
             (pyproject, Some(text), finding)
         }
-        Err(_) => {
+        None => {
             let finding = Finding::new(0..0, message).help(format!(
                 "add a mypy.ini beside the Dockerfile:\n\n{}",
                 super::myp002_config_missing::ini_block(mypy_policy)
