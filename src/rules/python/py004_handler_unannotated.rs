@@ -31,9 +31,23 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         return Vec::new();
     }
     let mut findings = Vec::new();
-    for (parameter, stars) in parameters(function) {
+    let variadic = |parameter: &Parameter| {
+        let is =
+            |p: &Option<Box<Parameter>>| p.as_deref().is_some_and(|p| std::ptr::eq(p, parameter));
+        if is(&function.parameters.vararg) {
+            "*"
+        } else if is(&function.parameters.kwarg) {
+            "**"
+        } else {
+            ""
+        }
+    };
+    // In source order, each range with its default.
+    for any in function.parameters.iter() {
+        let parameter = any.as_parameter();
+        let stars = variadic(parameter);
         // A per-argument type comment (`event,  # type: dict`) annotates that parameter.
-        let end = parameter_end(function, parameter);
+        let end = any.end().to_usize();
         let line_rest = ctx.text[end..].split('\n').next().unwrap_or_default();
         let commented = line_rest
             .split_once('#')
@@ -62,33 +76,6 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         );
     }
     findings
-}
-
-/// A function's parameters in source order, each with the stars written before it.
-fn parameters(function: &StmtFunctionDef) -> Vec<(&Parameter, &'static str)> {
-    let all = &function.parameters;
-    let mut found: Vec<(&Parameter, &'static str)> = all
-        .posonlyargs
-        .iter()
-        .chain(&all.args)
-        .map(|p| (&p.parameter, ""))
-        .collect();
-    found.extend(all.vararg.as_deref().map(|p| (p, "*")));
-    found.extend(all.kwonlyargs.iter().map(|p| (&p.parameter, "")));
-    found.extend(all.kwarg.as_deref().map(|p| (p, "**")));
-    found
-}
-
-/// Where a parameter's text ends, its default included.
-fn parameter_end(function: &StmtFunctionDef, parameter: &Parameter) -> usize {
-    let all = &function.parameters;
-    all.posonlyargs
-        .iter()
-        .chain(&all.args)
-        .chain(&all.kwonlyargs)
-        .find(|p| std::ptr::eq(&p.parameter, parameter))
-        .map_or(parameter.end(), |p| p.end())
-        .to_usize()
 }
 
 /// Whether a function's signature is annotated by a PEP 484 type comment: `# type: (...) -> T`
