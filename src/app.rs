@@ -185,6 +185,27 @@ fn runner_not_built() -> anyhow::Error {
 
 /// Prints `error` and its causes, one line each; `verbose` adds the details of [`crate::error::Detailed`]
 /// causes.
+/// The process's exit code for a command's outcome, its error printed.
+pub fn process_exit_code(outcome: anyhow::Result<ExitCode>, verbose: bool) -> ExitCode {
+    match outcome {
+        Ok(code) => code,
+        // A reader that stops early (`| head`) is not an error.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(EXIT_CLEAN)
+        }
+        Err(error) => {
+            print_error(&error, verbose);
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
 pub fn print_error(error: &anyhow::Error, verbose: bool) {
     let color = std::io::stderr().is_terminal();
     if let Some(config) = error.downcast_ref::<ConfigError>() {
@@ -230,7 +251,8 @@ fn options(args: &CheckArgs) -> CheckOptions {
     }
 }
 
-fn run_check(args: CheckArgs, verbose: bool) -> anyhow::Result<ExitCode> {
+/// `lambda-gate check`; also the whole of `lambda-gate-hook`, which links nothing else.
+pub fn run_check(args: CheckArgs, verbose: bool) -> anyhow::Result<ExitCode> {
     use_threads(args.threads);
     let format = Format::from(args.format);
     let options = options(&args);

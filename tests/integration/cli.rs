@@ -806,3 +806,53 @@ regions = ["eu-west-1"]
     fs::write(again.join("lambda-gate.toml"), &shown).unwrap();
     assert_eq!(show(&again), shown);
 }
+
+/// `lambda-gate-hook ARGS` is `lambda-gate check ARGS`: the same output, the same exit code,
+/// for a failing Lambda, a clean one, a pre-commit run, a bad argument and an unreadable path.
+#[test]
+fn the_hook_binary_is_check() {
+    let failing = lambda(format!("FROM {RELEASE}:3.12\nCOPY app/ ${{LAMBDA_TASK_ROOT}}/app/\nCMD [\"app.handler.handler\"]\n").as_bytes());
+    let clean = lambda(format!("FROM {RELEASE}:3.12@{DIGEST}\nCOPY app/ ${{LAMBDA_TASK_ROOT}}/app/\nCMD [\"app.handler.handler\"]\n").as_bytes());
+    let run = |binary: &str, check: bool, dir: &Path, args: &[&str]| {
+        let mut cmd = Command::cargo_bin(binary).expect("binary");
+        cmd.env_remove("RUST_LOG").current_dir(dir);
+        if check {
+            cmd.arg("check");
+        }
+        let output = cmd.args(args).args(["--no-cache"]).output().expect("run");
+        (output.status.code(), output.stdout, output.stderr)
+    };
+    let cases: [(&Path, &[&str]); 6] = [
+        (failing.path(), &["fn", "--format", "json"]),
+        (failing.path(), &["fn"]),
+        (clean.path(), &["fn", "--format", "json"]),
+        (
+            failing.path(),
+            &["--files", "fn/app/handler.py", "fn/Dockerfile"],
+        ),
+        (failing.path(), &["fn", "--format", "no-such-format"]),
+        (failing.path(), &["no-such-directory"]),
+    ];
+    let timing = regex::Regex::new(r#"in \d+ms|"elapsed_ms": \d+"#).expect("regex");
+    let mut codes = Vec::new();
+    for (dir, args) in cases {
+        let (code, stdout, stderr) = run("lambda-gate", true, dir, args);
+        let (hook_code, hook_stdout, hook_stderr) = run("lambda-gate-hook", false, dir, args);
+        assert_eq!(code, hook_code, "{args:?}");
+        // Timings differ from run to run; nothing else may.
+        let steady = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes);
+            let text = timing.replace_all(&text, "").into_owned();
+            // clap names the program it runs.
+            text.replace("lambda-gate-hook", "lambda-gate check")
+        };
+        assert_eq!(steady(&stdout), steady(&hook_stdout), "{args:?}");
+        assert_eq!(steady(&stderr), steady(&hook_stderr), "{args:?}");
+        codes.push(code);
+    }
+    assert_eq!(
+        codes,
+        [Some(1), Some(1), Some(0), Some(1), Some(2), Some(2)],
+        "the cases cover each exit code"
+    );
+}

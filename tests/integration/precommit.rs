@@ -10,6 +10,21 @@ const DIGEST: &str = "sha256:0e54c71614c181dba589a9d58c74c6e7ce4fa65b81f62073324
 
 #[test]
 fn pre_commit_refuses_a_policy_breaking_commit_and_accepts_a_clean_one() {
+    refuses_and_accepts("      - id: lambda-gate-system\n");
+}
+
+/// The `lambda-gate` hook's own entry (`lambda-gate-hook`, which `language: rust` installs with
+/// the crate), run from the built binaries: `language: system` in the team's configuration
+/// keeps pre-commit from building the crate with cargo, and nothing else of the hook changes.
+#[test]
+fn the_rust_hooks_entry_refuses_and_accepts_as_the_installed_one_does() {
+    refuses_and_accepts("      - id: lambda-gate\n        language: system\n");
+}
+
+/// A commit that breaks policy is refused with the diagnostic, a clean one goes in, and a
+/// change to any file of a Lambda checks the whole Lambda, with `hook` (a hooks entry of
+/// `.pre-commit-config.yaml`) as the hook.
+fn refuses_and_accepts(hook: &str) {
     let scratch = tempfile::tempdir().unwrap();
     // A hook repository holding this project's .pre-commit-hooks.yaml.
     let hooks = scratch.path().join("hooks");
@@ -40,7 +55,7 @@ fn pre_commit_refuses_a_policy_breaking_commit_and_accepts_a_clean_one() {
     std::fs::write(
         repo.join(".pre-commit-config.yaml"),
         format!(
-            "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: lambda-gate-system\n",
+            "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n{hook}",
             hooks.display(),
             rev.trim()
         ),
