@@ -382,8 +382,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
 }
 
 fn check_uncached(options: &CheckOptions) -> anyhow::Result<CheckResult> {
-    // One pass: each file several families read is read once. A second
-    // check (after `--fix` wrote files) is a pass of its own and looks again.
+    // One pass: each file several families read is read once. A second check (after
+    // `--fix` wrote files) is a pass of its own and reads again.
     let _pass = crate::fsio::Pass::start();
     let workspace = discover_workspace(options)?;
     let base = match &options.display_base {

@@ -363,23 +363,8 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
 /// [`read`] of a file at most `limit` bytes long; a longer one is not read: `Ok(Err(size))`.
 /// The size comes from the open file's stamp, so a walk need not `stat` each file first.
 pub fn read_within(path: &Path, limit: u64) -> io::Result<Result<Vec<u8>, u64>> {
-    let file = std::fs::File::open(path);
-    let (mut file, size) = match file {
-        Ok(file) => {
-            let metadata = file.metadata();
-            let size = metadata.as_ref().map_or(0, |m| m.len());
-            if recording() {
-                note(path, Seen::from(metadata));
-            }
-            (file, size)
-        }
-        Err(error) => {
-            if recording() {
-                note(path, Seen::Missing(error.kind()));
-            }
-            return Err(error);
-        }
-    };
+    let (mut file, metadata) = open_stamped(path)?;
+    let size = metadata.len();
     if size > limit {
         return Ok(Err(size));
     }
