@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::{discover, project_dir_of, WalkOptions};
 use crate::engine::{whole_file, whole_file_if_on, FileOutcome, RunOptions, Session, Unit};
 use crate::policy::{self, Config};
 use crate::rules::registry;
-use crate::units::{FileKind, LambdaFile, Workspace};
+use crate::units::{FileKind, Lambda, LambdaFile, TerraformModule, Workspace};
 
 /// What to check and how.
 #[derive(Debug, Clone, Default)]
@@ -381,6 +380,21 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<CheckResult> {
     Ok(result)
 }
 
+/// A unit the check owns, dropped as soon as its families are done with it.
+enum OwnedUnit {
+    Lambda(Lambda),
+    TerraformModule(TerraformModule),
+}
+
+impl OwnedUnit {
+    fn as_unit(&self) -> Unit<'_> {
+        match self {
+            OwnedUnit::Lambda(lambda) => Unit::Lambda(lambda),
+            OwnedUnit::TerraformModule(module) => Unit::TerraformModule(module),
+        }
+    }
+}
+
 fn check_uncached(options: &CheckOptions) -> anyhow::Result<CheckResult> {
     // One pass: each file several families read is read once. A second check (after
     // `--fix` wrote files) is a pass of its own and reads again.
@@ -447,20 +461,17 @@ pub fn check_workspace(
             .flat_map(|family| (family.check)(unit, &session))
             .collect()
     };
-    let (mut outcomes, module_outcomes): (Vec<FileOutcome>, Vec<FileOutcome>) = rayon::join(
-        || {
-            (lambdas.into_par_iter())
-                .flat_map_iter(|lambda| check_unit(Unit::Lambda(&lambda)))
-                .collect()
-        },
-        || {
-            (terraform_modules.into_par_iter())
-                .flat_map_iter(|module| check_unit(Unit::TerraformModule(&module)))
-                .collect()
-        },
-    );
-    outcomes.extend(module_outcomes);
-    for outcome in outcomes {
+    let units: Vec<OwnedUnit> = (lambdas.into_iter().map(OwnedUnit::Lambda))
+        .chain(
+            terraform_modules
+                .into_iter()
+                .map(OwnedUnit::TerraformModule),
+        )
+        .collect();
+    // A unit's check takes about a millisecond, as long as starting the workers: a pre-commit
+    // run's Lambda and its Terraform module are checked sooner here.
+    let outcomes = crate::parallel::map(units, 4, |unit| check_unit(unit.as_unit()));
+    for outcome in outcomes.into_iter().flatten() {
         if let Some(source) = outcome.source {
             result.sources.insert(outcome.path, source);
         }

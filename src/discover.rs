@@ -20,8 +20,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ignore::{WalkBuilder, WalkState};
 
-use rayon::prelude::*;
-
 use crate::build_context::BuildContext;
 use crate::policy::Config;
 use crate::rules::dockerfile::code::{path_from, CodeStatus, Handler, HandlerOrigin, LambdaCode};
@@ -73,6 +71,10 @@ pub fn project_dir_of(file: &Path, names: &DockerfileNames) -> Option<PathBuf> {
     }
     None
 }
+
+/// From how many image projects, or files declaring builds, discovery reads and parses them on
+/// the workers: each is a read and a parse of a few small files, tens of microseconds.
+const PROJECTS_FOR_WORKERS: usize = 8;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WalkOptions {
@@ -312,9 +314,8 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
     // Most images are built from their own directory: the listing of every walked file is
     // made only when one is not. A project whose code is located is done with its parses, so
     // they do not all live at once.
-    let (mut lambdas, elsewhere): (Vec<Lambda>, Vec<bool>) = lambdas
-        .into_par_iter()
-        .map(|(dir, mut files)| {
+    let (mut lambdas, elsewhere): (Vec<Lambda>, Vec<bool>) =
+        crate::parallel::map(lambdas, PROJECTS_FOR_WORKERS, |(dir, mut files)| {
             files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
             files.shrink_to_fit();
             let mut lambda = project(dir, config.clone(), files);
@@ -324,17 +325,17 @@ fn group(found: Vec<Found>, config: Arc<Config>, workspace: &mut Workspace) {
             }
             (lambda, elsewhere)
         })
+        .into_iter()
         .unzip();
     if elsewhere.iter().any(|e| *e) {
         let contexts = Contexts::new(&lambdas, unclaimed, &workspace.walk_roots);
-        lambdas
-            .par_iter_mut()
-            .zip(elsewhere)
-            .filter(|(_, elsewhere)| *elsewhere)
-            .for_each(|(lambda, _)| {
-                locate_code(lambda, &declared, Some(&contexts));
-                lambda.release();
-            });
+        let located: Vec<&mut Lambda> = (lambdas.iter_mut().zip(elsewhere))
+            .filter_map(|(lambda, elsewhere)| elsewhere.then_some(lambda))
+            .collect();
+        crate::parallel::map(located, PROJECTS_FOR_WORKERS, |lambda| {
+            locate_code(lambda, &declared, Some(&contexts));
+            lambda.release();
+        });
     }
     workspace.lambdas.extend(lambdas);
     workspace.terraform_modules.extend(modules.into_iter().map(
@@ -392,68 +393,64 @@ fn declared_builds(found: &[Found], config: &Config) -> (Declared, HashMap<PathB
         jobs.push(Job::Terraform(dir, files));
     }
     // Read in parallel: a sweep's walk holds thousands of Terraform files.
-    let (declared, bytes) = jobs
-        .par_iter()
-        .map(|job| {
-            let mut declared = Declared::default();
-            let mut kept = Vec::new();
-            match job {
-                Job::Template(path) => {
-                    if let Ok(text) = crate::fsio::read_to_string(path) {
-                        declared.builds = sam::image_builds(path, &text);
-                    }
-                }
-                Job::Commands(path) => {
-                    if let Ok(text) = crate::fsio::read_to_string(path) {
-                        declared.builds = build_commands::builds(path, &text, &|| root_of(path));
-                    }
-                }
-                Job::Terraform(dir, found) => {
-                    // Read as the Terraform family reads them (within the size limit), and kept
-                    // for it.
-                    let mut files: Vec<(PathBuf, String)> = Vec::new();
-                    for file in found {
-                        let limit = config.policy_for(&file.path).policy.max_file_size;
-                        let Ok(Ok(bytes)) = crate::fsio::read_within(&file.path, limit) else {
-                            continue;
-                        };
-                        match String::from_utf8(bytes) {
-                            Ok(text) => files.push((file.path.clone(), text)),
-                            Err(error) => kept.push((file.path.clone(), error.into_bytes())),
-                        }
-                    }
-                    for (path, text) in &files {
-                        declared
-                            .builds
-                            .extend(build_commands::builds(path, text, &|| root_of(path)));
-                    }
-                    if files
-                        .iter()
-                        .any(|(_, text)| terraform_image::may_declare(text))
-                    {
-                        let (builds, untied) = terraform_image::declared(dir, &files);
-                        declared.builds.extend(builds);
-                        declared.untied = untied;
-                    }
-                    kept.extend(
-                        files
-                            .into_iter()
-                            .map(|(path, text)| (path, text.into_bytes())),
-                    );
+    let read = crate::parallel::map_ref(&jobs, PROJECTS_FOR_WORKERS, |job| {
+        let mut declared = Declared::default();
+        let mut kept = Vec::new();
+        match job {
+            Job::Template(path) => {
+                if let Ok(text) = crate::fsio::read_to_string(path) {
+                    declared.builds = sam::image_builds(path, &text);
                 }
             }
-            (declared, kept)
-        })
-        .reduce(
-            || (Declared::default(), Vec::new()),
-            |(mut all, mut all_kept), (one, kept)| {
-                all.builds.extend(one.builds);
-                all.untied.extend(one.untied);
-                all_kept.extend(kept);
-                (all, all_kept)
-            },
-        );
-    (declared.sorted(), bytes.into_iter().collect())
+            Job::Commands(path) => {
+                if let Ok(text) = crate::fsio::read_to_string(path) {
+                    declared.builds = build_commands::builds(path, &text, &|| root_of(path));
+                }
+            }
+            Job::Terraform(dir, found) => {
+                // Read as the Terraform family reads them (within the size limit), and kept
+                // for it.
+                let mut files: Vec<(PathBuf, String)> = Vec::new();
+                for file in found {
+                    let limit = config.policy_for(&file.path).policy.max_file_size;
+                    let Ok(Ok(bytes)) = crate::fsio::read_within(&file.path, limit) else {
+                        continue;
+                    };
+                    match String::from_utf8(bytes) {
+                        Ok(text) => files.push((file.path.clone(), text)),
+                        Err(error) => kept.push((file.path.clone(), error.into_bytes())),
+                    }
+                }
+                for (path, text) in &files {
+                    declared
+                        .builds
+                        .extend(build_commands::builds(path, text, &|| root_of(path)));
+                }
+                if files
+                    .iter()
+                    .any(|(_, text)| terraform_image::may_declare(text))
+                {
+                    let (builds, untied) = terraform_image::declared(dir, &files);
+                    declared.builds.extend(builds);
+                    declared.untied = untied;
+                }
+                kept.extend(
+                    files
+                        .into_iter()
+                        .map(|(path, text)| (path, text.into_bytes())),
+                );
+            }
+        }
+        (declared, kept)
+    });
+    let mut declared = Declared::default();
+    let mut bytes = HashMap::new();
+    for (one, kept) in read {
+        declared.builds.extend(one.builds);
+        declared.untied.extend(one.untied);
+        bytes.extend(kept);
+    }
+    (declared.sorted(), bytes)
 }
 
 /// Whether a file is Terraform state (local backend): `terraform.tfstate`, `x.tfstate`, and

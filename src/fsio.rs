@@ -467,10 +467,8 @@ fn record_ignore_files(dir: &Path) {
 
 /// Whether `inputs` are all as they were: the first one that changed, if any.
 pub fn first_changed(inputs: &[Input]) -> Option<&Input> {
-    use rayon::prelude::*;
-    inputs
-        .par_iter()
-        .find_first(|input| !input.seen.holds(&input.path))
+    // One `statx` each: only many are worth the workers.
+    crate::parallel::find_first(inputs, 64, |input| !input.seen.holds(&input.path))
 }
 
 mod libc_mode {

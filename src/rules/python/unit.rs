@@ -1,8 +1,6 @@
-//! The Python family's part of a run: a Lambda's modules, read in parallel; the module Lambda
+//! The Python family's part of a run: a Lambda's modules, read in parallel when there are many; the module Lambda
 //! runs (as discovery located it by following the build) and any module with a `type:` comment
 //! parsed.
-
-use rayon::prelude::*;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -53,34 +51,40 @@ pub fn check(unit: Unit<'_>, session: &Session<'_>) -> Vec<FileOutcome> {
         };
         work.push((file, Role::Runs(function)));
     }
-    work.par_iter()
-        .filter_map(|(file, role)| {
-            let shown = (session.display)(&file.path);
-            let policy = session.policy(&lambda.config, &file.path);
-            let text = match read_text(file, &policy) {
-                Ok(text) => text,
-                Err((message, help)) => {
-                    return Some(unreadable(&policy, &shown, message, help));
-                }
-            };
-            let function = match role {
-                Role::Runs(function) => *function,
-                Role::Other if super::needs_tree(text.as_bytes()) => None,
-                Role::Other => return None,
-            };
-            let findings = super::lint(&file.path, &text, function, &|rule: &Rule| {
-                policy.policy.level(rule.id) != Level::Off
-            });
-            Some(finish_text(
-                findings,
-                text,
-                CommentStyle::Hash,
-                &policy,
-                &shown,
-            ))
-        })
-        .collect()
+    // A module is read, and seldom parsed: a Lambda's handful are quicker read here than on
+    // workers started for them.
+    crate::parallel::map_ref(&work, MODULES_FOR_WORKERS, |(file, role)| {
+        let shown = (session.display)(&file.path);
+        let policy = session.policy(&lambda.config, &file.path);
+        let text = match read_text(file, &policy) {
+            Ok(text) => text,
+            Err((message, help)) => {
+                return Some(unreadable(&policy, &shown, message, help));
+            }
+        };
+        let function = match role {
+            Role::Runs(function) => *function,
+            Role::Other if super::needs_tree(text.as_bytes()) => None,
+            Role::Other => return None,
+        };
+        let findings = super::lint(&file.path, &text, function, &|rule: &Rule| {
+            policy.policy.level(rule.id) != Level::Off
+        });
+        Some(finish_text(
+            findings,
+            text,
+            CommentStyle::Hash,
+            &policy,
+            &shown,
+        ))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
+
+/// From how many modules a Lambda's are read on the workers.
+const MODULES_FOR_WORKERS: usize = 8;
 
 /// Why a module is read.
 enum Role<'a> {
