@@ -5,7 +5,7 @@ use std::path::Path;
 
 use std::path::PathBuf;
 
-use globset::{GlobBuilder, GlobMatcher};
+use crate::glob::{Glob, GlobMatcher, Options};
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildContext {
@@ -56,17 +56,20 @@ impl DockerIgnore {
             if cleaned.is_empty() {
                 continue;
             }
-            let matcher = GlobBuilder::new(&cleaned)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()
-                .map_err(|e| PatternError {
-                    path: path.to_path_buf(),
-                    line: index + 1,
-                    pattern: line.to_string(),
-                    reason: e.kind().to_string(),
-                })?
-                .compile_matcher();
+            let matcher = Glob::new(
+                &cleaned,
+                Options {
+                    case_insensitive: false,
+                    literal_separator: true,
+                },
+            )
+            .map_err(|e| PatternError {
+                path: path.to_path_buf(),
+                line: index + 1,
+                pattern: line.to_string(),
+                reason: e.kind().to_string(),
+            })?
+            .compile_matcher();
             let literal_prefix = cleaned
                 .split(['*', '?', '[', '\\'])
                 .next()

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod fix;
 pub mod fsio;
+pub mod glob;
 pub mod parallel;
 pub mod policy;
 pub mod report;

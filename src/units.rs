@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::build_context::BuildContext;
+use crate::glob::{Glob, GlobSet, GlobSetBuilder, Options};
 use crate::policy::Config;
 use crate::rules::dockerfile::code::LambdaCode;
 use crate::rules::dockerfile::image_files::{Build, ImageFiles};
@@ -47,23 +48,24 @@ impl FileKind {
 /// `Dockerfile.lambda` but not a source file named `dockerfile.rs`). Shared, so every walker
 /// thread holds it for the price of a pointer.
 #[derive(Debug, Clone)]
-pub struct DockerfileNames(Arc<(globset::GlobSet, globset::GlobSet)>);
+pub struct DockerfileNames(Arc<(GlobSet, GlobSet)>);
 
 impl DockerfileNames {
     pub fn new(patterns: &[String]) -> Result<DockerfileNames, globset::Error> {
-        let mut include = globset::GlobSetBuilder::new();
-        let mut exclude = globset::GlobSetBuilder::new();
+        let mut include = GlobSetBuilder::new();
+        let mut exclude = GlobSetBuilder::new();
         for pattern in patterns {
             let (set, pattern) = match pattern.strip_prefix('!') {
                 Some(excluded) => (&mut exclude, excluded),
                 None => (&mut include, pattern.as_str()),
             };
-            set.add(
-                globset::GlobBuilder::new(pattern)
-                    .case_insensitive(true)
-                    .literal_separator(true)
-                    .build()?,
-            );
+            set.add(Glob::new(
+                pattern,
+                Options {
+                    case_insensitive: true,
+                    literal_separator: true,
+                },
+            )?);
         }
         Ok(DockerfileNames(Arc::new((
             include.build()?,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use globset::GlobSetBuilder;
+use crate::glob::GlobSetBuilder;
 use serde::Deserialize;
 use toml::Spanned;
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use crate::glob::{Glob, GlobSet, GlobSetBuilder, Options};
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Severity;
@@ -298,7 +298,7 @@ impl SettingError {
 }
 
 /// A glob of a configuration file, or why it is not one (at the pattern).
-pub fn spanned_glob(pattern: &toml::Spanned<String>) -> Result<globset::Glob, SettingError> {
+pub fn spanned_glob(pattern: &toml::Spanned<String>) -> Result<Glob, SettingError> {
     path_glob(pattern.get_ref())
         .map_err(|e| SettingError::at(pattern.span(), format!("invalid glob: {}", e.kind())))
 }
@@ -330,7 +330,13 @@ impl NameMatcher {
                     contains.push(word.to_ascii_uppercase());
                 }
                 _ => {
-                    globs.add(GlobBuilder::new(pattern).case_insensitive(true).build()?);
+                    globs.add(Glob::new(
+                        pattern,
+                        Options {
+                            case_insensitive: true,
+                            literal_separator: false,
+                        },
+                    )?);
                 }
             }
         }
@@ -356,11 +362,14 @@ impl NameMatcher {
 }
 
 /// A glob where `*` stays within one `/`-separated component and `**` crosses them.
-pub fn path_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
+pub fn path_glob(pattern: &str) -> Result<Glob, globset::Error> {
+    Glob::new(
+        pattern,
+        Options {
+            case_insensitive: false,
+            literal_separator: true,
+        },
+    )
 }
 
 /// A compiled per-path override.

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
+use crate::glob::GlobMatcher;
 use anyhow::{bail, Context as _};
-use globset::GlobMatcher;
 
 use super::path_glob;
 use crate::date::Date;

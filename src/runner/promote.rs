@@ -176,9 +176,10 @@ fn rung_below<'a>(ladders: &'a [Vec<String>], to: &str) -> Option<&'a str> {
 }
 
 fn is_moving(moving_tags: &[String], tag: &str) -> bool {
-    moving_tags
-        .iter()
-        .any(|pattern| globset::Glob::new(pattern).is_ok_and(|g| g.compile_matcher().is_match(tag)))
+    moving_tags.iter().any(|pattern| {
+        crate::glob::Glob::new(pattern, crate::glob::Options::default())
+            .is_ok_and(|g| g.compile_matcher().is_match(tag))
+    })
 }
 
 /// Each platform's single-platform manifest: an index's children, or the manifest itself.

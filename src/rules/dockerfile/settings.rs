@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use globset::{GlobMatcher, GlobSet, GlobSetBuilder};
+use crate::glob::{GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
