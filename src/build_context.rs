@@ -5,7 +5,8 @@ use std::path::Path;
 
 use std::path::PathBuf;
 
-use crate::glob::{Glob, GlobMatcher, Options};
+use crate::glob::GlobMatcher;
+use crate::policy::path_glob;
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildContext {
@@ -56,20 +57,14 @@ impl DockerIgnore {
             if cleaned.is_empty() {
                 continue;
             }
-            let matcher = Glob::new(
-                &cleaned,
-                Options {
-                    case_insensitive: false,
-                    literal_separator: true,
-                },
-            )
-            .map_err(|e| PatternError {
-                path: path.to_path_buf(),
-                line: index + 1,
-                pattern: line.to_string(),
-                reason: e.kind().to_string(),
-            })?
-            .compile_matcher();
+            let matcher = path_glob(&cleaned)
+                .map_err(|e| PatternError {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    pattern: line.to_string(),
+                    reason: e.kind().to_string(),
+                })?
+                .compile_matcher();
             let literal_prefix = cleaned
                 .split(['*', '?', '[', '\\'])
                 .next()

@@ -45,10 +45,13 @@ impl FileKind {
 
 /// The file names (case-insensitive globs) that are Dockerfiles: the policy's
 /// `dockerfile.names`, where a pattern starting with `!` excludes (so `Dockerfile.*` finds
-/// `Dockerfile.lambda` but not a source file named `dockerfile.rs`). Shared, so every walker
-/// thread holds it for the price of a pointer.
+/// `Dockerfile.lambda` but not a source file named `dockerfile.rs`). Each set is shared, so
+/// every walker thread holds them for the price of two pointers.
 #[derive(Debug, Clone)]
-pub struct DockerfileNames(Arc<(GlobSet, GlobSet)>);
+pub struct DockerfileNames {
+    include: GlobSet,
+    exclude: GlobSet,
+}
 
 impl DockerfileNames {
     pub fn new(patterns: &[String]) -> Result<DockerfileNames, globset::Error> {
@@ -67,15 +70,14 @@ impl DockerfileNames {
                 },
             )?);
         }
-        Ok(DockerfileNames(Arc::new((
-            include.build()?,
-            exclude.build()?,
-        ))))
+        Ok(DockerfileNames {
+            include: include.build()?,
+            exclude: exclude.build()?,
+        })
     }
 
     pub fn is_match(&self, name: &str) -> bool {
-        let (include, exclude) = &*self.0;
-        include.is_match(name) && !exclude.is_match(name)
+        self.include.is_match(name) && !self.exclude.is_match(name)
     }
 }
 
