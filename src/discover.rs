@@ -9,16 +9,14 @@
 //! - A **Terraform module** is exactly the `.tf`/tfvars files of one directory, inside a project
 //!   or not.
 //!
-//! The units themselves are [`crate::units`]. The walk is parallel and gitignore-aware (the `ignore` crate), skips version-control and
-//! cache directories, and does not follow symbolic links to directories unless asked (then
+//! The units themselves are [`crate::units`]. The walk ([`crate::walk`]) is parallel in a large check and gitignore-aware, skips
+//! version-control and cache directories, and does not follow symbolic links to directories unless asked (then
 //! loops are detected and reported).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-
-use ignore::{WalkBuilder, WalkState};
 
 use crate::build_context::BuildContext;
 use crate::policy::Config;
@@ -32,6 +30,7 @@ use crate::units::{
     project_context, DockerfileNames, FileKind, Image, Lambda, LambdaFile, TerraformModule,
     WalkProblem, Workspace,
 };
+use crate::walk;
 
 /// Directories never worth walking: VCS metadata, virtualenvs, caches, vendored trees.
 pub const SKIPPED_DIRS: &[&str] = &[
@@ -79,7 +78,8 @@ const PROJECTS_FOR_WORKERS: usize = 8;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WalkOptions {
     pub follow_links: bool,
-    /// Worker threads; 0 lets the walker choose.
+    /// Worker threads: 1 keeps the walk on the calling thread; otherwise it may use rayon's
+    /// workers (as many as `-j` gives the pool).
     pub threads: usize,
 }
 
@@ -94,149 +94,50 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
     workspace.walk_roots.push(root.to_path_buf());
     crate::fsio::record_walk_root(root);
     let names = config.dockerfile_names();
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(false)
-        .parents(true)
-        .ignore(false)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(true)
-        .require_git(false)
-        .follow_links(options.follow_links)
-        .threads(options.threads)
-        .filter_entry({
-            let config = config.clone();
-            move |entry| {
-                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                let name = entry.file_name().to_string_lossy();
-                let skipped = is_dir && SKIPPED_DIRS.contains(&name.as_ref());
-                let walked = !skipped && !config.is_excluded(entry.path());
-                if walked && is_dir {
-                    crate::fsio::record_walked_dir(entry.path());
-                } else if name == ".git" {
-                    crate::fsio::record_git_dir(entry.path());
-                }
-                walked
-            }
-        });
-    if options.threads == 1 {
-        // One thread: walked here. The parallel walker would spawn a thread for it, which a
-        // sweep (a walk per repository) and a pre-commit run (a walk per changed Lambda) pay
-        // for each walk.
-        let mut found = Vec::new();
-        let mut problems = Vec::new();
-        for result in builder.build() {
-            visit(result, &names, &config, &mut found, &mut problems);
+    let settings = walk::Settings {
+        follow_links: options.follow_links,
+        // One thread: a sweep walks each repository on one worker, a pre-commit run each
+        // changed Lambda on the calling thread.
+        parallel: options.threads != 1,
+    };
+    let enter = |entry: &walk::Entry| {
+        let is_dir = entry.file_type.is_dir();
+        let name = entry.name.to_string_lossy();
+        let skipped = is_dir && SKIPPED_DIRS.contains(&name.as_ref());
+        let walked = !skipped && !config.is_excluded(entry.path);
+        if walked && is_dir {
+            crate::fsio::record_walked_dir(entry.path);
+        } else if name == ".git" {
+            crate::fsio::record_git_dir(entry.path);
         }
-        workspace.problems.extend(problems);
-        group(found, config, workspace);
-        return;
-    }
-    let found: Mutex<Vec<Found>> = Mutex::new(Vec::new());
-    let problems: Mutex<Vec<WalkProblem>> = Mutex::new(Vec::new());
-    builder.build_parallel().run(|| {
-        let problems = &problems;
-        let config = config.clone();
-        let names = names.clone();
-        let mut buffer = Buffer {
-            local: Vec::new(),
-            shared: &found,
-        };
-        let mut local_problems = Vec::new();
-        Box::new(move |result| {
-            visit(
-                result,
-                &names,
-                &config,
-                &mut buffer.local,
-                &mut local_problems,
-            );
-            if !local_problems.is_empty() {
-                lock(problems).append(&mut local_problems);
-            }
-            WalkState::Continue
+        walked
+    };
+    let keep = |entry: &walk::Entry| {
+        // Without --follow-links a symlink to a file is still read (or reported).
+        let is_file = entry.file_type.is_file()
+            || (entry.file_type.is_symlink()
+                && crate::fsio::metadata(entry.path).map_or(true, |m| m.is_file()));
+        // No `stat` here: a file's size is checked against the limit when it is opened for
+        // reading (`fsio::read_within`).
+        is_file.then(|| Found {
+            path: entry.path.to_path_buf(),
+            kind: FileKind::with_names(&entry.name.to_string_lossy(), &names),
         })
-    });
-    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    };
+    let walked = walk::walk(root, settings, &enter, &keep);
     workspace
         .problems
-        .extend(problems.into_inner().unwrap_or_else(|e| e.into_inner()));
-    group(found, config, workspace);
-}
-
-/// One entry of a walk: a file is kept with its kind, an error becomes a problem.
-fn visit(
-    result: Result<ignore::DirEntry, ignore::Error>,
-    names: &DockerfileNames,
-    config: &Arc<Config>,
-    found: &mut Vec<Found>,
-    problems: &mut Vec<WalkProblem>,
-) {
-    match result {
-        Ok(entry) => {
-            let file_type = entry.file_type();
-            let is_file = file_type.is_some_and(|t| t.is_file());
-            // Without --follow-links a symlink to a file is still read (or reported).
-            let is_file_link = file_type.is_some_and(|t| t.is_symlink())
-                && crate::fsio::metadata(entry.path()).map_or(true, |m| m.is_file());
-            if is_file || is_file_link {
-                let kind = FileKind::with_names(&entry.file_name().to_string_lossy(), names);
-                // No `stat` here: a file's size is checked against the limit when it is
-                // opened for reading (`fsio::read_within`).
-                found.push(Found {
-                    path: entry.into_path(),
-                    kind,
-                });
-            }
-        }
-        Err(error) => problems.push(walk_problem(error, config.clone())),
-    }
-}
-
-/// A walker thread's findings, handed over once when the thread is done.
-struct Buffer<'a> {
-    local: Vec<Found>,
-    shared: &'a Mutex<Vec<Found>>,
-}
-
-impl Drop for Buffer<'_> {
-    fn drop(&mut self) {
-        lock(self.shared).append(&mut self.local);
-    }
+        .extend(walked.errors.into_iter().map(|error| WalkProblem {
+            path: error.path,
+            message: error.message,
+            loop_target: error.loop_target,
+            config: config.clone(),
+        }));
+    group(walked.found, config, workspace);
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn walk_problem(error: ignore::Error, config: Arc<Config>) -> WalkProblem {
-    let mut path = PathBuf::new();
-    let mut loop_target = None;
-    let mut current = &error;
-    loop {
-        match current {
-            ignore::Error::WithPath { path: p, err } => {
-                path = p.clone();
-                current = err;
-            }
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-                current = err;
-            }
-            ignore::Error::Loop { child, ancestor } => {
-                path = child.clone();
-                loop_target = Some(ancestor.clone());
-                break;
-            }
-            _ => break,
-        }
-    }
-    WalkProblem {
-        path,
-        message: error.to_string(),
-        loop_target,
-        config,
-    }
 }
 
 /// Groups files by their nearest project directory, and `.tf` files by directory into
@@ -516,34 +417,29 @@ const MAX_CONTEXT_FILES: usize = 100_000;
 
 /// The files below `dir` (relative, `/`-separated), walked as discovery walks.
 fn list_files(dir: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let walker = WalkBuilder::new(dir)
-        .hidden(false)
-        .git_ignore(true)
-        .require_git(false)
-        .filter_entry(|entry| {
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            let walked =
-                !(is_dir && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()));
-            if walked && is_dir {
-                crate::fsio::record_walked_dir(entry.path());
-            } else if entry.file_name() == ".git" {
-                crate::fsio::record_git_dir(entry.path());
-            }
-            walked
-        })
-        .build();
     crate::fsio::record_walk_root(dir);
-    for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file()) {
-            if let Ok(relative) = entry.path().strip_prefix(dir) {
-                files.push(relative.to_string_lossy().replace('\\', "/"));
-            }
+    // Past the limit nothing more is entered: the walk of a vast tree stops short.
+    let listed = std::sync::atomic::AtomicUsize::new(0);
+    let enter = |entry: &walk::Entry| {
+        let is_dir = entry.file_type.is_dir();
+        let walked = !(is_dir && SKIPPED_DIRS.contains(&entry.name.to_string_lossy().as_ref()));
+        if walked && is_dir {
+            crate::fsio::record_walked_dir(entry.path);
+        } else if entry.name == ".git" {
+            crate::fsio::record_git_dir(entry.path);
         }
-        if files.len() >= MAX_CONTEXT_FILES {
-            break;
+        walked && listed.load(std::sync::atomic::Ordering::Relaxed) < MAX_CONTEXT_FILES
+    };
+    let keep = |entry: &walk::Entry| {
+        if !entry.file_type.is_file() {
+            return None;
         }
-    }
+        listed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let relative = entry.path.strip_prefix(dir).ok()?;
+        Some(relative.to_string_lossy().replace('\\', "/"))
+    };
+    let mut files = walk::walk(dir, walk::Settings::default(), &enter, &keep).found;
+    files.truncate(MAX_CONTEXT_FILES);
     files
 }
 

@@ -418,8 +418,8 @@ pub fn read_dir(path: &Path) -> io::Result<std::fs::ReadDir> {
     std::fs::read_dir(path)
 }
 
-/// Records a directory an `ignore` walker enters, with the `.gitignore` it reads there (even
-/// one that ignores itself, as `.pytest_cache/.gitignore` does).
+/// Records a directory the walk ([`crate::walk`]) enters, with the `.gitignore` it reads there
+/// (even one that ignores itself, as `.pytest_cache/.gitignore` does).
 pub fn record_walked_dir(dir: &Path) {
     if recording() {
         note(dir, Seen::now(dir));
@@ -445,8 +445,8 @@ pub fn record_git_dir(git: &Path) {
     }
 }
 
-/// Records the root a walker starts from, and the ignore files a walker with `parents(true)`
-/// and `git_exclude(true)` reads above it (their absence too). Not the directories above: they
+/// Records the root a walk starts from, and the ignore files the walk reads above it (their
+/// absence too). Not the directories above: they
 /// change with everything else kept in them (`/tmp`, a home directory), and the walk reads
 /// nothing of them but these files.
 pub fn record_walk_root(root: &Path) {

@@ -29,3 +29,4 @@ pub mod runner;
 pub mod suppression;
 pub mod sweep;
 pub mod units;
+pub mod walk;
