@@ -335,18 +335,22 @@ fn parent_rules(absolute: &Path) -> Option<Arc<Rules>> {
 fn exclude_file(dir: &Path) -> Option<Gitignore> {
     let git = dir.join(".git");
     let metadata = std::fs::metadata(&git).ok()?;
-    let git_dir = if metadata.is_file() {
+    let exclude = if metadata.is_file() {
         let text = std::fs::read_to_string(&git).ok()?;
         let named = text.lines().next()?.strip_prefix("gitdir: ")?;
         let git_dir = dir.join(named.trim_end());
-        match std::fs::read_to_string(git_dir.join("commondir")) {
+        let common = match std::fs::read_to_string(git_dir.join("commondir")) {
             Ok(common) => git_dir.join(common.lines().next()?.trim_end()),
             Err(_) => git_dir,
-        }
+        };
+        let exclude = common.join("info/exclude");
+        // Outside `.git`, so not among the inputs recorded for it (`fsio::record_git_dir`):
+        // a cached verdict must not outlive an edit to it.
+        crate::fsio::record(&exclude);
+        exclude
     } else {
-        git
+        git.join("info/exclude")
     };
-    let exclude = git_dir.join("info/exclude");
     crate::fsio::exists(&exclude)
         .then(|| gitignore(dir, &exclude))
         .flatten()

@@ -202,6 +202,43 @@ fn a_change_to_any_kind_of_input_gives_what_a_fresh_check_gives() {
 }
 
 #[test]
+fn a_worktrees_shared_exclude_file_is_an_input() {
+    // As `git worktree add` leaves a worktree: its `.git` is a file naming the worktree's
+    // directory inside the main repository's `.git`, whose `commondir` leads back to it; the
+    // exclude file the worktree obeys is the main repository's, outside the walked tree.
+    let tree = team_repository();
+    let root = tree.path();
+    let main = tempfile::tempdir().expect("tempdir");
+    let common = main.path().join(".git");
+    let worktree_dir = common.join("worktrees/team");
+    std::fs::create_dir_all(common.join("info")).expect("mkdir");
+    std::fs::create_dir_all(&worktree_dir).expect("mkdir");
+    std::fs::write(worktree_dir.join("commondir"), "../..\n").expect("write commondir");
+    std::fs::write(common.join("info/exclude"), "*.log\n").expect("write exclude");
+    std::fs::write(
+        root.join(".git"),
+        format!("gitdir: {}\n", worktree_dir.display()),
+    )
+    .expect("write .git");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let (before, _) = check(root, None);
+    store_and_hit(root, cache.path(), &before);
+
+    append(
+        &common.join("info/exclude"),
+        "example-project/app/__init__.py\n",
+    );
+    let (cached, said) = check(root, Some(cache.path()));
+    assert!(said.contains("changed since the stored run"), "{said}");
+    let (fresh, _) = check(root, None);
+    assert_eq!(cached, fresh);
+    assert_ne!(
+        fresh, before,
+        "the exclude file's new line changes the report"
+    );
+}
+
+#[test]
 fn runs_side_by_side_on_one_cache_agree_and_leave_a_whole_entry() {
     let tree = team_repository();
     let root = tree.path().to_path_buf();
