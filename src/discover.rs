@@ -9,9 +9,9 @@
 //! - A **Terraform module** is exactly the `.tf`/tfvars files of one directory, inside a project
 //!   or not.
 //!
-//! The units themselves are [`crate::units`]. The walk ([`crate::walk`]) is parallel in a large check and gitignore-aware, skips
-//! version-control and cache directories, and does not follow symbolic links to directories unless asked (then
-//! loops are detected and reported).
+//! The units themselves are [`crate::units`]. The walk ([`crate::walk`]) is gitignore-aware and
+//! parallel in a large check, skips version-control and cache directories, and does not follow
+//! symbolic links to directories unless asked (then loops are detected and reported).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -100,18 +100,7 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
         // changed Lambda on the calling thread.
         parallel: options.threads != 1,
     };
-    let enter = |entry: &walk::Entry| {
-        let is_dir = entry.file_type.is_dir();
-        let name = entry.name.to_string_lossy();
-        let skipped = is_dir && SKIPPED_DIRS.contains(&name.as_ref());
-        let walked = !skipped && !config.is_excluded(entry.path);
-        if walked && is_dir {
-            crate::fsio::record_walked_dir(entry.path);
-        } else if name == ".git" {
-            crate::fsio::record_git_dir(entry.path);
-        }
-        walked
-    };
+    let enter = |entry: &walk::Entry| walks_into(entry, || config.is_excluded(entry.path));
     let keep = |entry: &walk::Entry| {
         // Without --follow-links a symlink to a file is still read (or reported).
         let is_file = entry.file_type.is_file()
@@ -134,6 +123,21 @@ pub fn discover(root: &Path, config: Arc<Config>, options: WalkOptions, workspac
             config: config.clone(),
         }));
     group(walked.found, config, workspace);
+}
+
+/// Whether a walk of discovery enters `entry`: not a skipped directory, nor `excluded` (asked
+/// only of what is not skipped). Records what the cache must see of it: a directory walked,
+/// a `.git` passed by.
+fn walks_into(entry: &walk::Entry, excluded: impl FnOnce() -> bool) -> bool {
+    let is_dir = entry.file_type.is_dir();
+    let skipped = is_dir && SKIPPED_DIRS.iter().any(|dir| entry.name == *dir);
+    let walked = !skipped && !excluded();
+    if walked && is_dir {
+        crate::fsio::record_walked_dir(entry.path);
+    } else if entry.name == ".git" {
+        crate::fsio::record_git_dir(entry.path);
+    }
+    walked
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -421,14 +425,8 @@ fn list_files(dir: &Path) -> Vec<String> {
     // Past the limit nothing more is entered: the walk of a vast tree stops short.
     let listed = std::sync::atomic::AtomicUsize::new(0);
     let enter = |entry: &walk::Entry| {
-        let is_dir = entry.file_type.is_dir();
-        let walked = !(is_dir && SKIPPED_DIRS.contains(&entry.name.to_string_lossy().as_ref()));
-        if walked && is_dir {
-            crate::fsio::record_walked_dir(entry.path);
-        } else if entry.name == ".git" {
-            crate::fsio::record_git_dir(entry.path);
-        }
-        walked && listed.load(std::sync::atomic::Ordering::Relaxed) < MAX_CONTEXT_FILES
+        walks_into(entry, || false)
+            && listed.load(std::sync::atomic::Ordering::Relaxed) < MAX_CONTEXT_FILES
     };
     let keep = |entry: &walk::Entry| {
         if !entry.file_type.is_file() {
