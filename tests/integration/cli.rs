@@ -833,7 +833,7 @@ fn the_hook_binary_is_check() {
         (failing.path(), &["fn", "--format", "no-such-format"]),
         (failing.path(), &["no-such-directory"]),
     ];
-    let timing = regex::Regex::new(r#"in \d+ms|"elapsed_ms": \d+"#).expect("regex");
+    let timing = regex::Regex::new(r#"in [\d.]+(?:µs|ms|s)|"elapsed_ms": \d+"#).expect("regex");
     let mut codes = Vec::new();
     for (dir, args) in cases {
         let (code, stdout, stderr) = run("lambda-gate", true, dir, args);
