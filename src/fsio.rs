@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 mod pass;
-pub use pass::{read_shared, read_shared_string, Pass};
+pub use pass::{read_shared, read_shared_string, remember_listing, Pass};
 
 static RECORDING: AtomicBool = AtomicBool::new(false);
 static SEEN: Mutex<Option<Notes>> = Mutex::new(None);
@@ -290,9 +290,23 @@ pub fn record(path: &Path) {
     }
 }
 
+/// `look(path)`, or the error it would give when the pass in progress knows nothing is at
+/// `path` ([`pass::known_absent`]).
+fn unless_known_absent<'p, T>(
+    path: &'p Path,
+    look: impl FnOnce(&'p Path) -> io::Result<T>,
+) -> io::Result<T> {
+    if pass::known_absent(path) {
+        // ENOENT (2 on Linux and macOS), so a message naming the error reads as the
+        // lookup's would.
+        return Err(io::Error::from_raw_os_error(2));
+    }
+    look(path)
+}
+
 /// `std::fs::metadata`, recorded.
 pub fn metadata(path: &Path) -> io::Result<Metadata> {
-    let metadata = std::fs::metadata(path);
+    let metadata = unless_known_absent(path, std::fs::metadata);
     if recording() {
         let seen = match &metadata {
             Ok(metadata) => Seen::Present(Stamp::of(metadata)),
@@ -306,7 +320,7 @@ pub fn metadata(path: &Path) -> io::Result<Metadata> {
 /// The kind of what `path` names (links followed), recorded as a kind only: whether it is a
 /// file, a directory or nothing is all these probes tell.
 fn probe(path: &Path) -> io::Result<Metadata> {
-    let metadata = std::fs::metadata(path);
+    let metadata = unless_known_absent(path, std::fs::metadata);
     if recording() {
         note(path, Seen::of_kind(&metadata));
     }
@@ -328,7 +342,7 @@ pub fn exists(path: &Path) -> bool {
 /// Opens a file for reading, recording the stamp of what was opened (not of whatever the path
 /// names a moment later).
 pub fn open(path: &Path) -> io::Result<std::fs::File> {
-    let file = std::fs::File::open(path);
+    let file = unless_known_absent(path, std::fs::File::open);
     if recording() {
         let seen = match &file {
             Ok(file) => Seen::from(file.metadata()),
@@ -342,7 +356,7 @@ pub fn open(path: &Path) -> io::Result<std::fs::File> {
 /// [`open`] with the open file's metadata: one `openat` and one `fstat`, where a `stat` of
 /// the path first would take a second lookup of it.
 pub fn open_stamped(path: &Path) -> io::Result<(std::fs::File, Metadata)> {
-    let file = std::fs::File::open(path);
+    let file = unless_known_absent(path, std::fs::File::open);
     let opened = file.and_then(|file| Ok((file.metadata()?, file)));
     if recording() {
         let seen = match &opened {

@@ -166,11 +166,18 @@ where
             }
         };
         let mut entries: Vec<(OsString, FileType)> = Vec::new();
+        let mut complete = true;
         for entry in listing {
             match entry.and_then(|entry| Ok((entry.file_name(), entry.file_type()?))) {
                 Ok(entry) => entries.push(entry),
-                Err(error) => walked.errors.push(io_error(&dir, &error)),
+                Err(error) => {
+                    complete = false;
+                    walked.errors.push(io_error(&dir, &error));
+                }
             }
+        }
+        if complete {
+            crate::fsio::remember_listing(&dir, entries.iter().map(|(name, _)| name.as_os_str()));
         }
         let has = |name: &str| entries.iter().any(|(n, _)| n == name);
         let own = Rules {
