@@ -270,12 +270,45 @@ mod tests {
         std::fs::create_dir(&other).expect("mkdir");
         remember_listing(&other, [std::ffi::OsStr::new("\u{17f}etup.cfg")]);
         assert!(!known_absent(&other.join("setup.cfg")));
+        // A batch that ends forgets its directories; another batch of the pass keeps its own.
+        let kept = dir.path().join("kept");
+        remember_listing(&kept, []);
+        let other_batch = Pass::start();
         pass.end_below(&[lambda.as_path()]);
-        let _pass = Pass::start();
         assert!(
             !known_absent(&lambda.join("setup.cfg")),
             "forgotten with its batch"
         );
         assert!(crate::fsio::exists(&lambda.join("setup.cfg")));
+        assert!(
+            known_absent(&kept.join("setup.cfg")),
+            "kept by the other batch"
+        );
+        drop(other_batch);
+        assert!(!known_absent(&kept.join("setup.cfg")), "gone with the pass");
+    }
+
+    #[test]
+    fn the_walk_keeps_whole_listings_ignored_names_included() {
+        let _turn = turn();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lambda = dir.path().join("fn");
+        std::fs::create_dir(&lambda).expect("mkdir");
+        // mypy and coverage.py read their configuration whatever git ignores.
+        std::fs::write(lambda.join(".gitignore"), "setup.cfg\n").expect("write");
+        std::fs::write(lambda.join("setup.cfg"), "[mypy]\n").expect("write");
+        std::fs::write(lambda.join("handler.py"), "").expect("write");
+        let _pass = Pass::start();
+        let enter = |_: &crate::walk::Entry| true;
+        let keep = |entry: &crate::walk::Entry| Some(entry.path.to_path_buf());
+        let walked = crate::walk::walk(dir.path(), Default::default(), &enter, &keep);
+        assert!(!walked.found.contains(&lambda.join("setup.cfg")), "ignored");
+        assert!(crate::fsio::exists(&lambda.join("setup.cfg")));
+        assert!(crate::fsio::read_shared(&lambda.join("setup.cfg")).is_ok());
+        assert!(known_absent(&lambda.join("tox.ini")));
+        assert!(
+            known_absent(&dir.path().join("mypy.ini")),
+            "the root is listed too"
+        );
     }
 }
