@@ -227,14 +227,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_listed_directory_answers_for_the_names_it_lacks() {
-        let _turn = turn();
+    /// A temporary directory holding a Lambda's directory `fn` with `files`.
+    fn lambda_with(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
         let lambda = dir.path().join("fn");
         std::fs::create_dir(&lambda).expect("mkdir");
-        std::fs::write(lambda.join("pyproject.toml"), "[tool.mypy]\n").expect("write");
-        std::fs::write(lambda.join("TOX.INI"), "").expect("write");
+        for (name, text) in files {
+            std::fs::write(lambda.join(name), text).expect("write");
+        }
+        (dir, lambda)
+    }
+
+    #[test]
+    fn a_listed_directory_answers_for_the_names_it_lacks() {
+        let _turn = turn();
+        let (dir, lambda) = lambda_with(&[("pyproject.toml", "[tool.mypy]\n"), ("TOX.INI", "")]);
         let listing = |dir: &Path| -> Vec<std::ffi::OsString> {
             (std::fs::read_dir(dir).expect("list").flatten())
                 .map(|entry| entry.file_name())
@@ -291,13 +298,12 @@ mod tests {
     #[test]
     fn the_walk_keeps_whole_listings_ignored_names_included() {
         let _turn = turn();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let lambda = dir.path().join("fn");
-        std::fs::create_dir(&lambda).expect("mkdir");
         // mypy and coverage.py read their configuration whatever git ignores.
-        std::fs::write(lambda.join(".gitignore"), "setup.cfg\n").expect("write");
-        std::fs::write(lambda.join("setup.cfg"), "[mypy]\n").expect("write");
-        std::fs::write(lambda.join("handler.py"), "").expect("write");
+        let (dir, lambda) = lambda_with(&[
+            (".gitignore", "setup.cfg\n"),
+            ("setup.cfg", "[mypy]\n"),
+            ("handler.py", ""),
+        ]);
         let _pass = Pass::start();
         let enter = |_: &crate::walk::Entry| true;
         let keep = |entry: &crate::walk::Entry| Some(entry.path.to_path_buf());
