@@ -5,6 +5,7 @@ library's plumbing dropped (`map`, `next`, `call_mut`, join and bridge helpers),
 arguments cut from names, and each stack ended at the system call or fault it made in the
 kernel, so that a kernel's internals do not hide which call cost the time.
 
+    cargo install inferno    # and Debian's linux-perf for perf
     perf record -F 1500 -g --call-graph dwarf,65528 -o sweep.data -- \\
       sh -c 'for i in 1 2 3 4 5; do lambda-gate sweep --root /tmp/org1k -q --format json -o /dev/null --no-cache; done'
     perf script -i sweep.data | inferno-collapse-perf --kernel | python3 benches/flamegraph.py > sweep.folded
